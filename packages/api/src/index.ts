@@ -1,0 +1,24 @@
+import "./kinds/index.js";
+
+export * from "./registry.js";
+export * from "./codec.js";
+export * from "./quantity.js";
+export * from "./validation/fieldErrors.js";
+export { validateObjectMeta, validateObjectMetaUpdate } from "./validation/objectMeta.js";
+export { qualifiedNameErrors, labelValueErrors, validateLabels } from "./validation/labels.js";
+export { dns1123LabelErrors, dns1123SubdomainErrors } from "./validation/names.js";
+export { LabelSelector, SelectorParseError, type Requirement } from "./selectors/labelSelector.js";
+export { FieldSelector, FieldSelectorError } from "./selectors/fieldSelector.js";
+export { humanDuration, age } from "./kinds/print.js";
+export { podDisplayStatus, podQOSClass } from "./kinds/pod.js";
+export { nodeReadyStatus } from "./kinds/node.js";
+
+export * from "./gen/kubelab/meta/v1/meta_pb.js";
+export * from "./gen/kubelab/core/v1/pod_pb.js";
+export * from "./gen/kubelab/core/v1/node_pb.js";
+export * from "./gen/kubelab/core/v1/namespace_pb.js";
+export * from "./gen/kubelab/core/v1/config_pb.js";
+export * from "./gen/kubelab/core/v1/event_pb.js";
+export * from "./gen/kubelab/coordination/v1/lease_pb.js";
+export * from "./gen/kubelab/apiserver/v1/api_pb.js";
+export { KUBELAB_VERSION } from "./version.js";

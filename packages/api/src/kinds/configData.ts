@@ -1,0 +1,36 @@
+import { FieldError, duplicate, forbidden, invalid } from "../validation/fieldErrors.js";
+
+// ConfigMap and Secret key rules (k8s IsConfigMapKey) and immutability, shared by both kinds.
+const configKey = /^[-._a-zA-Z0-9]+$/;
+
+export function validateConfigKeys(field: string, keys: Iterable<string>, seen = new Set<string>()): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const k of keys) {
+    if (!configKey.test(k) || k.length > 253) {
+      errs.push(
+        invalid(
+          field,
+          k,
+          "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+        ),
+      );
+    }
+    if (k === "." || k === "..") errs.push(invalid(field, k, `must not be '${k}'`));
+    if (seen.has(k)) errs.push(duplicate(field, k));
+    seen.add(k);
+  }
+  return errs;
+}
+
+/** Once immutable is true, data and immutable itself may not change. */
+export function validateImmutableData(
+  oldImmutable: boolean | undefined,
+  newImmutable: boolean | undefined,
+  dataChanged: boolean,
+): FieldError[] {
+  if (!oldImmutable) return [];
+  const errs: FieldError[] = [];
+  if (!newImmutable) errs.push(forbidden("immutable", "field is immutable when `immutable` is set"));
+  if (dataChanged) errs.push(forbidden("data", "field is immutable when `immutable` is set"));
+  return errs;
+}

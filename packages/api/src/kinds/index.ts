@@ -1,0 +1,8 @@
+// Every kind registers itself here; adding a kind is a message in proto/ and a file in this folder.
+import "./namespace.js";
+import "./node.js";
+import "./pod.js";
+import "./configMap.js";
+import "./secret.js";
+import "./event.js";
+import "./lease.js";

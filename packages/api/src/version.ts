@@ -1,0 +1,1 @@
+export const KUBELAB_VERSION = "v0.1.0";

@@ -1,0 +1,304 @@
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
+import {
+  ApiService,
+  BookmarkSchema,
+  DeleteRequestSchema,
+  GetRequestSchema,
+  ListRequestSchema,
+  PatchRequestSchema,
+  WatchRequestSchema,
+  CreateRequestSchema,
+  UpdateRequestSchema,
+  VersionRequestSchema,
+  kindForResource,
+  kindForTypeName,
+  packObject,
+  unpackObject,
+  type DeleteResponse,
+  type KindDefinition,
+  type KubeObject,
+  type ListResponse,
+  type VersionInfo,
+  type WatchEvent as WatchEventMessage,
+} from "@kubelab/api";
+import { grpcServiceDefinition } from "./grpcService.js";
+import { ApiError } from "./errors.js";
+
+/** The lab's API server on the host, used when no address is given. */
+export const DEFAULT_SERVER = "127.0.0.1:6443";
+
+/** A kind named by its resource ("pods") or its generated schema (PodSchema, typed). */
+export type KindRef<T extends KubeObject = KubeObject> = string | GenMessage<T> | KindDefinition;
+
+export function kindDef(ref: KindRef<KubeObject>): KindDefinition {
+  const def =
+    typeof ref === "string"
+      ? kindForResource(ref)
+      : "resource" in ref
+        ? ref
+        : kindForTypeName((ref as GenMessage<KubeObject>).typeName);
+  if (!def) throw new Error(`unknown resource ${typeof ref === "string" ? ref : (ref as { typeName: string }).typeName}`);
+  return def;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  resourceVersion: string;
+  continue: string;
+  remainingItemCount?: number;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+
+export interface WatchEvent<T> {
+  type: WatchEventType;
+  object: T;
+  resourceVersion: string;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+}
+
+export interface ClientOptions {
+  /** Deadline of each unary call in ms (default 30 s). */
+  timeoutMs?: number;
+  channelOptions?: grpc.ChannelOptions;
+}
+
+type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+
+interface RawClient extends grpc.Client {
+  create: Unary<unknown, Any>;
+  get: Unary<unknown, Any>;
+  list: Unary<unknown, ListResponse>;
+  update: Unary<unknown, Any>;
+  updateStatus: Unary<unknown, Any>;
+  patch: Unary<unknown, Any>;
+  delete: Unary<unknown, DeleteResponse>;
+  version: Unary<unknown, VersionInfo>;
+  watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchEventMessage>;
+}
+
+const RawClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(ApiService), "ApiService") as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => RawClient;
+
+/** A typed client of the kubelab API server. Errors are ApiError with the server's gRPC code and reason. */
+export class ApiClient {
+  private readonly raw: RawClient;
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly address: string = process.env.KUBELAB_SERVER ?? DEFAULT_SERVER,
+    opts: ClientOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.raw = new RawClientCtor(address, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": 256 * 1024 * 1024,
+      "grpc.max_send_message_length": 16 * 1024 * 1024,
+      "grpc.keepalive_time_ms": 30_000,
+      ...opts.channelOptions,
+    });
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+
+  private call<Res>(method: keyof RawClient, req: unknown, timeoutMs = this.timeoutMs): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const fn = this.raw[method] as unknown as Unary<unknown, Res>;
+      fn.call(this.raw, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err) reject(ApiError.fromServiceError(err));
+        else resolve(res as Res);
+      });
+    });
+  }
+
+  async create<T extends KubeObject>(obj: T): Promise<T> {
+    const any = await this.call<Any>("create", create(CreateRequestSchema, { object: packObject(obj) }));
+    return unpackObject(any) as T;
+  }
+
+  async get<T extends KubeObject>(kind: KindRef<T>, namespace: string, name: string): Promise<T> {
+    const def = kindDef(kind as KindRef<KubeObject>);
+    const any = await this.call<Any>("get", create(GetRequestSchema, { resource: def.resource, namespace, name }));
+    return unpackObject(any) as T;
+  }
+
+  async list<T extends KubeObject>(kind: KindRef<T>, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const def = kindDef(kind as KindRef<KubeObject>);
+    const res = await this.call<ListResponse>(
+      "list",
+      create(ListRequestSchema, {
+        resource: def.resource,
+        namespace: opts.namespace ?? "",
+        labelSelector: opts.labelSelector ?? "",
+        fieldSelector: opts.fieldSelector ?? "",
+        limit: opts.limit ?? 0,
+        continue: opts.continue ?? "",
+      }),
+    );
+    return {
+      items: res.items.map((a) => unpackObject(a) as T),
+      resourceVersion: res.resourceVersion,
+      continue: res.continue,
+      remainingItemCount: res.remainingItemCount === undefined ? undefined : Number(res.remainingItemCount),
+    };
+  }
+
+  /** Every page of a list, followed through continue tokens. */
+  async listAll<T extends KubeObject>(kind: KindRef<T>, opts: Omit<ListOptions, "continue"> = {}): Promise<ListResult<T>> {
+    const items: T[] = [];
+    let cont = "";
+    let rv = "";
+    do {
+      const page = await this.list(kind, { ...opts, continue: cont });
+      items.push(...page.items);
+      if (!rv) rv = page.resourceVersion;
+      cont = page.continue;
+    } while (cont);
+    return { items, resourceVersion: rv, continue: "" };
+  }
+
+  async update<T extends KubeObject>(obj: T): Promise<T> {
+    return unpackObject(await this.call<Any>("update", create(UpdateRequestSchema, { object: packObject(obj) }))) as T;
+  }
+
+  async updateStatus<T extends KubeObject>(obj: T): Promise<T> {
+    return unpackObject(await this.call<Any>("updateStatus", create(UpdateRequestSchema, { object: packObject(obj) }))) as T;
+  }
+
+  /** JSON merge patch; `patch` is the patch document or its text. */
+  async patch<T extends KubeObject>(
+    kind: KindRef<T>,
+    namespace: string,
+    name: string,
+    patch: object | string,
+    subresource = "",
+  ): Promise<T> {
+    const def = kindDef(kind as KindRef<KubeObject>);
+    const any = await this.call<Any>(
+      "patch",
+      create(PatchRequestSchema, {
+        resource: def.resource,
+        namespace,
+        name,
+        patch: typeof patch === "string" ? patch : JSON.stringify(patch),
+        subresource,
+      }),
+    );
+    return unpackObject(any) as T;
+  }
+
+  async delete<T extends KubeObject>(
+    kind: KindRef<T>,
+    namespace: string,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<{ object: T; removed: boolean }> {
+    const def = kindDef(kind as KindRef<KubeObject>);
+    const res = await this.call<DeleteResponse>(
+      "delete",
+      create(DeleteRequestSchema, {
+        resource: def.resource,
+        namespace,
+        name,
+        gracePeriodSeconds: opts.gracePeriodSeconds,
+        preconditions: opts.preconditions
+          ? { uid: opts.preconditions.uid ?? "", resourceVersion: opts.preconditions.resourceVersion ?? "" }
+          : undefined,
+        propagationPolicy: opts.propagationPolicy ?? "",
+      }),
+    );
+    return { object: unpackObject(res.object) as T, removed: res.removed };
+  }
+
+  version(): Promise<VersionInfo> {
+    return this.call<VersionInfo>("version", create(VersionRequestSchema));
+  }
+
+  /**
+   * A watch stream. Iterate it for events; it ends with an ApiError (isGone: relist) or when
+   * closed with stop().
+   */
+  watch<T extends KubeObject>(kind: KindRef<T>, opts: WatchOptions = {}): WatchStream<T> {
+    const def = kindDef(kind as KindRef<KubeObject>);
+    const call = this.raw.watch(
+      create(WatchRequestSchema, {
+        resource: def.resource,
+        namespace: opts.namespace ?? "",
+        labelSelector: opts.labelSelector ?? "",
+        fieldSelector: opts.fieldSelector ?? "",
+        resourceVersion: opts.resourceVersion ?? "",
+        allowWatchBookmarks: opts.allowWatchBookmarks ?? false,
+      }),
+    );
+    return new WatchStream<T>(call);
+  }
+
+  /** Waits until the server's channel is ready, or fails after timeoutMs. */
+  waitForReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+}
+
+/** Events of one watch call as an async iterable. */
+export class WatchStream<T extends KubeObject> implements AsyncIterable<WatchEvent<T>> {
+  private stopped = false;
+
+  constructor(private readonly call: grpc.ClientReadableStream<WatchEventMessage>) {
+    // A cancelled or failed stream must not crash the process through an unhandled 'error'.
+    call.on("error", () => {});
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.call.cancel();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent<T>> {
+    try {
+      for await (const msg of this.call as AsyncIterable<WatchEventMessage>) {
+        if (msg.type === "BOOKMARK") {
+          const bookmark = msg.object && anyUnpack(msg.object, BookmarkSchema);
+          const rv = bookmark?.metadata?.resourceVersion ?? "";
+          yield { type: "BOOKMARK", object: bookmark as unknown as T, resourceVersion: rv };
+          continue;
+        }
+        const object = unpackObject(msg.object) as T;
+        yield { type: msg.type as WatchEventType, object, resourceVersion: object.metadata?.resourceVersion ?? "" };
+      }
+    } catch (e) {
+      const err = e as grpc.ServiceError;
+      if (this.stopped && err.code === grpc.status.CANCELLED) return;
+      throw ApiError.fromServiceError(err);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import * as grpc from "@grpc/grpc-js";
+import { fromBinary, toBinary, type DescMessage, type DescService } from "@bufbuild/protobuf";
+
+// A grpc-js service definition from a protobuf-es service descriptor. Written by hand because
+// protobuf-es targets Connect, and @grpc/proto-loader would parse the .proto files a second time
+// into untyped objects; this keeps one set of generated types for client and server.
+
+function serializer(schema: DescMessage) {
+  // Pre-encoded bytes pass through, so the API server encodes a watch event once for many watchers.
+  return (msg: unknown): Buffer =>
+    msg instanceof Uint8Array ? Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength) : Buffer.from(toBinary(schema, msg as never));
+}
+
+function deserializer(schema: DescMessage) {
+  return (buf: Buffer) => fromBinary(schema, buf);
+}
+
+export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    def[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+      originalName: method.name,
+    };
+  }
+  return def;
+}

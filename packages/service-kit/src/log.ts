@@ -1,0 +1,39 @@
+// Log lines in klog's spirit (severity letter, time, component, message) on stderr,
+// so `docker compose logs` reads like a Kubernetes component's output.
+
+export type Level = "I" | "W" | "E";
+
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export function createLogger(component: string, sink: (line: string) => void = (l) => process.stderr.write(l + "\n")): Logger {
+  const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    const extra = fields
+      ? " " + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`).join(" ")
+      : "";
+    sink(`${level} ${new Date().toISOString()} ${component}] ${msg}${extra}`);
+  };
+  return {
+    info: (m, f) => write("I", m, f),
+    warn: (m, f) => write("W", m, f),
+    error: (m, f) => write("E", m, f),
+  };
+}
+
+/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
+export function onShutdown(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal: sig });
+    stop()
+      .catch((e: unknown) => log.error("shutdown failed", { error: e }))
+      .finally(() => process.exit(0));
+  };
+  process.on("SIGINT", () => handler("SIGINT"));
+  process.on("SIGTERM", () => handler("SIGTERM"));
+}

@@ -1,0 +1,56 @@
+import http from "node:http";
+import { collectDefaultMetrics, Registry } from "prom-client";
+
+export interface MetricsServer {
+  registry: Registry;
+  close(): Promise<void>;
+  port: number;
+}
+
+/**
+ * /metrics (Prometheus text), /healthz and /readyz over plain HTTP, as every Kubernetes
+ * component serves them.
+ */
+export async function startMetricsServer(
+  port: number,
+  opts: { host?: string; ready?: () => boolean; registry?: Registry; component: string },
+): Promise<MetricsServer> {
+  const registry = opts.registry ?? new Registry();
+  registry.setDefaultLabels({ component: opts.component });
+  collectDefaultMetrics({ register: registry });
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? "/";
+    if (url.startsWith("/metrics")) {
+      registry
+        .metrics()
+        .then((body) => {
+          res.writeHead(200, { "content-type": registry.contentType });
+          res.end(body);
+        })
+        .catch((e: Error) => {
+          res.writeHead(500);
+          res.end(e.message);
+        });
+    } else if (url.startsWith("/healthz") || url.startsWith("/livez")) {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok");
+    } else if (url.startsWith("/readyz")) {
+      const ready = opts.ready?.() ?? true;
+      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" });
+      res.end(ready ? "ok" : "not ready");
+    } else {
+      res.writeHead(404);
+      res.end("not found");
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, opts.host ?? "0.0.0.0", () => resolve());
+  });
+  const addr = server.address();
+  return {
+    registry,
+    port: typeof addr === "object" && addr ? addr.port : port,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}

@@ -1,0 +1,54 @@
+import * as grpc from "@grpc/grpc-js";
+import { ApiError } from "@kubelab/client";
+import { InvalidObjectError, type KindDefinition } from "@kubelab/api";
+
+// Kubernetes' wording for each failure (k8s.io/apimachinery/pkg/api/errors), with a gRPC code.
+
+const qualified = (def: KindDefinition) => (def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource);
+
+export const notFound = (def: KindDefinition, name: string) =>
+  new ApiError(grpc.status.NOT_FOUND, `${qualified(def)} "${name}" not found`, "NotFound");
+
+export const namespaceNotFound = (ns: string) => new ApiError(grpc.status.NOT_FOUND, `namespaces "${ns}" not found`, "NotFound");
+
+export const alreadyExists = (def: KindDefinition, name: string) =>
+  new ApiError(grpc.status.ALREADY_EXISTS, `${qualified(def)} "${name}" already exists`, "AlreadyExists");
+
+export const conflict = (def: KindDefinition, name: string, detail = "the object has been modified; please apply your changes to the latest version and try again") =>
+  new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on ${qualified(def)} "${name}": ${detail}`, "Conflict");
+
+export const forbidden = (def: KindDefinition, name: string, detail: string) =>
+  new ApiError(grpc.status.PERMISSION_DENIED, `${qualified(def)} "${name}" is forbidden: ${detail}`, "Unknown");
+
+export const badRequest = (message: string) => new ApiError(grpc.status.INVALID_ARGUMENT, message, "BadRequest");
+
+export const tooLarge = (def: KindDefinition, name: string, size: number, limit: number) =>
+  new ApiError(
+    grpc.status.RESOURCE_EXHAUSTED,
+    `${def.kind} "${name}" is too large: request is ${size} bytes, limit is ${limit} bytes`,
+    "RequestEntityTooLarge",
+  );
+
+export const gone = (message: string) => new ApiError(grpc.status.OUT_OF_RANGE, message, "Expired");
+
+export const tooOldResourceVersion = (requested: number, oldest: number) =>
+  gone(`too old resource version: ${requested} (${oldest})`);
+
+export const unavailable = (detail: string) =>
+  new ApiError(grpc.status.UNAVAILABLE, `storage is unavailable: ${detail}`, "ServiceUnavailable");
+
+export function invalid(e: InvalidObjectError): ApiError {
+  return new ApiError(
+    grpc.status.INVALID_ARGUMENT,
+    e.message,
+    "Invalid",
+    e.causes.map((c) => ({ field: c.field, type: `Field${c.type === "NotSupported" ? "ValueNotSupported" : "Value" + c.type}`, message: c.toString() })),
+  );
+}
+
+/** Any error thrown while serving a request, as the ApiError the client gets. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof InvalidObjectError) return invalid(e);
+  return new ApiError(grpc.status.INTERNAL, `Internal error occurred: ${(e as Error)?.message ?? String(e)}`, "InternalError");
+}

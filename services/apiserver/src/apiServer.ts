@@ -1,0 +1,109 @@
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { create } from "@bufbuild/protobuf";
+import { ApiService, NamespaceSchema, file_kubelab_apiserver_v1_api, allKinds } from "@kubelab/api";
+import { grpcServiceDefinition, isAlreadyExists } from "@kubelab/client";
+import { createLogger, startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
+import type { ApiServerConfig } from "./config.js";
+import { apiMetrics } from "./metrics.js";
+import { ObjectService } from "./registry/objectService.js";
+import { apiHandlers } from "./server/apiHandlers.js";
+import { addReflection } from "./server/reflection.js";
+import { Compactor } from "./storage/compactor.js";
+import { createEtcdClient } from "./storage/etcdClient.js";
+import { ObjectStore } from "./storage/objectStore.js";
+import { WatchCache } from "./storage/watchCache.js";
+
+/** Namespaces every cluster has, as Kubernetes creates them at start. */
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+export interface RunningApiServer {
+  port: number;
+  metricsPort: number;
+  cache: WatchCache;
+  compactor: Compactor;
+  store: ObjectStore;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(cfg: ApiServerConfig, log: Logger = createLogger("apiserver")): Promise<RunningApiServer> {
+  const etcd = createEtcdClient({ servers: cfg.etcdServers, requestTimeoutMs: cfg.etcdRequestTimeout * 1000 });
+  const store = new ObjectStore(etcd, cfg.etcdRequestTimeout * 1000);
+  const cache = new WatchCache(store, etcd, log, {
+    historySize: cfg.watchCacheSize,
+    bookmarkIntervalMs: cfg.bookmarkInterval * 1000,
+  });
+  const health = new HealthImplementation({ "": "NOT_SERVING", [ApiService.typeName]: "NOT_SERVING" });
+  let metrics: MetricsServer | undefined;
+  metrics = await startMetricsServer(cfg.metricsPort, { component: "apiserver", ready: () => cache.ready });
+
+  // etcd may still be electing a leader when the lab starts: keep trying, with backoff.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await cache.start();
+      break;
+    } catch (e) {
+      log.warn("waiting for etcd", { servers: cfg.etcdServers.join(","), error: (e as Error).message });
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
+  const service = new ObjectService(store, cache, {
+    listCacheWaitMs: 1000,
+    defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds,
+    defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
+  });
+  for (const name of SYSTEM_NAMESPACES) {
+    try {
+      await service.create(create(NamespaceSchema, { metadata: { name } }));
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+  }
+  const compactor = new Compactor(store, cache, cfg.etcdCompactionInterval * 1000, log);
+  compactor.start();
+
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    "grpc.max_send_message_length": 512 * 1024 * 1024,
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  server.addService(
+    grpcServiceDefinition(ApiService),
+    apiHandlers({
+      service,
+      cache,
+      metrics: apiMetrics(metrics.registry, { watchers: () => cache.watcherCount, objects: () => cache.count() }),
+      log,
+      etcdVersion: async () => (await etcd.maintenance.status()).version,
+    }),
+  );
+  health.addToServer(server);
+  addReflection(
+    server,
+    [file_kubelab_apiserver_v1_api, ...allKinds().map((k) => k.schema.file)],
+    [ApiService.typeName],
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${cfg.bindAddress}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  health.setStatus("", "SERVING");
+  health.setStatus(ApiService.typeName, "SERVING");
+  log.info("API server serving", { port, metricsPort: metrics.port, etcd: cfg.etcdServers.join(",") });
+
+  return {
+    port,
+    metricsPort: metrics.port,
+    cache,
+    compactor,
+    store,
+    close: async () => {
+      compactor.stop();
+      cache.stop();
+      await new Promise<void>((r) => server.tryShutdown(() => r()));
+      server.forceShutdown();
+      await metrics?.close();
+      etcd.close();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { loadConfig, type ConfigOf } from "@kubelab/service-kit";
+
+/** The API server's settings, with kube-apiserver's flag names where it has the same setting. */
+export const apiServerOptions = {
+  etcdServers: { flag: "etcd-servers", description: "etcd members, comma-separated", default: ["http://127.0.0.1:2379"] },
+  bindAddress: { flag: "bind-address", description: "address the gRPC API listens on", default: "0.0.0.0" },
+  port: { flag: "port", description: "gRPC API port", default: 6443 },
+  metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz", default: 8080 },
+  etcdCompactionInterval: { flag: "etcd-compaction-interval", description: "seconds between etcd compactions (0: never)", default: 300 },
+  etcdRequestTimeout: { flag: "etcd-request-timeout", description: "seconds before an etcd request answers UNAVAILABLE", default: 5 },
+  watchCacheSize: { flag: "default-watch-cache-size", description: "events kept for watchers resuming from an older resourceVersion", default: 10000 },
+  bookmarkInterval: { flag: "watch-bookmark-interval", description: "seconds between BOOKMARK events on idle watches", default: 5 },
+  defaultNotReadyTolerationSeconds: {
+    flag: "default-not-ready-toleration-seconds",
+    description: "tolerationSeconds of the not-ready:NoExecute toleration added to every pod",
+    default: 300,
+  },
+  defaultUnreachableTolerationSeconds: {
+    flag: "default-unreachable-toleration-seconds",
+    description: "tolerationSeconds of the unreachable:NoExecute toleration added to every pod",
+    default: 300,
+  },
+};
+
+export type ApiServerConfig = ConfigOf<typeof apiServerOptions>;
+
+export function loadApiServerConfig(argv?: string[], env?: NodeJS.ProcessEnv): ApiServerConfig {
+  return loadConfig("apiserver", apiServerOptions, argv, env) as ApiServerConfig;
+}
+
+export function defaultApiServerConfig(overrides: Partial<ApiServerConfig> = {}): ApiServerConfig {
+  return { ...loadConfig("apiserver", apiServerOptions, [], {}), ...overrides } as ApiServerConfig;
+}

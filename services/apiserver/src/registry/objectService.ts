@@ -1,0 +1,375 @@
+import { randomUUID } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { ApiError } from "@kubelab/client";
+import { clone, create, equals, toBinary } from "@bufbuild/protobuf";
+import jsonMergePatch from "json-merge-patch";
+import {
+  InvalidObjectError,
+  ObjectMetaSchema,
+  decodeObject,
+  forbidden as forbiddenField,
+  kindForResource,
+  kindOf,
+  objectToJson,
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+  type FieldError,
+  type KindDefinition,
+  type KubeObject,
+} from "@kubelab/api";
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  forbidden,
+  gone,
+  namespaceNotFound,
+  notFound,
+  tooLarge,
+} from "../apiErrors.js";
+import type { ObjectStore, Versioned } from "../storage/objectStore.js";
+import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.js";
+import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
+import { admitOnCreate, type AdmissionOptions } from "./admission.js";
+import { objectFilter } from "./selectors.js";
+
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+const MAX_UPDATE_ATTEMPTS = 16;
+const CONTINUE_TOO_OLD =
+  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+export interface ObjectServiceOptions extends AdmissionOptions {
+  /** How long a LIST waits for the watch cache to catch up before reading etcd itself. */
+  listCacheWaitMs: number;
+}
+
+export interface ListQuery {
+  namespace: string;
+  labelSelector: string;
+  fieldSelector: string;
+  limit: number;
+  continue: string;
+}
+
+export interface ListPage {
+  entries: CacheEntry[];
+  resourceVersion: string;
+  continue: string;
+  remaining?: number;
+}
+
+/** Kubernetes' timestamp form: RFC 3339 to the second. */
+export const nowTimestamp = (offsetSeconds = 0) =>
+  new Date(Date.now() + offsetSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+// Kubernetes' generateName alphabet: no vowels, no confusable characters.
+const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+const randomSuffix = () => Array.from({ length: 5 }, () => NAME_ALPHABET[Math.floor(Math.random() * NAME_ALPHABET.length)]).join("");
+
+function throwIfInvalid(def: KindDefinition, obj: KubeObject, errs: FieldError[]): void {
+  if (errs.length) throw new InvalidObjectError(def.kind, obj.metadata?.name || obj.metadata?.generateName || "", errs);
+}
+
+const specBytes = (def: KindDefinition, obj: KubeObject): Uint8Array | undefined => {
+  const field = def.schema.fields.find((f) => f.name === "spec");
+  const spec = (obj as unknown as Record<string, unknown>).spec;
+  if (!field || field.fieldKind !== "message" || !spec) return undefined;
+  return toBinary(field.message, spec as never);
+};
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
+  a === b || (a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
+
+/**
+ * The generic behaviour of every kind: defaulting, validation, optimistic concurrency,
+ * status subresource, merge patch and graceful deletion. Kinds differ only by their registration.
+ */
+export class ObjectService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly cache: WatchCache,
+    private readonly opts: ObjectServiceOptions,
+  ) {}
+
+  resolve(resource: string): KindDefinition {
+    const def = kindForResource(resource);
+    if (!def) throw notFoundResource(resource);
+    return def;
+  }
+
+  async create(input: KubeObject): Promise<KubeObject> {
+    const def = kindOf(input);
+    const obj = clone(def.schema, input) as KubeObject;
+    const meta = (obj.metadata ??= create(ObjectMetaSchema));
+    if (def.namespaced && !meta.namespace) meta.namespace = "default";
+    if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowTimestamp();
+    meta.resourceVersion = "";
+    meta.deletionTimestamp = "";
+    meta.deletionGracePeriodSeconds = undefined;
+    meta.generation = def.schema.fields.some((f) => f.name === "spec") ? 1 : 0;
+    def.prepareForCreate?.(obj);
+    def.defaults?.(obj);
+    admitOnCreate(obj, this.opts);
+    throwIfInvalid(def, obj, [...validateObjectMeta(def, obj), ...(def.validate?.(obj) ?? [])]);
+    if (def.namespaced) await this.checkNamespace(def, meta.namespace, meta.name);
+    const value = this.encodeChecked(def, obj);
+    const res = await this.store.create(def, obj, value);
+    if (!res.ok) throw alreadyExists(def, meta.name);
+    meta.resourceVersion = String(res.rev);
+    return obj;
+  }
+
+  private async checkNamespace(def: KindDefinition, namespace: string, name: string): Promise<void> {
+    const nsDef = kindForResource("namespaces")!;
+    const ns = this.cache.get("namespaces", objectKey(nsDef, "", namespace))?.obj ?? (await this.store.get(nsDef, "", namespace))?.obj;
+    if (!ns) throw namespaceNotFound(namespace);
+    if (ns.metadata?.deletionTimestamp) {
+      throw forbidden(def, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+    }
+  }
+
+  private encodeChecked(def: KindDefinition, obj: KubeObject): Buffer {
+    const value = this.store.encode(def, obj);
+    if (value.length > MAX_OBJECT_BYTES) throw tooLarge(def, obj.metadata?.name ?? "", value.length, MAX_OBJECT_BYTES);
+    return value;
+  }
+
+  async get(def: KindDefinition, namespace: string, name: string): Promise<KubeObject> {
+    const cur = await this.store.get(def, def.namespaced ? namespace || "default" : "", name);
+    if (!cur) throw notFound(def, name);
+    return cur.obj;
+  }
+
+  /**
+   * A consistent LIST: the first page comes from the watch cache once it has caught up with
+   * etcd's current revision (a quorum read), later pages from etcd at the first page's revision.
+   */
+  async list(def: KindDefinition, q: ListQuery): Promise<ListPage> {
+    const filter = objectFilter(def, q.namespace, q.labelSelector, q.fieldSelector);
+    const prefix = resourcePrefix(def, q.namespace);
+    if (q.continue) {
+      const token = decodeContinue(q.continue, prefix);
+      return this.listFromEtcd(def, prefix, token.rev, token.start, q.limit, filter);
+    }
+    const rev = await this.store.currentRevision();
+    if (!(await this.cache.waitForRevision(rev, this.opts.listCacheWaitMs))) {
+      return this.listFromEtcd(def, prefix, rev, prefix, q.limit, filter);
+    }
+    const listRev = this.cache.revision;
+    const all = this.cache.list(def.resource, prefix).filter((e) => filter(e.obj));
+    if (q.limit > 0 && all.length > q.limit) {
+      const page = all.slice(0, q.limit);
+      return {
+        entries: page,
+        resourceVersion: String(listRev),
+        continue: encodeContinue(listRev, page[page.length - 1].key),
+        remaining: all.length - q.limit,
+      };
+    }
+    return { entries: all, resourceVersion: String(listRev), continue: "" };
+  }
+
+  private async listFromEtcd(def: KindDefinition, prefix: string, rev: number, start: string, limit: number, filter: Filter): Promise<ListPage> {
+    const end = prefixEnd(prefix);
+    const out: CacheEntry[] = [];
+    let from = Buffer.from(start);
+    let more = false;
+    let lastKey = "";
+    for (;;) {
+      let page;
+      try {
+        page = await this.store.range(from, end, rev, limit > 0 ? Math.max(limit, 100) : 0);
+      } catch (e) {
+        if ((e as Error).message.includes("compacted")) throw gone(CONTINUE_TOO_OLD);
+        throw e;
+      }
+      rev = page.revision && rev === 0 ? page.revision : rev;
+      let i = 0;
+      for (; i < page.kvs.length && !(limit > 0 && out.length >= limit); i++) {
+        const kv = page.kvs[i];
+        const key = kv.key.toString();
+        lastKey = key;
+        const obj = this.store.decode(def, kv.value, Number(kv.mod_revision));
+        if (filter(obj)) out.push(new CacheEntry(def, key, obj, Number(kv.mod_revision)));
+      }
+      if (limit > 0 && out.length >= limit) {
+        more = i < page.kvs.length || page.more;
+        break;
+      }
+      if (!page.more || page.kvs.length === 0) break;
+      from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
+    }
+    return { entries: out, resourceVersion: String(rev), continue: more ? encodeContinue(rev, lastKey) : "" };
+  }
+
+  /** Update (spec and metadata) or UpdateStatus (status only), with optimistic concurrency. */
+  async update(input: KubeObject, subresource: "" | "status"): Promise<KubeObject> {
+    const def = kindOf(input);
+    const meta = input.metadata;
+    if (!meta?.name) throw new InvalidObjectError(def.kind, "", [forbiddenField("metadata.name", "name is required for an update")]);
+    if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
+    const namespace = def.namespaced ? meta.namespace || "default" : "";
+    return this.guaranteedUpdate(def, namespace, meta.name, (cur) => this.merge(def, input, cur, subresource, meta.resourceVersion));
+  }
+
+  async patch(def: KindDefinition, namespace: string, name: string, patchText: string, subresource: "" | "status"): Promise<KubeObject> {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(patchText);
+    } catch (e) {
+      throw badRequest(`the patch is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) throw badRequest("a merge patch must be a JSON object");
+    if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
+    const pinned = (patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
+    const ns = def.namespaced ? namespace || "default" : "";
+    return this.guaranteedUpdate(def, ns, name, (cur) => {
+      const patched = jsonMergePatch.apply(objectToJson(cur.obj), structuredClone(patch)) as Record<string, unknown>;
+      const { def: patchedDef, obj } = decodeObject(patched);
+      if (patchedDef !== def) throw badRequest(`a patch may not change apiVersion or kind`);
+      return this.merge(def, obj, cur, subresource, typeof pinned === "string" ? pinned : "");
+    });
+  }
+
+  /** The object to store when `input` updates `cur`: what the client may change, defaulted and validated. */
+  private merge(def: KindDefinition, input: KubeObject, cur: Versioned, subresource: "" | "status", pinnedRV: string): KubeObject {
+    if (pinnedRV && pinnedRV !== String(cur.rev)) throw conflict(def, cur.obj.metadata!.name);
+    const old = cur.obj as KubeObject & { status?: unknown; spec?: unknown };
+    let next: KubeObject & { status?: unknown; spec?: unknown };
+    if (subresource === "status") {
+      next = clone(def.schema, old) as typeof next;
+      next.status = (input as typeof next).status;
+    } else {
+      next = clone(def.schema, input) as typeof next;
+      const m = (next.metadata ??= create(ObjectMetaSchema));
+      const o = old.metadata!;
+      if (!m.namespace && def.namespaced) m.namespace = o.namespace;
+      if (!m.uid) m.uid = o.uid;
+      m.creationTimestamp = o.creationTimestamp;
+      m.deletionTimestamp = o.deletionTimestamp;
+      m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+      m.generation = o.generation;
+      m.generateName = m.generateName || o.generateName;
+      if (def.hasStatus) next.status = old.status;
+    }
+    next.metadata!.resourceVersion = String(cur.rev);
+    def.defaults?.(next);
+    const errs = [...validateObjectMeta(def, next), ...validateObjectMetaUpdate(next, old), ...(def.validate?.(next) ?? [])];
+    if (subresource === "") errs.push(...(def.validateUpdate?.(next, old) ?? []));
+    if (old.metadata!.deletionTimestamp) {
+      const added = next.metadata!.finalizers.filter((f) => !old.metadata!.finalizers.includes(f));
+      if (added.length) errs.push(forbiddenField("metadata.finalizers", "no new finalizers can be added if the object is being deleted"));
+    }
+    throwIfInvalid(def, next, errs);
+    if (!sameBytes(specBytes(def, next), specBytes(def, old))) next.metadata!.generation = old.metadata!.generation + 1;
+    return next;
+  }
+
+  /**
+   * Reads the current object, computes its successor and writes it if nobody wrote in between
+   * (compare mod_revision); retries on a lost race unless the client pinned a resourceVersion.
+   */
+  private async guaranteedUpdate(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    next: (cur: Versioned) => KubeObject,
+  ): Promise<KubeObject> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const cur = await this.store.get(def, namespace, name);
+      if (!cur) throw notFound(def, name);
+      const obj = next(cur);
+      if (equals(def.schema, obj, cur.obj)) return cur.obj;
+      const meta = obj.metadata!;
+      if (meta.deletionTimestamp && meta.finalizers.length === 0 && !(def.deletionGracePeriod && isGraceRunning(meta.deletionTimestamp))) {
+        // The last finalizer is gone: the deletion completes.
+        const res = await this.store.delete(def, namespace, name, cur.rev);
+        if (res.ok) {
+          meta.resourceVersion = String(res.rev);
+          return obj;
+        }
+        continue;
+      }
+      const res = await this.store.update(def, obj, this.encodeChecked(def, obj), cur.rev);
+      if (res.ok) {
+        meta.resourceVersion = String(res.rev);
+        return obj;
+      }
+      if (!res.current) throw notFound(def, name);
+    }
+    throw conflict(def, name, "too many concurrent writers; please try again");
+  }
+
+  async delete(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string },
+  ): Promise<{ obj: KubeObject; removed: boolean }> {
+    const ns = def.namespaced ? namespace || "default" : "";
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const cur = await this.store.get(def, ns, name);
+      if (!cur) throw notFound(def, name);
+      const m = cur.obj.metadata!;
+      if (opts.uid && opts.uid !== m.uid) {
+        throw conflict(def, name, `Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${m.uid}`);
+      }
+      if (opts.resourceVersion && opts.resourceVersion !== String(cur.rev)) {
+        throw conflict(def, name, `Precondition failed: ResourceVersion in precondition: ${opts.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
+      }
+      const grace = def.deletionGracePeriod?.(cur.obj, opts.gracePeriodSeconds) ?? 0;
+      const finalizersLeft = m.finalizers.length > 0;
+      if (m.deletionTimestamp) {
+        // Already being deleted: only a delete with grace 0 (the kubelet's, once the pod stopped) ends it.
+        const shorter = m.deletionGracePeriodSeconds !== undefined && grace < m.deletionGracePeriodSeconds;
+        if (finalizersLeft || !shorter) {
+          if (!shorter) return { obj: cur.obj, removed: false };
+          const n = clone(def.schema, cur.obj) as KubeObject;
+          n.metadata!.deletionGracePeriodSeconds = grace;
+          n.metadata!.deletionTimestamp = nowTimestamp(grace);
+          const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
+          if (!res.ok) continue;
+          n.metadata!.resourceVersion = String(res.rev);
+          return { obj: n, removed: false };
+        }
+      } else if (finalizersLeft || grace > 0) {
+        const n = clone(def.schema, cur.obj) as KubeObject;
+        n.metadata!.deletionTimestamp = nowTimestamp(grace);
+        n.metadata!.deletionGracePeriodSeconds = grace;
+        const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
+        if (!res.ok) continue;
+        n.metadata!.resourceVersion = String(res.rev);
+        return { obj: n, removed: false };
+      }
+      const res = await this.store.delete(def, ns, name, cur.rev);
+      if (!res.ok) continue;
+      const gone = cur.obj;
+      gone.metadata!.resourceVersion = String(res.rev);
+      return { obj: gone, removed: true };
+    }
+    throw conflict(def, name, "too many concurrent writers; please try again");
+  }
+}
+
+function isGraceRunning(deletionTimestamp: string): boolean {
+  return Date.parse(deletionTimestamp) > Date.now();
+}
+
+export function notFoundResource(resource: string): ApiError {
+  return new ApiError(grpc.status.NOT_FOUND, `the server could not find the requested resource (${resource})`, "NotFound");
+}
+
+function encodeContinue(rev: number, lastKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, rv: rev, start: lastKey + "\u0000" })).toString("base64url");
+}
+
+function decodeContinue(token: string, prefix: string): { rev: number; start: string } {
+  try {
+    const t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { rv: number; start: string };
+    if (typeof t.rv !== "number" || typeof t.start !== "string" || !t.start.startsWith(prefix)) throw new Error();
+    return { rev: t.rv, start: t.start };
+  } catch {
+    throw badRequest("continue key is not valid: the token does not belong to this list");
+  }
+}

@@ -1,0 +1,54 @@
+import { Etcd3, isRecoverableError } from "etcd3";
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from "cockatiel";
+import { ApiError } from "@kubelab/client";
+import { unavailable } from "../apiErrors.js";
+
+export interface EtcdOptions {
+  servers: string[];
+  /** Deadline of one etcd request in ms; past it the API answers UNAVAILABLE. */
+  requestTimeoutMs: number;
+}
+
+/**
+ * An etcd client over every member. A member that fails is skipped for a second (circuit
+ * breaker) and the call goes to another; the watch stream reconnects within a few seconds.
+ */
+export function createEtcdClient(opts: EtcdOptions): Etcd3 {
+  return new Etcd3({
+    hosts: opts.servers,
+    dialTimeout: Math.min(3000, opts.requestTimeoutMs),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.requestTimeoutMs }),
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) }),
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
+    },
+    grpcOptions: {
+      "grpc.max_receive_message_length": 512 * 1024 * 1024,
+      "grpc.keepalive_time_ms": 5000,
+      "grpc.keepalive_timeout_ms": 3000,
+    },
+  });
+}
+
+/**
+ * Bounds an etcd operation by the request deadline, so a cluster without quorum answers
+ * UNAVAILABLE instead of hanging, and maps transport errors to UNAVAILABLE.
+ */
+export async function withDeadline<T>(timeoutMs: number, what: string, op: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(unavailable(`etcd did not answer ${what} within ${timeoutMs} ms (is a quorum of members up?)`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([op(), timeout]);
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    throw unavailable(`etcd ${what} failed: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,110 @@
+import type { Etcd3 } from "etcd3";
+import { clone, fromJson, toJson } from "@bufbuild/protobuf";
+import type { KindDefinition, KubeObject } from "@kubelab/api";
+import { withDeadline } from "./etcdClient.js";
+import { objectKey, prefixEnd } from "./keys.js";
+
+export interface Versioned {
+  obj: KubeObject;
+  /** etcd mod_revision: the object's resourceVersion. */
+  rev: number;
+}
+
+export type WriteResult = { ok: true; rev: number } | { ok: false; current?: Versioned };
+
+interface RawKV {
+  key: Buffer;
+  value: Buffer;
+  mod_revision: string;
+}
+
+/**
+ * Objects in etcd. Values are the object's JSON (readable with etcdctl) without
+ * resourceVersion, which is the key's mod_revision. Writes are transactions that compare
+ * create_revision or mod_revision, so of two writers of the same version only one wins.
+ */
+export class ObjectStore {
+  constructor(
+    readonly etcd: Etcd3,
+    private readonly timeoutMs: number,
+  ) {}
+
+  encode(def: KindDefinition, obj: KubeObject): Buffer {
+    const copy = clone(def.schema, obj);
+    if (copy.metadata) copy.metadata.resourceVersion = "";
+    return Buffer.from(JSON.stringify({ apiVersion: def.apiVersion, kind: def.kind, ...(toJson(def.schema, copy) as object) }));
+  }
+
+  decode(def: KindDefinition, value: Buffer | Uint8Array, rev: number): KubeObject {
+    const obj = fromJson(def.schema, JSON.parse(Buffer.from(value).toString("utf8")), { ignoreUnknownFields: true }) as KubeObject;
+    obj.apiVersion = def.apiVersion;
+    obj.kind = def.kind;
+    if (obj.metadata) obj.metadata.resourceVersion = String(rev);
+    return obj;
+  }
+
+  private op<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withDeadline(this.timeoutMs, what, fn);
+  }
+
+  async get(def: KindDefinition, namespace: string, name: string): Promise<Versioned | undefined> {
+    const res = await this.op("get", () => this.etcd.kv.range({ key: Buffer.from(objectKey(def, namespace, name)) }));
+    const kv = res.kvs[0] as RawKV | undefined;
+    return kv ? { obj: this.decode(def, kv.value, Number(kv.mod_revision)), rev: Number(kv.mod_revision) } : undefined;
+  }
+
+  /** Creates the key only if it does not exist; otherwise returns what is there. */
+  async create(def: KindDefinition, obj: KubeObject, value: Buffer): Promise<WriteResult> {
+    const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const res = await this.op("create", () =>
+      this.etcd.if(key, "Create", "==", 0).then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit(),
+    );
+    if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
+    return { ok: false, current: this.fromRangeResponse(def, res.responses[0]) };
+  }
+
+  /** Writes the object only if the key's mod_revision is still expectedRev. */
+  async update(def: KindDefinition, obj: KubeObject, value: Buffer, expectedRev: number): Promise<WriteResult> {
+    const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const res = await this.op("update", () =>
+      this.etcd.if(key, "Mod", "==", expectedRev).then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit(),
+    );
+    if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
+    return { ok: false, current: this.fromRangeResponse(def, res.responses[0]) };
+  }
+
+  /** Deletes the key only if its mod_revision is still expectedRev. */
+  async delete(def: KindDefinition, namespace: string, name: string, expectedRev: number): Promise<WriteResult> {
+    const key = objectKey(def, namespace, name);
+    const res = await this.op("delete", () =>
+      this.etcd.if(key, "Mod", "==", expectedRev).then(this.etcd.delete().key(key)).else(this.etcd.get(key)).commit(),
+    );
+    if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
+    return { ok: false, current: this.fromRangeResponse(def, res.responses[0]) };
+  }
+
+  private fromRangeResponse(def: KindDefinition, r: { response_range?: { kvs: RawKV[] } } | undefined): Versioned | undefined {
+    const kv = r?.response_range?.kvs[0];
+    return kv ? { obj: this.decode(def, kv.value, Number(kv.mod_revision)), rev: Number(kv.mod_revision) } : undefined;
+  }
+
+  /** etcd's current revision, read with a quorum (linearizable). */
+  async currentRevision(): Promise<number> {
+    const res = await this.op("revision", () =>
+      this.etcd.kv.range({ key: Buffer.from("/registry/"), range_end: prefixEnd("/registry/"), count_only: true, limit: 1 }),
+    );
+    return Number(res.header.revision);
+  }
+
+  /** Raw key-values in [start, end) at a revision (0: now), up to limit (0: all). */
+  async range(start: Buffer, end: Buffer, revision: number, limit: number): Promise<{ kvs: RawKV[]; more: boolean; revision: number }> {
+    const res = await this.op("list", () =>
+      this.etcd.kv.range({ key: start, range_end: end, revision: revision || undefined, limit: limit || undefined }),
+    );
+    return { kvs: res.kvs as RawKV[], more: res.more, revision: Number(res.header.revision) };
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.op("compact", () => this.etcd.kv.compact({ revision: String(revision), physical: false }));
+  }
+}
