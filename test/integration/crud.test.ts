@@ -110,6 +110,28 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
     expect((await client.get(ConfigMapSchema, "default", "cfg")).data).toEqual({ a: "2" });
   });
 
+  it("loses no update when many writers race on one object (read-modify-write with conflicts)", async () => {
+    await client.create(create(ConfigMapSchema, { metadata: { name: "counter" }, data: { n: "0" } }));
+    let conflicts = 0;
+    const increment = async () => {
+      for (;;) {
+        const cur = await client.get(ConfigMapSchema, "default", "counter");
+        try {
+          await client.update({ ...cur, data: { n: String(Number(cur.data.n) + 1) } } as ConfigMap);
+          return;
+        } catch (e) {
+          if ((e as ApiError).code !== grpc.status.ABORTED) throw e;
+          conflicts++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 10; i++) await increment();
+    }));
+    expect((await client.get(ConfigMapSchema, "default", "counter")).data.n).toBe("80");
+    expect(conflicts).toBeGreaterThan(0);
+  });
+
   it("keeps spec and status apart: Update ignores status, UpdateStatus ignores spec; generation follows spec", async () => {
     const p = await client.get(PodSchema, "default", "web-1");
     const withStatus = structuredClone(p);

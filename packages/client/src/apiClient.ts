@@ -22,7 +22,7 @@ import {
   type KubeObject,
   type ListResponse,
   type VersionInfo,
-  type WatchEvent as WatchEventMessage,
+  type WatchResponse,
 } from "@kubelab/api";
 import { grpcServiceDefinition } from "./grpcService.js";
 import { ApiError } from "./errors.js";
@@ -98,7 +98,7 @@ interface RawClient extends grpc.Client {
   patch: Unary<unknown, Any>;
   delete: Unary<unknown, DeleteResponse>;
   version: Unary<unknown, VersionInfo>;
-  watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchEventMessage>;
+  watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
 }
 
 const RawClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(ApiService), "ApiService") as unknown as new (
@@ -273,7 +273,7 @@ export class ApiClient {
 export class WatchStream<T extends KubeObject> implements AsyncIterable<WatchEvent<T>> {
   private stopped = false;
 
-  constructor(private readonly call: grpc.ClientReadableStream<WatchEventMessage>) {
+  constructor(private readonly call: grpc.ClientReadableStream<WatchResponse>) {
     // A cancelled or failed stream must not crash the process through an unhandled 'error'.
     call.on("error", () => {});
   }
@@ -285,15 +285,16 @@ export class WatchStream<T extends KubeObject> implements AsyncIterable<WatchEve
 
   async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent<T>> {
     try {
-      for await (const msg of this.call as AsyncIterable<WatchEventMessage>) {
-        if (msg.type === "BOOKMARK") {
-          const bookmark = msg.object && anyUnpack(msg.object, BookmarkSchema);
-          const rv = bookmark?.metadata?.resourceVersion ?? "";
-          yield { type: "BOOKMARK", object: bookmark as unknown as T, resourceVersion: rv };
-          continue;
+      for await (const batch of this.call as AsyncIterable<WatchResponse>) {
+        for (const msg of batch.events) {
+          if (msg.type === "BOOKMARK") {
+            const bookmark = msg.object && anyUnpack(msg.object, BookmarkSchema);
+            yield { type: "BOOKMARK", object: bookmark as unknown as T, resourceVersion: bookmark?.metadata?.resourceVersion ?? "" };
+            continue;
+          }
+          const object = unpackObject(msg.object) as T;
+          yield { type: msg.type as WatchEventType, object, resourceVersion: object.metadata?.resourceVersion ?? "" };
         }
-        const object = unpackObject(msg.object) as T;
-        yield { type: msg.type as WatchEventType, object, resourceVersion: object.metadata?.resourceVersion ?? "" };
       }
     } catch (e) {
       const err = e as grpc.ServiceError;

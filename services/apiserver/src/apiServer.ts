@@ -34,8 +34,9 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
     bookmarkIntervalMs: cfg.bookmarkInterval * 1000,
   });
   const health = new HealthImplementation({ "": "NOT_SERVING", [ApiService.typeName]: "NOT_SERVING" });
-  let metrics: MetricsServer | undefined;
-  metrics = await startMetricsServer(cfg.metricsPort, { component: "apiserver", ready: () => cache.ready });
+  // Ready once the gRPC port is open and the watch cache is current (it reloads after a failed etcd watch).
+  let serving = false;
+  const metrics: MetricsServer = await startMetricsServer(cfg.metricsPort, { component: "apiserver", ready: () => serving && cache.ready });
 
   // etcd may still be electing a leader when the lab starts: keep trying, with backoff.
   for (let attempt = 0; ; attempt++) {
@@ -87,6 +88,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${cfg.bindAddress}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
+  serving = true;
   health.setStatus("", "SERVING");
   health.setStatus(ApiService.typeName, "SERVING");
   log.info("API server serving", { port, metricsPort: metrics.port, etcd: cfg.etcdServers.join(",") });
@@ -102,7 +104,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
       cache.stop();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       server.forceShutdown();
-      await metrics?.close();
+      await metrics.close();
       etcd.close();
     },
   };

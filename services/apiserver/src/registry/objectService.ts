@@ -2,15 +2,12 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "@kubelab/client";
 import { clone, create, equals, toBinary } from "@bufbuild/protobuf";
-import jsonMergePatch from "json-merge-patch";
 import {
   InvalidObjectError,
   ObjectMetaSchema,
-  decodeObject,
   forbidden as forbiddenField,
   kindForResource,
   kindOf,
-  objectToJson,
   validateObjectMeta,
   validateObjectMetaUpdate,
   type FieldError,
@@ -32,6 +29,7 @@ import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.
 import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
 import { admitOnCreate, type AdmissionOptions } from "./admission.js";
 import { objectFilter } from "./selectors.js";
+import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
 
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 const MAX_UPDATE_ATTEMPTS = 16;
@@ -98,7 +96,8 @@ export class ObjectService {
 
   async create(input: KubeObject): Promise<KubeObject> {
     const def = kindOf(input);
-    const obj = clone(def.schema, input) as KubeObject;
+    // The input was just decoded from the request and is ours to change.
+    const obj = input;
     const meta = (obj.metadata ??= create(ObjectMetaSchema));
     if (def.namespaced && !meta.namespace) meta.namespace = "default";
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
@@ -214,22 +213,12 @@ export class ObjectService {
   }
 
   async patch(def: KindDefinition, namespace: string, name: string, patchText: string, subresource: "" | "status"): Promise<KubeObject> {
-    let patch: unknown;
-    try {
-      patch = JSON.parse(patchText);
-    } catch (e) {
-      throw badRequest(`the patch is not valid JSON: ${(e as Error).message}`);
-    }
-    if (typeof patch !== "object" || patch === null || Array.isArray(patch)) throw badRequest("a merge patch must be a JSON object");
+    const patch = parseMergePatch(patchText);
     if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
-    const pinned = (patch as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
     const ns = def.namespaced ? namespace || "default" : "";
-    return this.guaranteedUpdate(def, ns, name, (cur) => {
-      const patched = jsonMergePatch.apply(objectToJson(cur.obj), structuredClone(patch)) as Record<string, unknown>;
-      const { def: patchedDef, obj } = decodeObject(patched);
-      if (patchedDef !== def) throw badRequest(`a patch may not change apiVersion or kind`);
-      return this.merge(def, obj, cur, subresource, typeof pinned === "string" ? pinned : "");
-    });
+    return this.guaranteedUpdate(def, ns, name, (cur) =>
+      this.merge(def, applyMergePatch(def, cur.obj, patch), cur, subresource, pinnedResourceVersion(patch)),
+    );
   }
 
   /** The object to store when `input` updates `cur`: what the client may change, defaulted and validated. */

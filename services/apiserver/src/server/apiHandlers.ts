@@ -3,9 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import {
   DeleteResponseSchema,
   KUBELAB_VERSION,
-  ListResponseSchema,
   VersionInfoSchema,
-  packEncoded,
   packObject,
   unpackObject,
   type CreateRequest,
@@ -23,10 +21,11 @@ import type { ApiMetrics } from "../metrics.js";
 import type { ObjectService } from "../registry/objectService.js";
 import { objectFilter } from "../registry/selectors.js";
 import { resourcePrefix } from "../storage/keys.js";
+import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
 import type { CacheWatcher, WatchCache } from "../storage/watchCache.js";
 
-/** A watcher whose stream has this much unsent data is too slow and is closed (it re-watches). */
-const MAX_WATCH_BUFFER_BYTES = 64 * 1024 * 1024;
+/** A watcher this many events behind is too slow and is closed (its client re-watches). */
+const MAX_PENDING_WATCH_EVENTS = 100_000;
 
 export interface HandlerDeps {
   service: ObjectService;
@@ -89,12 +88,8 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
         limit: req.limit,
         continue: req.continue,
       });
-      return create(ListResponseSchema, {
-        resourceVersion: page.resourceVersion,
-        continue: page.continue,
-        remainingItemCount: page.remaining === undefined ? undefined : BigInt(page.remaining),
-        items: page.entries.map((e) => packEncoded(e.def, e.bytes())),
-      });
+      // Pre-encoded: the service definition's serializer passes bytes through.
+      return encodeListResponse(page.resourceVersion, page.continue, page.remaining, page.entries);
     }),
     update: unary<UpdateRequest>("update", anyResource, async (req) => packObject(await service.update(unpackObject(req.object), ""))),
     updateStatus: unary<UpdateRequest>("update-status", anyResource, async (req) =>
@@ -141,6 +136,18 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
             throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(req.resourceVersion)}: must be an integer`);
           }
         }
+        // Events wait here while the stream is busy and go out together as one WatchResponse,
+        // so a watcher that falls behind costs one write per batch, not one per event.
+        const pending: Uint8Array[] = [];
+        let writing = false;
+        const flush = () => {
+          if (closed || pending.length === 0) {
+            writing = false;
+            return;
+          }
+          writing = true;
+          call.write(encodeWatchResponse(pending.splice(0)), () => flush());
+        };
         const watcher: CacheWatcher = {
           resource: def.resource,
           filter: objectFilter(def, req.namespace, req.labelSelector, req.fieldSelector),
@@ -148,8 +155,9 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
           lastRev: 0,
           send: (bytes) => {
             if (closed) return;
-            call.write(bytes);
-            if (call.writableLength > MAX_WATCH_BUFFER_BYTES) close(unavailable("watcher is too slow; please watch again"));
+            pending.push(bytes);
+            if (pending.length > MAX_PENDING_WATCH_EVENTS) close(unavailable("watcher is too slow; please watch again"));
+            else if (!writing) flush();
           },
           fail: (err) => close(toApiError(err)),
         };

@@ -1,5 +1,5 @@
 import type { Etcd3 } from "etcd3";
-import { clone, fromJson, toJson } from "@bufbuild/protobuf";
+import { fromJson, toJson } from "@bufbuild/protobuf";
 import type { KindDefinition, KubeObject } from "@kubelab/api";
 import { withDeadline } from "./etcdClient.js";
 import { objectKey, prefixEnd } from "./keys.js";
@@ -30,9 +30,15 @@ export class ObjectStore {
   ) {}
 
   encode(def: KindDefinition, obj: KubeObject): Buffer {
-    const copy = clone(def.schema, obj);
-    if (copy.metadata) copy.metadata.resourceVersion = "";
-    return Buffer.from(JSON.stringify({ apiVersion: def.apiVersion, kind: def.kind, ...(toJson(def.schema, copy) as object) }));
+    // resourceVersion is the key's mod_revision, never stored; blanked in place rather than on a
+    // copy, as cloning costs more than the encoding itself.
+    const rv = obj.metadata?.resourceVersion ?? "";
+    if (obj.metadata) obj.metadata.resourceVersion = "";
+    try {
+      return Buffer.from(JSON.stringify({ apiVersion: def.apiVersion, kind: def.kind, ...(toJson(def.schema, obj) as object) }));
+    } finally {
+      if (obj.metadata) obj.metadata.resourceVersion = rv;
+    }
   }
 
   decode(def: KindDefinition, value: Buffer | Uint8Array, rev: number): KubeObject {
@@ -53,14 +59,11 @@ export class ObjectStore {
     return kv ? { obj: this.decode(def, kv.value, Number(kv.mod_revision)), rev: Number(kv.mod_revision) } : undefined;
   }
 
-  /** Creates the key only if it does not exist; otherwise returns what is there. */
+  /** Creates the key only if it does not exist (a failed compare means it exists). */
   async create(def: KindDefinition, obj: KubeObject, value: Buffer): Promise<WriteResult> {
     const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
-    const res = await this.op("create", () =>
-      this.etcd.if(key, "Create", "==", 0).then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit(),
-    );
-    if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
-    return { ok: false, current: this.fromRangeResponse(def, res.responses[0]) };
+    const res = await this.op("create", () => this.etcd.if(key, "Create", "==", 0).then(this.etcd.put(key).value(value)).commit());
+    return res.succeeded ? { ok: true, rev: Number(res.header.revision) } : { ok: false };
   }
 
   /** Writes the object only if the key's mod_revision is still expectedRev. */

@@ -299,7 +299,9 @@ export class WatchCache {
   private sendBookmarks(): void {
     for (const set of this.watchers.values()) {
       for (const w of set) {
-        if (!w.bookmarks || w.lastRev >= this.revision) continue;
+        // Sent even when nothing changed, so an idle watcher's resourceVersion keeps up with
+        // compaction and it can resume without a relist.
+        if (!w.bookmarks || w.lastRev > this.revision) continue;
         w.lastRev = this.revision;
         w.send(encodeBookmark(w.resource, this.revision));
       }

@@ -1,0 +1,228 @@
+import { performance } from "node:perf_hooks";
+import { clone, create } from "@bufbuild/protobuf";
+import { Etcd3 } from "etcd3";
+import { ApiService, ListRequestSchema, WatchRequestSchema, ConfigMapSchema, NamespaceSchema, PodSchema, decodeObject, objectToJson, type Pod } from "@kubelab/api";
+import * as grpc from "@grpc/grpc-js";
+import { ApiClient, grpcServiceDefinition } from "@kubelab/client";
+import { EtcdCluster, spawnApiServer } from "@kubelab/testkit";
+import { median, percentile, pool } from "./stats.js";
+import { record, type Row } from "./results.js";
+
+const CREATE_COUNT = 3000;
+const CONCURRENCY = 32;
+const WATCHERS = 100;
+const WATCH_RATE = 500;
+const WATCH_SECONDS = 6;
+const WATCH_WARMUP_SECONDS = 3;
+const LIST_PODS = 10_000;
+
+/** An ApiService client whose Watch and List hand over the response bytes undecoded. */
+function rawWatchClient(address: string) {
+  const def = { ...grpcServiceDefinition(ApiService) };
+  def.watch = { ...def.watch, responseDeserialize: (b: Buffer) => b };
+  def.list = { ...def.list, responseDeserialize: (b: Buffer) => b };
+  const Ctor = grpc.makeGenericClientConstructor(def, "ApiService");
+  return new Ctor(address, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": -1 }) as unknown as grpc.Client & {
+    watch(req: unknown): grpc.ClientReadableStream<Buffer>;
+    list(req: unknown, cb: (err: Error | null, res: Buffer) => void): void;
+  };
+}
+
+/** Events in an encoded WatchResponse: each is field 1, length-delimited (tag 0x0a, varint length). */
+function countEvents(batch: Buffer): number {
+  let n = 0;
+  for (let pos = 0; pos < batch.length; n++) {
+    pos++;
+    let len = 0;
+    let shift = 1;
+    for (;;) {
+      const b = batch[pos++];
+      len += (b & 0x7f) * shift;
+      if (b < 0x80) break;
+      shift *= 128;
+    }
+    pos += len;
+  }
+  return n;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** A pod of realistic size: labels, resources, a probe, env. Decoded once, cloned per create. */
+const podTemplate = decodeTemplate();
+function benchPod(name: string, namespace: string): Pod {
+  const pod = clone(PodSchema, podTemplate);
+  pod.metadata!.name = name;
+  pod.metadata!.namespace = namespace;
+  return pod;
+}
+
+function decodeTemplate(): Pod {
+  const name = "template";
+  const namespace = "default";
+  return decodeObject({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, labels: { app: "bench", tier: "web", "pod-template-hash": "5d8f7c9b4" } },
+    spec: {
+      containers: [
+        {
+          name: "app",
+          image: "kubelab/echo:dev",
+          ports: [{ name: "http", containerPort: 8080 }],
+          env: [{ name: "MODE", value: "bench" }, { name: "LEVEL", value: "info" }],
+          resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+          readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5 },
+        },
+      ],
+    },
+  }).obj as Pod;
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t0 = now();
+  await fn();
+  return (now() - t0) / 1000;
+}
+
+export default async function run(): Promise<void> {
+  const etcd = new EtcdCluster();
+  await etcd.start();
+  const api = await spawnApiServer(etcd.endpoints, ["--etcd-compaction-interval=0"]);
+  const client = new ApiClient(`127.0.0.1:${api.port}`, { timeoutMs: 60_000 });
+  const raw = new Etcd3({ hosts: etcd.endpoints });
+  const rows: Row[] = [];
+  try {
+    for (const ns of ["tp", "watch", "list"]) await client.create(create(NamespaceSchema, { metadata: { name: `bench-${ns}` } }));
+
+    const only = process.env.BENCH_ONLY ?? "";
+    const runs = (part: string) => !only || only.split(",").includes(part);
+
+    // 1. Create throughput: API server vs raw etcd puts of the same bytes, same concurrency.
+    if (runs("create")) {
+    const sample = await client.create(benchPod("sample", "bench-tp"));
+    const bytes = Buffer.from(JSON.stringify(objectToJson(sample)));
+    await pool(200, CONCURRENCY, (i) => client.create(benchPod(`warm-${i}`, "bench-tp")).then(() => {}));
+    await pool(200, CONCURRENCY, (i) => raw.put(`/bench/warm/${i}`).value(bytes).then(() => {}));
+    let apiRate = 0;
+    let rawRate = 0;
+    for (let round = 0; round < 2; round++) {
+      const r = await timed(() => pool(CREATE_COUNT, CONCURRENCY, (i) => raw.put(`/bench/raw/${round}/${i}`).value(bytes).then(() => {})));
+      rawRate = Math.max(rawRate, CREATE_COUNT / r);
+      const a = await timed(() => pool(CREATE_COUNT, CONCURRENCY, (i) => client.create(benchPod(`tp-${round}-${i}`, "bench-tp")).then(() => {})));
+      apiRate = Math.max(apiRate, CREATE_COUNT / a);
+    }
+    const ratio = apiRate / rawRate;
+    rows.push({ metric: `create throughput via API (${CONCURRENCY} in flight, ${bytes.length} B pods)`, value: `${apiRate.toFixed(0)}/s`, target: "" });
+    rows.push({ metric: "raw etcd put throughput, same bytes and concurrency", value: `${rawRate.toFixed(0)}/s`, target: "" });
+    rows.push({ metric: "ratio API / raw etcd", value: ratio.toFixed(2), target: "≥ 0.5", pass: ratio >= 0.5 });
+    }
+
+    // 2. Watch delivery latency: 100 watchers while creating 500 objects/s.
+    if (runs("watch")) {
+    const list = await client.list(ConfigMapSchema, { namespace: "bench-watch" });
+    // The first seconds warm up (JIT, connections) and are not counted: steady state is measured.
+    const warmup = WATCH_RATE * WATCH_WARMUP_SECONDS;
+    const total = WATCH_RATE * WATCH_SECONDS + warmup;
+    // Watchers take events as raw bytes and note arrival times only, so the benchmark measures
+    // the API server's delivery, not this process decoding 50,000 events a second. The k-th event
+    // a watcher gets is the k-th create in resourceVersion order (one namespace, creates only).
+    const arrivals = Array.from({ length: WATCHERS }, () => [] as number[]);
+    const rawWatch = rawWatchClient(`127.0.0.1:${api.port}`);
+    const calls = arrivals.map((times) => {
+      const call = rawWatch.watch(create(WatchRequestSchema, { resource: "configmaps", namespace: "bench-watch", resourceVersion: list.resourceVersion }));
+      call.on("data", (batch: Buffer) => {
+        const t = now();
+        for (let n = countEvents(batch); n > 0; n--) times.push(t);
+      });
+      call.on("error", () => {});
+      return call;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const sent: Array<{ rv: number; at: number }> = [];
+    const writes: Promise<unknown>[] = [];
+    const start = now();
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / WATCH_RATE;
+      const wait = due - now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const at = now();
+      writes.push(
+        client
+          .create(create(ConfigMapSchema, { metadata: { name: `w-${i}`, namespace: "bench-watch" }, data: { i: String(i) } }))
+          .then((o) => sent.push({ rv: Number(o.metadata!.resourceVersion), at })),
+      );
+    }
+    await Promise.all(writes);
+    const achievedRate = total / ((now() - start) / 1000);
+    const deadline = now() + 30_000;
+    while (arrivals.some((a) => a.length < total) && now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    calls.forEach((c) => c.cancel());
+    rawWatch.close();
+    sent.sort((a, b) => a.rv - b.rv);
+    const latencies = arrivals.flatMap((times) => times.slice(warmup, total).map((t, k) => t - sent[warmup + k].at));
+    const delivered = arrivals.reduce((n, a) => n + a.length, 0);
+    if (process.env.BENCH_DEBUG) {
+      for (let sec = 0; sec <= WATCH_SECONDS; sec++) {
+        const slice = arrivals.flatMap((times) => times.slice(sec * WATCH_RATE, (sec + 1) * WATCH_RATE).map((t, k) => t - sent[sec * WATCH_RATE + k].at));
+        console.log(`second ${sec}: p50 ${percentile(slice, 50).toFixed(1)} p99 ${percentile(slice, 99).toFixed(1)} max ${Math.max(...slice).toFixed(1)}`);
+      }
+    }
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    rows.push({ metric: `watch delivery p50, ${WATCHERS} watchers, ${achievedRate.toFixed(0)} creates/s`, value: `${p50.toFixed(1)} ms`, target: "" });
+    rows.push({ metric: "watch delivery p99 (from create sent to event received)", value: `${p99.toFixed(1)} ms`, target: "≤ 100 ms", pass: p99 <= 100 });
+    rows.push({ metric: "events delivered / expected", value: `${delivered} / ${WATCHERS * total}`, target: "all", pass: delivered === WATCHERS * total });
+    }
+
+    // 3. LIST of 10,000 pods, and 4. resident memory with them stored.
+    if (runs("list")) {
+    await pool(LIST_PODS, 64, (i) => client.create(benchPod(`p-${i}`, "bench-list")).then(() => {}));
+    // The server's LIST (first byte sent to last byte received), and the same with the typed
+    // client decoding all 10,000 pods into messages.
+    const rawList = rawWatchClient(`127.0.0.1:${api.port}`);
+    const listReq = create(ListRequestSchema, { resource: "pods", namespace: "bench-list" });
+    const rawTimes: number[] = [];
+    const decodedTimes: number[] = [];
+    let bytesReceived = 0;
+    let count = 0;
+    for (let i = 0; i < 7; i++) {
+      rawTimes.push(
+        (await timed(async () => {
+          bytesReceived = (await new Promise<Buffer>((res, rej) => rawList.list(listReq, (e, b) => (e ? rej(e) : res(b))))).length;
+        })) * 1000,
+      );
+      decodedTimes.push(
+        (await timed(async () => {
+          count = (await client.list("pods", { namespace: "bench-list" })).items.length;
+        })) * 1000,
+      );
+    }
+    rawList.close();
+    const listMedian = median(rawTimes.slice(2));
+    rows.push({
+      metric: `LIST of ${count} pods, ${(bytesReceived / 2 ** 20).toFixed(1)} MiB (median of 5 after 2 warm-ups)`,
+      value: `${listMedian.toFixed(0)} ms`,
+      target: "≤ 300 ms",
+      pass: listMedian <= 300 && count === LIST_PODS,
+    });
+    rows.push({ metric: "the same LIST decoded into typed Pod messages by @kubelab/client", value: `${median(decodedTimes.slice(2)).toFixed(0)} ms`, target: "" });
+    const rss = await api.rss();
+    const stored = (await client.list("pods", { limit: 1 })).remainingItemCount ?? 0;
+    rows.push({ metric: `API server resident memory with ${stored + 1} pods stored`, value: `${(rss / 2 ** 20).toFixed(0)} MiB`, target: "" });
+    }
+    if (only) {
+      console.log(rows);
+      return;
+    }
+    record("api", rows, [
+      "One run against the same local 3-member etcd (processes on 127.0.0.1, data on tmpfs); the API server runs as its own process.",
+      "Watch latency is measured from just before the create call is sent to the event's arrival at each watcher, so it includes the etcd commit.",
+    ]);
+  } finally {
+    client.close();
+    raw.close();
+    await api.stop();
+    await etcd.stop();
+  }
+}

@@ -1,0 +1,13 @@
+// npm run bench -- <name>: runs one benchmark and records it in bench/RESULTS.md.
+const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
+  api: () => import("./api.js"),
+};
+
+const name = process.argv[2];
+if (!name || !(name in benches)) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join("|")}>\n`);
+  process.exit(2);
+}
+const { default: run } = await benches[name]();
+await run();
+process.exit(0);
