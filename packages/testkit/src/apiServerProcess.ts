@@ -20,7 +20,7 @@ export async function spawnApiServer(etcdServers: string[], extraArgs: string[] 
   const metricsPort = await freePort();
   const proc: ChildProcess = spawn(
     process.execPath,
-    [...(process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []), main, `--etcd-servers=${etcdServers.join(",")}`, "--bind-address=127.0.0.1", `--port=${port}`, `--metrics-port=${metricsPort}`, ...extraArgs],
+    [...(process.env.KUBELAB_NODE_FLAGS ? process.env.KUBELAB_NODE_FLAGS.split(" ") : []), ...(process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []), main, `--etcd-servers=${etcdServers.join(",")}`, "--bind-address=127.0.0.1", `--port=${port}`, `--metrics-port=${metricsPort}`, ...extraArgs],
     { stdio: ["ignore", "ignore", process.env.KUBELAB_TEST_LOGS ? "inherit" : "ignore"] },
   );
   const deadline = Date.now() + 60_000;
