@@ -222,6 +222,17 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
     expect(final.removed).toBe(true);
   });
 
+  it("binds a pod to a node once (pods/binding): a second bind is ABORTED", async () => {
+    const p = await client.create(pod("to-bind"));
+    const bound = await client.bind("default", "to-bind", "node-2", p.metadata!.uid);
+    expect(bound.spec!.nodeName).toBe("node-2");
+    expect(bound.status!.conditions.find((c) => c.type === "PodScheduled")?.status).toBe("True");
+    const again = await apiError(client.bind("default", "to-bind", "node-3"));
+    expect(again.code).toBe(grpc.status.ABORTED);
+    expect(again.message).toBe('Operation cannot be fulfilled on pods/binding "to-bind": pod to-bind is already assigned to node "node-2"');
+    expect((await client.get(PodSchema, "default", "to-bind")).spec!.nodeName).toBe("node-2");
+  });
+
   it("creates namespaces and rejects cluster-scoped objects with a namespace", async () => {
     await client.create(create(NamespaceSchema, { metadata: { name: "team-a" } }));
     await client.create(pod("in-a", { namespace: "team-a" }));

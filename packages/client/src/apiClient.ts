@@ -5,6 +5,8 @@ import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import {
   ApiService,
   BookmarkSchema,
+  BindRequestSchema,
+  type Pod,
   DeleteRequestSchema,
   GetRequestSchema,
   ListRequestSchema,
@@ -98,6 +100,7 @@ interface RawClient extends grpc.Client {
   patch: Unary<unknown, Any>;
   delete: Unary<unknown, DeleteResponse>;
   version: Unary<unknown, VersionInfo>;
+  bind: Unary<unknown, Any>;
   watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
 }
 
@@ -236,6 +239,11 @@ export class ApiClient {
       }),
     );
     return { object: unpackObject(res.object) as T, removed: res.removed };
+  }
+
+  /** Assigns a pod to a node (pods/binding); ABORTED if it already has one. */
+  async bind(namespace: string, name: string, nodeName: string, uid = ""): Promise<Pod> {
+    return unpackObject(await this.call<Any>("bind", create(BindRequestSchema, { namespace, name, nodeName, uid }))) as Pod;
   }
 
   version(): Promise<VersionInfo> {

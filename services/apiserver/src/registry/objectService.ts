@@ -6,6 +6,11 @@ import {
   InvalidObjectError,
   ObjectMetaSchema,
   forbidden as forbiddenField,
+  required,
+  PodSchema,
+  PodStatusSchema,
+  PodConditionSchema,
+  type Pod,
   kindForResource,
   kindOf,
   validateObjectMeta,
@@ -288,6 +293,32 @@ export class ObjectService {
       if (!res.current) throw notFound(def, name);
     }
     throw conflict(def, name, "too many concurrent writers; please try again");
+  }
+
+  /** The pods/binding subresource: sets spec.nodeName once and marks the pod PodScheduled. */
+  async bind(namespace: string, name: string, nodeName: string, uid: string): Promise<KubeObject> {
+    const def = kindForResource("pods")!;
+    if (!nodeName) throw new InvalidObjectError("Binding", name, [required("target.name")]);
+    const refuse = (detail: string) =>
+      new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on pods/binding "${name}": ${detail}`, "Conflict");
+    return this.guaranteedUpdate(def, namespace || "default", name, (cur) => {
+      const pod = clone(PodSchema, cur.obj as Pod);
+      const m = pod.metadata!;
+      if (uid && m.uid !== uid) throw refuse(`the pod's uid is ${m.uid}, not ${uid}`);
+      if (m.deletionTimestamp) throw refuse(`pod ${name} is being deleted, cannot be assigned to a host`);
+      if (pod.spec!.nodeName) throw refuse(`pod ${name} is already assigned to node "${pod.spec!.nodeName}"`);
+      pod.spec!.nodeName = nodeName;
+      const status = (pod.status ??= create(PodStatusSchema));
+      const now = nowTimestamp();
+      const cond = status.conditions.find((c) => c.type === "PodScheduled");
+      if (cond) {
+        if (cond.status !== "True") cond.lastTransitionTime = now;
+        Object.assign(cond, { status: "True", reason: "", message: "" });
+      } else {
+        status.conditions.push(create(PodConditionSchema, { type: "PodScheduled", status: "True", lastTransitionTime: now }));
+      }
+      return pod;
+    });
   }
 
   async delete(

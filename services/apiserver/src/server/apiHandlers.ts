@@ -6,6 +6,7 @@ import {
   VersionInfoSchema,
   packObject,
   unpackObject,
+  type BindRequest,
   type CreateRequest,
   type DeleteRequest,
   type GetRequest,
@@ -106,6 +107,9 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
       });
       return create(DeleteResponseSchema, { object: packObject(res.obj), removed: res.removed });
     }),
+    bind: unary<BindRequest>("bind", () => "pods", async (req) =>
+      packObject(await service.bind(req.namespace, req.name, req.nodeName, req.uid)),
+    ),
     version: unary<unknown>("version", () => "", async () =>
       create(VersionInfoSchema, {
         gitVersion: KUBELAB_VERSION,
