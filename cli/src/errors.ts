@@ -1,0 +1,23 @@
+import * as grpc from "@grpc/grpc-js";
+import { InvalidObjectError } from "@kubelab/api";
+import { ApiError } from "@kubelab/client";
+import { YAMLParseError } from "yaml";
+
+/** A mistake in what the user gave us, found before anything was sent. */
+export class UsageError extends Error {}
+
+/**
+ * The one line a failure prints, as kubectl words it:
+ * `Error from server (NotFound): pods "x" not found`, or `error: ...` for local problems.
+ */
+export function errorLine(e: unknown, server: string): string {
+  if (e instanceof ApiError) {
+    const unreachable =
+      (e.code === grpc.status.UNAVAILABLE && e.reason === "ServiceUnavailable" && !e.message.startsWith("storage is unavailable")) ||
+      e.code === grpc.status.DEADLINE_EXCEEDED;
+    if (unreachable) return `error: cannot reach the API server at ${server}: ${e.message}`;
+    return `Error from server (${e.reason}): ${e.message}`;
+  }
+  if (e instanceof InvalidObjectError || e instanceof UsageError || e instanceof YAMLParseError) return `error: ${e.message}`;
+  return `error: ${(e as Error)?.message ?? String(e)}`;
+}

@@ -1,0 +1,67 @@
+import { Command, Option } from "commander";
+import { KUBELAB_VERSION } from "@kubelab/api";
+import { serverAddress, type GlobalOptions } from "./context.js";
+import { errorLine } from "./errors.js";
+import { apply } from "./commands/apply.js";
+import { get, type GetOptions } from "./commands/get.js";
+import { describe } from "./commands/describe.js";
+import { del, type DeleteOptions } from "./commands/delete.js";
+import { version } from "./commands/version.js";
+
+const program = new Command("kubelab")
+  .description("kubelab's command line, kubectl's way")
+  .version(KUBELAB_VERSION, "--client-version", "print the client version")
+  .option("-s, --server <address>", "API server host:port (default: $KUBELAB_SERVER or 127.0.0.1:6443)")
+  .option("-n, --namespace <namespace>", "namespace", "default")
+  .showHelpAfterError();
+
+const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+program
+  .command("apply")
+  .description("create or update objects from YAML files, directories or stdin (-f -)")
+  .requiredOption("-f, --filename <path>", "file, directory or - (repeatable)", collect)
+  .action((o: { filename: string[] }, cmd: Command) => apply(o.filename, globals(cmd)));
+
+program
+  .command("get")
+  .description("list objects, or get some by name")
+  .argument("<kind>", "resource type(s), e.g. pods or po,ns")
+  .argument("[names...]")
+  .addOption(new Option("-o, --output <format>", "yaml|json|wide|name"))
+  .option("-l, --selector <selector>", "label selector, e.g. app=web,tier!=db")
+  .option("--field-selector <selector>", "field selector, e.g. status.phase=Running")
+  .option("-A, --all-namespaces", "list across all namespaces")
+  .option("-w, --watch", "after listing, watch for changes")
+  .option("--no-headers", "omit table headers")
+  .action((kind: string, names: string[], _o: unknown, cmd: Command) => get(kind, names, globals(cmd) as GetOptions));
+
+program
+  .command("describe")
+  .description("show an object in detail, with its events")
+  .argument("<kind>")
+  .argument("[names...]")
+  .action((kind: string, names: string[], _o: unknown, cmd: Command) => describe(kind, names, globals(cmd)));
+
+program
+  .command("delete")
+  .description("delete objects by name, by selector, or from files")
+  .argument("[kind]")
+  .argument("[names...]")
+  .option("-f, --filename <path>", "file, directory or - (repeatable)", collect)
+  .option("-l, --selector <selector>", "label selector")
+  .option("--grace-period <seconds>", "seconds for graceful termination (0: at once)")
+  .action((kind: string | undefined, names: string[], _o: unknown, cmd: Command) => del(kind, names, globals(cmd) as DeleteOptions));
+
+program
+  .command("version")
+  .description("print the client and server versions")
+  .action((_o: unknown, cmd: Command) => version(globals(cmd)));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.stderr.write(errorLine(e, serverAddress(program.opts<GlobalOptions>())) + "\n");
+  process.exitCode = 1;
+}

@@ -1,0 +1,105 @@
+// Shared by scripts/lab.mjs and the end-to-end tests: building the images, running compose,
+// waiting for health. Plain ESM so it runs before anything is compiled.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const IMAGE = "kubelab/kubelab:dev";
+export const ETCD_IMAGE = "kubelab/etcd:dev";
+const OFFICIAL_NODE = "node:20-bookworm-slim";
+const OFFICIAL_ETCD = "gcr.io/etcd-development/etcd:v3.5.17";
+export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver"];
+
+export function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { cwd: root, stdio: opts.quiet ? "pipe" : "inherit", encoding: "utf8", env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs });
+  if (res.status !== 0 && !opts.allowFail) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${res.status ?? res.signal})${opts.quiet ? `: ${res.stderr || res.stdout}` : ""}`);
+  }
+  return res;
+}
+
+const imageExists = (tag) => spawnSync("docker", ["image", "inspect", tag], { stdio: "ignore" }).status === 0;
+
+/** An official base when it is here or can be pulled within a short wait; else the local one. */
+function baseImage(official, local, log) {
+  if (process.env.KUBELAB_OFFLINE !== "1") {
+    if (imageExists(official)) return official;
+    const pulled = spawnSync("docker", ["pull", "-q", official], { stdio: "ignore", timeout: 20_000 });
+    if (pulled.status === 0) return official;
+  }
+  log(`no registry reachable for ${official}: using ${local}, built from this machine's binaries`);
+  run("bash", ["images/build-local-bases.sh"], { quiet: true });
+  return local;
+}
+
+/** Installs, builds the workspace (unless told it is built) and both images. */
+export function buildAll(log = (m) => process.stderr.write(`${m}\n`), { workspace = true } = {}) {
+  if (!existsSync(path.join(root, "node_modules"))) {
+    log("installing dependencies (npm ci)");
+    run("npm", ["ci", "--no-audit", "--no-fund"]);
+  }
+  if (workspace) {
+    log("building the workspace");
+    run("npm", ["run", "build", "--silent"]);
+  }
+  const nodeBase = baseImage(OFFICIAL_NODE, "kubelab/node-base:local", log);
+  const etcdBase = baseImage(OFFICIAL_ETCD, "kubelab/etcd-base:local", log);
+  log(`building ${IMAGE} and ${ETCD_IMAGE}`);
+  run("docker", ["build", "-q", "-t", IMAGE, "--build-arg", `BASE_IMAGE=${nodeBase}`, "-f", "images/kubelab/Dockerfile", "."], { quiet: true });
+  run("docker", ["build", "-q", "-t", ETCD_IMAGE, "--build-arg", `ETCD_IMAGE=${etcdBase}`, "images/etcd"], { quiet: true });
+}
+
+let composeCmd;
+/** `docker compose` where the plugin exists, else the distribution's docker-compose. */
+export function compose() {
+  if (!composeCmd) {
+    composeCmd = spawnSync("docker", ["compose", "version"], { stdio: "ignore" }).status === 0 ? ["docker", "compose"] : ["docker-compose"];
+  }
+  return composeCmd;
+}
+
+/** The container id of a compose service. */
+export function containerOf(project, service) {
+  return execFileSync("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).trim().split("\n")[0];
+}
+
+export function composeRun(project, args, opts = {}) {
+  const [cmd, ...pre] = compose();
+  return run(cmd, [...pre, "-p", project, "-f", path.join(root, "compose.yaml"), ...args], opts);
+}
+
+/** Health of each of the project's containers, by compose service name. */
+export function health(project) {
+  const out = execFileSync("docker", ["ps", "-a", "--filter", `label=com.docker.compose.project=${project}`, "--format", '{{.Label "com.docker.compose.service"}} {{.State}} {{.Status}}'], { encoding: "utf8" });
+  const byService = {};
+  for (const line of out.trim().split("\n").filter(Boolean)) {
+    const [service, state, ...status] = line.split(" ");
+    const s = status.join(" ");
+    byService[service] = state !== "running" ? state : s.includes("(healthy)") ? "healthy" : s.includes("unhealthy") ? "unhealthy" : "starting";
+  }
+  return byService;
+}
+
+export async function waitHealthy(project, services = LAB_SERVICES, timeoutMs = 180_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = health(project);
+    if (services.every((s) => h[s] === "healthy")) return;
+    if (Date.now() > deadline) throw new Error(`lab not healthy after ${timeoutMs / 1000}s: ${JSON.stringify(h)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Removes everything a compose project made, and anything left with its label. */
+export function teardown(project) {
+  composeRun(project, ["down", "-v", "--remove-orphans", "-t", "5"], { quiet: true, allowFail: true });
+  const sweep = (kind, listArgs, rmArgs) => {
+    const ids = spawnSync("docker", [...listArgs, "--filter", `label=com.docker.compose.project=${project}`], { encoding: "utf8" }).stdout?.trim().split("\n").filter(Boolean) ?? [];
+    if (ids.length) spawnSync("docker", [...rmArgs, ...ids], { stdio: "ignore" });
+  };
+  sweep("containers", ["ps", "-aq"], ["rm", "-f", "-v"]);
+  sweep("networks", ["network", "ls", "-q"], ["network", "rm"]);
+  sweep("volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"]);
+}

@@ -1,0 +1,69 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+// @ts-expect-error plain ESM shared with scripts/lab.mjs, no type declarations
+import * as labTools from "../../scripts/labTools.mjs";
+import { freePort } from "@kubelab/testkit";
+
+const exec = promisify(execFile);
+
+interface LabTools {
+  root: string;
+  buildAll(log?: (m: string) => void, opts?: { workspace?: boolean }): void;
+  composeRun(project: string, args: string[], opts?: { quiet?: boolean; env?: Record<string, string>; allowFail?: boolean }): void;
+  waitHealthy(project: string, services?: string[], timeoutMs?: number): Promise<void>;
+  teardown(project: string): void;
+  containerOf(project: string, service: string): string;
+}
+const tools = labTools as unknown as LabTools;
+
+/**
+ * The composed lab under a compose project of its own, on a free port of 127.0.0.1, so tests
+ * never touch a user's lab. Its containers, network and volumes go at stop(), and at exit if
+ * the test run dies first.
+ */
+export class TestLab {
+  readonly project = `kubelab-e2e-${process.pid}`;
+  port = 0;
+  private stopped = false;
+
+  get server(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const exitHandler = () => this.stop();
+    process.once("exit", exitHandler);
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => (this.stop(), process.exit(1)));
+    this.port = await freePort();
+    tools.teardown(this.project);
+    tools.buildAll(() => {}, { workspace: false });
+    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { KUBELAB_API_PORT: String(this.port) } });
+    await tools.waitHealthy(this.project);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    tools.teardown(this.project);
+  }
+
+  container(service: string): string {
+    return tools.containerOf(this.project, service);
+  }
+
+  async docker(...args: string[]): Promise<string> {
+    return (await exec("docker", args)).stdout;
+  }
+
+  /** Runs the CLI against this lab: stdout, stderr and the exit code. */
+  async kubelab(args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+    const bin = path.join(tools.root, "cli/bin/kubelab.js");
+    return new Promise((resolve) => {
+      const child = execFile(process.execPath, [bin, "--server", this.server, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      );
+      if (input !== undefined) child.stdin?.end(input);
+    });
+  }
+}
