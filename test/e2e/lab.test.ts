@@ -61,10 +61,14 @@ describe("the composed lab", () => {
     const member = lab.container("etcd-1");
     await lab.docker("stop", "-t", "1", member);
     try {
-      const created = await lab.kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: while-degraded, namespace: e2e}\ndata: {k: v}\n");
-      expect(created.stdout.trim()).toBe("configmap/while-degraded created");
-      const read = await lab.kubelab(["get", "cm", "while-degraded", "-n", "e2e", "-o", "json"]);
-      expect(JSON.parse(read.stdout).data).toEqual({ k: "v" });
+      // Several calls, so some land on the stopped member's connection first and must move on.
+      for (let i = 0; i < 5; i++) {
+        const created = await lab.kubelab(["apply", "-f", "-"], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: degraded-${i}, namespace: e2e}\ndata: {k: v${i}}\n`);
+        expect(created.stderr).toBe("");
+        expect(created.stdout.trim()).toBe(`configmap/degraded-${i} created`);
+        const read = await lab.kubelab(["get", "cm", `degraded-${i}`, "-n", "e2e", "-o", "json"]);
+        expect(JSON.parse(read.stdout).data).toEqual({ k: `v${i}` });
+      }
     } finally {
       await lab.docker("start", member);
     }

@@ -20,9 +20,8 @@ export function parseMergePatch(text: string): Record<string, unknown> {
  */
 export function applyMergePatch(def: KindDefinition, current: KubeObject, patch: Record<string, unknown>): KubeObject {
   const patched = jsonMergePatch.apply(objectToJson(current), structuredClone(patch)) as Record<string, unknown>;
-  const { def: patchedDef, obj } = decodeObject(patched);
-  if (patchedDef !== def) throw badRequest("a patch may not change apiVersion or kind");
-  return obj;
+  if (patched.kind !== def.kind || patched.apiVersion !== def.apiVersion) throw badRequest("a patch may not change apiVersion or kind");
+  return decodeObject(patched).obj;
 }
 
 /** The resourceVersion a patch pins, if it names one (then a stale one is a conflict). */

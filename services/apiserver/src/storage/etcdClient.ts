@@ -10,16 +10,19 @@ export interface EtcdOptions {
 }
 
 /**
- * An etcd client over every member. A member that fails is skipped for a second (circuit
- * breaker) and the call goes to another; the watch stream reconnects within a few seconds.
+ * An etcd client over every member. Each attempt gets a third of the request's deadline, so a
+ * member that vanished without closing its connections (a stopped container) costs one short
+ * attempt before the call moves to another member; the failed member is then skipped for a few
+ * seconds (circuit breaker). The watch stream reconnects within a few seconds.
  */
 export function createEtcdClient(opts: EtcdOptions): Etcd3 {
+  const attemptMs = Math.max(500, Math.floor(opts.requestTimeoutMs / 3));
   return new Etcd3({
     hosts: opts.servers,
-    dialTimeout: Math.min(3000, opts.requestTimeoutMs),
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + opts.requestTimeoutMs }),
+    dialTimeout: attemptMs,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attemptMs }),
     faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) }),
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 3000, breaker: new ConsecutiveBreaker(1) }),
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
     },

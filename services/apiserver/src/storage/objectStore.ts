@@ -59,11 +59,17 @@ export class ObjectStore {
     return kv ? { obj: this.decode(def, kv.value, Number(kv.mod_revision)), rev: Number(kv.mod_revision) } : undefined;
   }
 
-  /** Creates the key only if it does not exist (a failed compare means it exists). */
+  /** Creates the key only if it does not exist; otherwise returns what is there. */
   async create(def: KindDefinition, obj: KubeObject, value: Buffer): Promise<WriteResult> {
     const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
-    const res = await this.op("create", () => this.etcd.if(key, "Create", "==", 0).then(this.etcd.put(key).value(value)).commit());
-    return res.succeeded ? { ok: true, rev: Number(res.header.revision) } : { ok: false };
+    const res = await this.op("create", () =>
+      this.etcd.if(key, "Create", "==", 0).then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit(),
+    );
+    if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
+    const current = this.fromRangeResponse(def, res.responses[0]);
+    // A retried attempt (the first timed out after etcd applied it) finds our own object: same uid.
+    if (current && current.obj.metadata?.uid === obj.metadata?.uid) return { ok: true, rev: current.rev };
+    return { ok: false, current };
   }
 
   /** Writes the object only if the key's mod_revision is still expectedRev. */
