@@ -56,7 +56,7 @@ describe("etcd faults", () => {
       });
       expect(res.ok).toBeGreaterThan(10);
       // With one member down, the other two are a quorum: writes go on.
-      const after = await writeFor(`still-up-${victim}`, 1000);
+      const after = await writeFor(`still-up-${victim}`, 3000);
       expect(after.ok).toBeGreaterThan(0);
       await etcd.startMember(victim);
       await etcd.waitHealthy();

@@ -22,3 +22,5 @@ export * from "./gen/kubelab/core/v1/event_pb.js";
 export * from "./gen/kubelab/coordination/v1/lease_pb.js";
 export * from "./gen/kubelab/apiserver/v1/api_pb.js";
 export { KUBELAB_VERSION } from "./version.js";
+export * from "./gen/kubelab/core/v1/podlogs_pb.js";
+export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";

@@ -7,3 +7,5 @@ export type { EventHandler, IndexFunc, InformerOptions } from "./informer.js";
 export { WorkQueue, runWorkers } from "./workQueue.js";
 export type { WorkQueueOptions } from "./workQueue.js";
 export { grpcServiceDefinition } from "./grpcService.js";
+export { EventRecorder } from "./eventRecorder.js";
+export type { EventType, EventSourceInfo, EventTarget } from "./eventRecorder.js";

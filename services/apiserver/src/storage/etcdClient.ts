@@ -12,8 +12,8 @@ export interface EtcdOptions {
 /**
  * An etcd client over every member. Each attempt gets a third of the request's deadline, so a
  * member that vanished without closing its connections (a stopped container) costs one short
- * attempt before the call moves to another member; the failed member is then skipped for a few
- * seconds (circuit breaker). The watch stream reconnects within a few seconds.
+ * attempt before the call moves to another member; a member failing twice in a row is skipped
+ * for a second (circuit breaker). The watch stream reconnects within a few seconds.
  */
 export function createEtcdClient(opts: EtcdOptions): Etcd3 {
   const attemptMs = Math.max(500, Math.floor(opts.requestTimeoutMs / 3));
@@ -22,7 +22,7 @@ export function createEtcdClient(opts: EtcdOptions): Etcd3 {
     dialTimeout: attemptMs,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attemptMs }),
     faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 3000, breaker: new ConsecutiveBreaker(1) }),
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(2) }),
       global: retry(handleWhen(isRecoverableError), { maxAttempts: 2 }),
       watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
     },
