@@ -10,7 +10,7 @@ export const IMAGE = "kubelab/kubelab:dev";
 export const ETCD_IMAGE = "kubelab/etcd:dev";
 const OFFICIAL_NODE = "node:20-bookworm-slim";
 const OFFICIAL_ETCD = "gcr.io/etcd-development/etcd:v3.5.17";
-export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver"];
+export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver", "scheduler", "node-1", "node-2", "node-3"];
 
 export function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, { cwd: root, stdio: opts.quiet ? "pipe" : "inherit", encoding: "utf8", env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs });
@@ -92,13 +92,20 @@ export async function waitHealthy(project, services = LAB_SERVICES, timeoutMs = 
   }
 }
 
-/** Removes everything a compose project made, and anything left with its label. */
+/**
+ * Removes everything a compose project made, and anything left with its label. The kubelets go
+ * first (their pods die with them), then the pods' containers and volumes, which compose does not
+ * know of and which would keep the pod network from being removed.
+ */
 export function teardown(project) {
-  composeRun(project, ["down", "-v", "--remove-orphans", "-t", "5"], { quiet: true, allowFail: true });
-  const sweep = (kind, listArgs, rmArgs) => {
-    const ids = spawnSync("docker", [...listArgs, "--filter", `label=com.docker.compose.project=${project}`], { encoding: "utf8" }).stdout?.trim().split("\n").filter(Boolean) ?? [];
+  composeRun(project, ["kill"], { quiet: true, allowFail: true });
+  const sweep = (kind, listArgs, rmArgs, label = "com.docker.compose.project") => {
+    const ids = spawnSync("docker", [...listArgs, "--filter", `label=${label}=${project}`], { encoding: "utf8" }).stdout?.trim().split("\n").filter(Boolean) ?? [];
     if (ids.length) spawnSync("docker", [...rmArgs, ...ids], { stdio: "ignore" });
   };
+  sweep("pod containers", ["ps", "-aq"], ["rm", "-f", "-v"], "io.kubelab.project");
+  sweep("pod volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"], "io.kubelab.project");
+  composeRun(project, ["down", "-v", "--remove-orphans", "-t", "5"], { quiet: true, allowFail: true });
   sweep("containers", ["ps", "-aq"], ["rm", "-f", "-v"]);
   sweep("networks", ["network", "ls", "-q"], ["network", "rm"]);
   sweep("volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"]);

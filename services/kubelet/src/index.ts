@@ -1,1 +1,5 @@
-export {};
+export { startKubelet } from "./kubelet.js";
+export type { RunningKubelet } from "./kubelet.js";
+export { loadKubeletConfig, defaultKubeletConfig, kubeletOptions } from "./config.js";
+export type { KubeletConfig } from "./config.js";
+export { LABEL } from "./runtime/labels.js";

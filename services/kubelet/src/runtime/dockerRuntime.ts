@@ -1,0 +1,326 @@
+import type { Readable } from "node:stream";
+import Docker from "dockerode";
+import { LABEL, SANDBOX_NAME, dockerName, type ContainerType } from "./labels.js";
+
+/** What the kubelet needs to know of one of its containers. */
+export interface RuntimeContainer {
+  id: string;
+  podUid: string;
+  podName: string;
+  podNamespace: string;
+  name: string;
+  type: ContainerType;
+  attempt: number;
+  specHash: string;
+  gracePeriod: number;
+  /** Docker's state: created, running, exited, dead, paused, restarting, removing. */
+  state: string;
+  exitCode: number;
+  oomKilled: boolean;
+  startedAt: string;
+  finishedAt: string;
+  createdAt: string;
+  image: string;
+  imageId: string;
+  /** The sandbox's address on the pod network. */
+  ip: string;
+}
+
+export interface PodRef {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+/** Where this kubelet's containers go: the pod network, and the PID namespace they die with. */
+export interface RuntimeIdentity {
+  nodeName: string;
+  podNetwork: string;
+  /** Container whose PID namespace every pod container joins, so they stop when it stops. */
+  nodeContainer?: string;
+  project?: string;
+}
+
+export interface ContainerSpecForRuntime {
+  name: string;
+  type: Exclude<ContainerType, "sandbox">;
+  attempt: number;
+  specHash: string;
+  gracePeriod: number;
+  image: string;
+  entrypoint?: string[];
+  cmd?: string[];
+  env: string[];
+  workingDir?: string;
+  /** CPU limit in nano-CPUs (0: none). */
+  nanoCpus: number;
+  /** cgroup cpu.shares from the cpu request. */
+  cpuShares: number;
+  /** Memory limit in bytes (0: none). */
+  memoryBytes: number;
+  binds: string[];
+  tty: boolean;
+  stdin: boolean;
+}
+
+const isoOrEmpty = (t: string | undefined) => (!t || t.startsWith("0001-") ? "" : t.replace(/\.\d+Z$/, "Z"));
+
+/** The Docker Engine, as the kubelet's container runtime (what CRI is to a real kubelet). */
+export class DockerRuntime {
+  /** Inspections of stopped containers never change, so they are kept. */
+  private readonly exitedCache = new Map<string, RuntimeContainer>();
+
+  constructor(
+    readonly docker: Docker,
+    readonly identity: RuntimeIdentity,
+  ) {}
+
+  private baseLabels(pod: PodRef): Record<string, string> {
+    const labels: Record<string, string> = {
+      [LABEL.lab]: "true",
+      [LABEL.node]: this.identity.nodeName,
+      [LABEL.podName]: pod.name,
+      [LABEL.podNamespace]: pod.namespace,
+      [LABEL.podUid]: pod.uid,
+    };
+    if (this.identity.project) labels[LABEL.project] = this.identity.project;
+    return labels;
+  }
+
+  /** Every container of this node's pods (of one pod, given its uid), inspected. */
+  async list(podUid?: string): Promise<RuntimeContainer[]> {
+    const filters = [`${LABEL.node}=${this.identity.nodeName}`];
+    if (podUid) filters.push(`${LABEL.podUid}=${podUid}`);
+    const summaries = await this.docker.listContainers({ all: true, filters: { label: filters } });
+    const out: RuntimeContainer[] = [];
+    await Promise.all(
+      summaries.map(async (s) => {
+        const cached = this.exitedCache.get(s.Id);
+        if (cached) return out.push(cached);
+        try {
+          const c = await this.inspect(s.Id);
+          if (c) out.push(c);
+        } catch (e) {
+          if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+        }
+      }),
+    );
+    const live = new Set(summaries.map((s) => s.Id));
+    if (!podUid) for (const id of this.exitedCache.keys()) if (!live.has(id)) this.exitedCache.delete(id);
+    return out;
+  }
+
+  async inspect(id: string): Promise<RuntimeContainer | undefined> {
+    const info = await this.docker.getContainer(id).inspect();
+    const l = info.Config.Labels ?? {};
+    if (!l[LABEL.podUid]) return undefined;
+    const nets = info.NetworkSettings?.Networks ?? {};
+    const c: RuntimeContainer = {
+      id: info.Id,
+      podUid: l[LABEL.podUid]!,
+      podName: l[LABEL.podName] ?? "",
+      podNamespace: l[LABEL.podNamespace] ?? "",
+      name: l[LABEL.containerName] ?? "",
+      type: (l[LABEL.containerType] ?? "app") as ContainerType,
+      attempt: Number(l[LABEL.attempt] ?? 0),
+      specHash: l[LABEL.specHash] ?? "",
+      gracePeriod: Number(l[LABEL.gracePeriod] ?? 30),
+      state: info.State.Status,
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      startedAt: isoOrEmpty(info.State.StartedAt),
+      finishedAt: isoOrEmpty(info.State.FinishedAt),
+      createdAt: isoOrEmpty(info.Created),
+      image: info.Config.Image,
+      imageId: info.Image,
+      ip: nets[this.identity.podNetwork]?.IPAddress ?? "",
+    };
+    if (c.state === "exited" || c.state === "dead") this.exitedCache.set(c.id, c);
+    return c;
+  }
+
+  /** The pod's sandbox: holds its network namespace (its IP is the pod IP), shared by its containers. */
+  async createSandbox(pod: PodRef & { hostname: string; gracePeriod: number }, image: string, attempt: number): Promise<string> {
+    const c = await this.docker.createContainer({
+      name: dockerName(SANDBOX_NAME, pod, attempt),
+      Image: image,
+      Hostname: pod.hostname.slice(0, 63),
+      Labels: {
+        ...this.baseLabels(pod),
+        [LABEL.containerName]: SANDBOX_NAME,
+        [LABEL.containerType]: "sandbox",
+        [LABEL.attempt]: String(attempt),
+        [LABEL.gracePeriod]: String(pod.gracePeriod),
+      },
+      HostConfig: {
+        NetworkMode: this.identity.podNetwork,
+        PidMode: this.identity.nodeContainer ? `container:${this.identity.nodeContainer}` : undefined,
+        // Kubernetes' pause container is tiny; the limit keeps a runaway one from hurting the node.
+        Memory: 16 * 1024 * 1024,
+        MemorySwap: 16 * 1024 * 1024,
+      },
+    });
+    await c.start();
+    return c.id;
+  }
+
+  async createContainer(pod: PodRef, sandboxId: string, spec: ContainerSpecForRuntime): Promise<string> {
+    const c = await this.docker.createContainer({
+      name: dockerName(spec.name, pod, spec.attempt),
+      Image: spec.image,
+      Entrypoint: spec.entrypoint,
+      Cmd: spec.cmd,
+      Env: spec.env,
+      WorkingDir: spec.workingDir,
+      Tty: spec.tty,
+      OpenStdin: spec.stdin,
+      Labels: {
+        ...this.baseLabels(pod),
+        [LABEL.containerName]: spec.name,
+        [LABEL.containerType]: spec.type,
+        [LABEL.attempt]: String(spec.attempt),
+        [LABEL.specHash]: spec.specHash,
+        [LABEL.gracePeriod]: String(spec.gracePeriod),
+      },
+      HostConfig: {
+        NetworkMode: `container:${sandboxId}`,
+        PidMode: this.identity.nodeContainer ? `container:${this.identity.nodeContainer}` : undefined,
+        NanoCpus: spec.nanoCpus || undefined,
+        CpuShares: spec.cpuShares || undefined,
+        Memory: spec.memoryBytes || undefined,
+        // Kubernetes runs without swap: the memory limit is the whole budget, so a hog is OOM-killed.
+        MemorySwap: spec.memoryBytes || undefined,
+        Binds: spec.binds.length ? spec.binds : undefined,
+      },
+    });
+    return c.id;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  /** SIGTERM, then SIGKILL after `graceSeconds` (docker stop's contract). */
+  async stop(id: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.ceil(graceSeconds)) });
+    } catch (e) {
+      const code = (e as { statusCode?: number }).statusCode;
+      if (code !== 304 && code !== 404) throw e;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    this.exitedCache.delete(id);
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (e) {
+      const code = (e as { statusCode?: number }).statusCode;
+      if (code !== 404 && code !== 409) throw e;
+    }
+  }
+
+  /** Runs a command in a running container; the output is capped, like the kubelet's probe output. */
+  async exec(id: string, cmd: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = new Promise<void>((resolve) => {
+      const out = { write: (b: Buffer) => { if (size < 10_240) { chunks.push(b); size += b.length; } return true; } };
+      this.docker.modem.demuxStream(stream, out as unknown as NodeJS.WritableStream, out as unknown as NodeJS.WritableStream);
+      stream.on("end", resolve);
+      stream.on("close", resolve);
+      stream.on("error", resolve);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      done.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      stream.destroy();
+      throw new Error(`command timed out after ${timeoutMs / 1000}s`);
+    }
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString("utf8") };
+  }
+
+  async imagePresent(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async pull(image: string): Promise<void> {
+    const stream = await this.docker.pull(image);
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  /** A container's log stream (stdout and stderr demultiplexed into one). */
+  async logs(id: string, opts: { follow: boolean; tail?: number; timestamps: boolean; since?: number }): Promise<Readable> {
+    const container = this.docker.getContainer(id);
+    const base = { stdout: true, stderr: true, timestamps: opts.timestamps, tail: opts.tail, since: opts.since ?? 0 };
+    const { PassThrough } = await import("node:stream");
+    const out = new PassThrough();
+    if (opts.follow) {
+      const raw = (await container.logs({ ...base, follow: true })) as unknown as Readable;
+      this.docker.modem.demuxStream(raw, out, out);
+      raw.on("end", () => out.end());
+      raw.on("error", (e) => out.destroy(e));
+      out.on("close", () => raw.destroy());
+    } else {
+      const buf = (await container.logs({ ...base, follow: false })) as unknown as Buffer;
+      out.end(demuxBuffer(buf));
+    }
+    return out;
+  }
+
+  /** Container lifecycle events of this node (start, die, oom): the kubelet's PLEG. */
+  async events(onEvent: (podUid: string) => void, signal: AbortSignal): Promise<void> {
+    const stream = (await this.docker.getEvents({
+      filters: { type: ["container"], event: ["start", "die", "oom", "destroy"], label: [`${LABEL.node}=${this.identity.nodeName}`] },
+    })) as unknown as Readable;
+    signal.addEventListener("abort", () => stream.destroy(), { once: true });
+    let pending = "";
+    stream.on("data", (b: Buffer) => {
+      pending += b.toString("utf8");
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          const ev = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+          const uid = ev.Actor?.Attributes?.[LABEL.podUid];
+          if (uid) onEvent(uid);
+        } catch {
+          // a partial line; the rest comes with the next chunk
+        }
+      }
+    });
+    await new Promise<void>((resolve) => {
+      stream.on("end", resolve);
+      stream.on("close", resolve);
+      stream.on("error", () => resolve());
+    });
+  }
+}
+
+/** Docker's multiplexed log format without a TTY: 8-byte headers, stream type and length. */
+function demuxBuffer(buf: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    if (buf[i] > 2 || buf[i + 1] !== 0) return buf; // not multiplexed (a TTY container)
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts);
+}
