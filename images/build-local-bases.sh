@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds base images from this machine's own binaries, for when no container registry can be
-# reached: kubelab/node-base:local (node) and kubelab/etcd-base:local (etcd, etcdctl), each with
+# reached: kubelab/busybox-base:local (busybox alone, for the pause and shell images),
+# kubelab/node-base:local (node) and kubelab/etcd-base:local (etcd, etcdctl), each with
 # busybox for a shell and the shared libraries ldd names. Rebuilds only what is missing, or all
 # with --force.
 set -euo pipefail
@@ -50,6 +51,7 @@ build() {
   echo "build-local-bases: built $tag"
 }
 
+build kubelab/busybox-base:local
 need node "the machine's Node runtime"
 build kubelab/node-base:local node
 need etcd "apt-get install etcd-server etcd-client"

@@ -10,6 +10,10 @@ export const IMAGE = "kubelab/kubelab:dev";
 export const ETCD_IMAGE = "kubelab/etcd:dev";
 const OFFICIAL_NODE = "node:20-bookworm-slim";
 const OFFICIAL_ETCD = "gcr.io/etcd-development/etcd:v3.5.17";
+const OFFICIAL_BUSYBOX = "busybox:1.36";
+/** Small images the examples and tests run as pods, and the pod sandbox; built with the lab. */
+export const WORKLOAD_IMAGES = { pause: "kubelab/pause:dev", echo: "kubelab/echo:dev", burner: "kubelab/burner:dev", shell: "kubelab/shell:dev" };
+const WORKLOAD_BASES = { pause: "busybox", echo: "node", burner: "node", shell: "busybox" };
 export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver", "scheduler", "node-1", "node-2", "node-3"];
 
 export function run(cmd, args, opts = {}) {
@@ -46,9 +50,14 @@ export function buildAll(log = (m) => process.stderr.write(`${m}\n`), { workspac
   }
   const nodeBase = baseImage(OFFICIAL_NODE, "kubelab/node-base:local", log);
   const etcdBase = baseImage(OFFICIAL_ETCD, "kubelab/etcd-base:local", log);
-  log(`building ${IMAGE} and ${ETCD_IMAGE}`);
+  const busyboxBase = baseImage(OFFICIAL_BUSYBOX, "kubelab/busybox-base:local", log);
+  log(`building ${IMAGE}, ${ETCD_IMAGE} and the workload images`);
   run("docker", ["build", "-q", "-t", IMAGE, "--build-arg", `BASE_IMAGE=${nodeBase}`, "-f", "images/kubelab/Dockerfile", "."], { quiet: true });
   run("docker", ["build", "-q", "-t", ETCD_IMAGE, "--build-arg", `ETCD_IMAGE=${etcdBase}`, "images/etcd"], { quiet: true });
+  for (const [name, tag] of Object.entries(WORKLOAD_IMAGES)) {
+    const base = WORKLOAD_BASES[name] === "node" ? nodeBase : busyboxBase;
+    run("docker", ["build", "-q", "-t", tag, "--build-arg", `BASE_IMAGE=${base}`, `images/workloads/${name}`], { quiet: true });
+  }
 }
 
 let composeCmd;

@@ -1,0 +1,17 @@
+import type { FilterPlugin } from "../framework/types.js";
+import { fits, unfit } from "../framework/types.js";
+import { tolerates } from "./tolerations.js";
+
+/** NoSchedule and NoExecute taints the pod does not tolerate keep it off the node. */
+export const taintToleration: FilterPlugin = {
+  name: "TaintToleration",
+  filter(_state, pod, { node }) {
+    const tolerations = pod.spec?.tolerations ?? [];
+    for (const taint of node.spec?.taints ?? []) {
+      if (taint.effect !== "NoSchedule" && taint.effect !== "NoExecute") continue;
+      if (tolerations.some((t) => tolerates(t, taint))) continue;
+      return unfit(`node(s) had untolerated taint {${taint.key}: ${taint.value}}`);
+    }
+    return fits;
+  },
+};
