@@ -7,6 +7,7 @@ import { get, type GetOptions } from "./commands/get.js";
 import { describe } from "./commands/describe.js";
 import { del, type DeleteOptions } from "./commands/delete.js";
 import { version } from "./commands/version.js";
+import { logs, type LogsOptions } from "./commands/logs.js";
 
 const program = new Command("kubelab")
   .description("kubelab's command line, kubectl's way")
@@ -53,6 +54,17 @@ program
   .option("-l, --selector <selector>", "label selector")
   .option("--grace-period <seconds>", "seconds for graceful termination (0: at once)")
   .action((kind: string | undefined, names: string[], _o: unknown, cmd: Command) => del(kind, names, globals(cmd) as DeleteOptions));
+
+program
+  .command("logs")
+  .description("print a container's log, streamed from its node's kubelet")
+  .argument("<pod>")
+  .option("-c, --container <name>", "container (needed when the pod has several)")
+  .option("-f, --follow", "keep streaming as the container writes")
+  .option("-p, --previous", "the log of the previous, terminated instance of the container")
+  .option("--tail <lines>", "only the last N lines (-1: all)")
+  .option("--timestamps", "prefix each line with its time")
+  .action((pod: string, _o: unknown, cmd: Command) => logs(pod, globals(cmd) as LogsOptions));
 
 program
   .command("version")

@@ -7,6 +7,8 @@ import {
   BookmarkSchema,
   BindRequestSchema,
   type Pod,
+  type PodLogChunk,
+  PodLogOptionsSchema,
   DeleteRequestSchema,
   GetRequestSchema,
   ListRequestSchema,
@@ -77,6 +79,17 @@ export interface WatchEvent<T> {
   resourceVersion: string;
 }
 
+export interface LogOptions {
+  namespace?: string;
+  name: string;
+  container?: string;
+  follow?: boolean;
+  previous?: boolean;
+  tailLines?: number;
+  timestamps?: boolean;
+  sinceSeconds?: number;
+}
+
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
@@ -102,6 +115,7 @@ interface RawClient extends grpc.Client {
   version: Unary<unknown, VersionInfo>;
   bind: Unary<unknown, Any>;
   watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
+  logs(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
 }
 
 const RawClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(ApiService), "ApiService") as unknown as new (
@@ -254,6 +268,32 @@ export class ApiClient {
    * A watch stream. Iterate it for events; it ends with an ApiError (isGone: relist) or when
    * closed with stop().
    */
+  /**
+   * A container's log (pods/log), relayed by the API server from the pod's kubelet, as chunks of
+   * bytes. Breaking out of the iteration cancels the stream (and the kubelet's read with it).
+   */
+  async *logs(opts: LogOptions): AsyncGenerator<Uint8Array> {
+    const call = this.raw.logs(
+      create(PodLogOptionsSchema, {
+        namespace: opts.namespace ?? "default",
+        name: opts.name,
+        container: opts.container ?? "",
+        follow: opts.follow ?? false,
+        previous: opts.previous ?? false,
+        tailLines: opts.tailLines === undefined ? undefined : BigInt(opts.tailLines),
+        timestamps: opts.timestamps ?? false,
+        sinceSeconds: opts.sinceSeconds === undefined ? undefined : BigInt(opts.sinceSeconds),
+      }),
+    );
+    try {
+      for await (const chunk of call as AsyncIterable<PodLogChunk>) yield chunk.data;
+    } catch (e) {
+      throw ApiError.fromServiceError(e as grpc.ServiceError);
+    } finally {
+      call.cancel();
+    }
+  }
+
   watch<T extends KubeObject>(kind: KindRef<T>, opts: WatchOptions = {}): WatchStream<T> {
     const def = kindDef(kind as KindRef<KubeObject>);
     const call = this.raw.watch(

@@ -1,5 +1,5 @@
 export { ApiClient, WatchStream, DEFAULT_SERVER, kindDef } from "./apiClient.js";
-export type { KindRef, ListOptions, ListResult, WatchOptions, WatchEvent, WatchEventType, DeleteOptions, ClientOptions } from "./apiClient.js";
+export type { KindRef, LogOptions, ListOptions, ListResult, WatchOptions, WatchEvent, WatchEventType, DeleteOptions, ClientOptions } from "./apiClient.js";
 export { ApiError, isNotFound, isAlreadyExists, isConflict, isInvalid, isGone, isUnavailable, REASON_KEY, CAUSES_KEY } from "./errors.js";
 export type { StatusReason, Cause } from "./errors.js";
 export { Informer, Indexer, objectKey, splitKey } from "./informer.js";

@@ -23,6 +23,7 @@ import type { ObjectService } from "../registry/objectService.js";
 import { objectFilter } from "../registry/selectors.js";
 import { resourcePrefix } from "../storage/keys.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
+import { logsRelay } from "./logsRelay.js";
 import type { CacheWatcher, WatchCache } from "../storage/watchCache.js";
 
 /** A watcher this many events behind is too slow and is closed (its client re-watches). */
@@ -118,6 +119,7 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
         etcdVersion: await deps.etcdVersion().catch(() => "unknown"),
       }),
     ),
+    logs: logsRelay(service),
     watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => {
       const req = call.request;
       metrics.requests.inc({ verb: "watch", resource: req.resource, code: "OK" });

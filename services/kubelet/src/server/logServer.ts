@@ -7,7 +7,8 @@ import { attemptsOf } from "../pods/podStatus.js";
 
 type Call = grpc.ServerWritableStream<PodLogOptions, PodLogChunk>;
 
-const fail = (call: Call, code: grpc.status, details: string) => call.destroy(Object.assign(new Error(details), { code, details }));
+// grpc-js ends a server stream with a status when "error" is emitted with code and details.
+const fail = (call: Call, code: grpc.status, details: string) => call.emit("error", { code, details });
 
 /** Picks the container a log request means: the named one, or the pod's only app container. */
 function pick(req: PodLogOptions, containers: RuntimeContainer[]): { target?: RuntimeContainer; error?: [grpc.status, string] } {

@@ -1,0 +1,72 @@
+import * as grpc from "@grpc/grpc-js";
+import { KubeletService, kindForResource, type Node, type Pod, type PodLogChunk, type PodLogOptions } from "@kubelab/api";
+import { ApiError, grpcServiceDefinition } from "@kubelab/client";
+import { badRequest, toApiError } from "../apiErrors.js";
+import type { ObjectService } from "../registry/objectService.js";
+
+type KubeletClient = grpc.Client & {
+  logs(req: PodLogOptions, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
+};
+const KubeletClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(KubeletService), "KubeletService") as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+) => KubeletClient;
+
+/**
+ * The pods/log subresource: the API server checks the request against the pod, finds the pod's
+ * node and that node's kubelet endpoint (InternalIP and daemonEndpoints.kubeletEndpoint.Port),
+ * and relays the kubelet's stream; either side going away ends the other.
+ */
+export function logsRelay(service: ObjectService) {
+  const clients = new Map<string, KubeletClient>();
+  const clientFor = (address: string) => {
+    let c = clients.get(address);
+    if (!c) clients.set(address, (c = new KubeletClientCtor(address, grpc.credentials.createInsecure())));
+    return c;
+  };
+
+  async function target(req: PodLogOptions): Promise<{ address: string; node: string; request: PodLogOptions }> {
+    if (!req.name) throw badRequest("name: Required value");
+    const namespace = req.namespace || "default";
+    const pod = (await service.get(kindForResource("pods")!, namespace, req.name)) as Pod;
+    const names = pod.spec!.containers.map((c) => c.name);
+    const all = [...names, ...pod.spec!.initContainers.map((c) => c.name)];
+    let container = req.container;
+    if (!container) {
+      if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${req.name}, choose one of: [${names.join(" ")}]`);
+      container = names[0]!;
+    } else if (!all.includes(container)) {
+      throw badRequest(`container ${container} is not valid for pod ${req.name}`);
+    }
+    const nodeName = pod.spec!.nodeName;
+    if (!nodeName) throw badRequest(`pod ${req.name} does not have a host assigned`);
+    const node = (await service.get(kindForResource("nodes")!, "", nodeName)) as Node;
+    const ip = node.status?.addresses.find((a) => a.type === "InternalIP")?.address;
+    const port = node.status?.daemonEndpoints?.kubeletEndpoint?.port;
+    if (!ip || !port) throw new ApiError(grpc.status.UNAVAILABLE, `node ${nodeName} has no kubelet endpoint in its status`, "ServiceUnavailable");
+    return { address: `${ip.includes(":") ? `[${ip}]` : ip}:${port}`, node: nodeName, request: { ...req, namespace, container } };
+  }
+
+  return (call: grpc.ServerWritableStream<PodLogOptions, unknown>) => {
+    // grpc-js ends a server stream with a status when "error" is emitted with code and details.
+    const fail = (e: ApiError) => call.emit("error", { code: e.code, details: e.message, metadata: e.toMetadata() });
+    target(call.request).then(
+      ({ address, node, request }) => {
+        const upstream = clientFor(address).logs(request);
+        call.on("cancelled", () => upstream.cancel());
+        upstream.on("data", (chunk: PodLogChunk) => {
+          if (!call.write(chunk)) upstream.pause();
+        });
+        call.on("drain", () => upstream.resume());
+        upstream.on("end", () => call.end());
+        upstream.on("error", (e: grpc.ServiceError) => {
+          if (e.code === grpc.status.CANCELLED) return;
+          const code = e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED ? grpc.status.UNAVAILABLE : e.code;
+          const message = code === grpc.status.UNAVAILABLE ? `the kubelet of node ${node} is unreachable at ${address}: ${e.details}` : e.details;
+          fail(new ApiError(code, message, code === grpc.status.UNAVAILABLE ? "ServiceUnavailable" : "BadRequest"));
+        });
+      },
+      (e) => fail(toApiError(e)),
+    );
+  };
+}
