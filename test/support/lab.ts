@@ -31,6 +31,9 @@ export class TestLab {
     return `127.0.0.1:${this.port}`;
   }
 
+  /** Extra environment for compose (settings the compose file takes from the environment). */
+  constructor(private readonly env: Record<string, string> = {}) {}
+
   async start(): Promise<void> {
     const exitHandler = () => this.stop();
     process.once("exit", exitHandler);
@@ -38,7 +41,7 @@ export class TestLab {
     this.port = await freePort();
     tools.teardown(this.project);
     tools.buildAll(() => {}, { workspace: false });
-    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { KUBELAB_API_PORT: String(this.port) } });
+    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...this.env, KUBELAB_API_PORT: String(this.port) } });
     await tools.waitHealthy(this.project);
   }
 
