@@ -1,6 +1,7 @@
 // npm run bench -- <name>: runs one benchmark and records it in bench/RESULTS.md.
 const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> = {
   api: () => import("./api.js"),
+  scheduler: () => import("./scheduler.js"),
 };
 
 const name = process.argv[2];
