@@ -9,7 +9,9 @@ import type { Waiting } from "./podStatus.js";
 export interface StartContext {
   pod: Pod;
   sandboxId: string;
-  podIP: string;
+  /** Resolves when the sandbox runs: containers are created meanwhile and started after. */
+  sandboxStarted: Promise<void>;
+  podIP: () => Promise<string>;
   hostIP: string;
 }
 
@@ -83,6 +85,7 @@ export class ContainerStarter {
     }
     let id: string;
     try {
+      // Docker only needs the sandbox to exist to create a container joining its network.
       id = await this.runtime.createContainer(pod.metadata! as { name: string; namespace: string; uid: string }, ctx.sandboxId, spec);
     } catch (e) {
       const message = (e as Error).message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim();
@@ -91,6 +94,7 @@ export class ContainerStarter {
     }
     this.recorder.event(pod, "Normal", "Created", `Created container ${c.name}`, fp);
     try {
+      await ctx.sandboxStarted;
       await this.runtime.start(id);
     } catch (e) {
       // The container exists, never started: its status says StartError and the restart policy decides.

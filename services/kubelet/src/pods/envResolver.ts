@@ -6,7 +6,8 @@ import { isNotFound, type ApiClient } from "@kubelab/client";
 export class ContainerConfigError extends Error {}
 
 export interface PodFacts {
-  podIP: string;
+  /** The pod IP, known once the sandbox has started: only awaited when an env var asks for it. */
+  podIP: () => Promise<string>;
   hostIP: string;
 }
 
@@ -43,7 +44,7 @@ export function expand(input: string, vars: Map<string, string>): string {
   return out;
 }
 
-function fieldRef(pod: Pod, facts: PodFacts, path: string): string {
+async function fieldRef(pod: Pod, facts: PodFacts, path: string): Promise<string> {
   const m = pod.metadata!;
   const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (label) return (label[1] === "labels" ? m.labels : m.annotations)[label[2]!] ?? "";
@@ -53,9 +54,9 @@ function fieldRef(pod: Pod, facts: PodFacts, path: string): string {
     case "metadata.uid": return m.uid;
     case "spec.nodeName": return pod.spec?.nodeName ?? "";
     case "spec.serviceAccountName": return pod.spec?.serviceAccountName ?? "";
-    case "status.podIP": return facts.podIP;
+    case "status.podIP": return facts.podIP();
     case "status.hostIP": return facts.hostIP;
-    case "status.podIPs": return facts.podIP;
+    case "status.podIPs": return facts.podIP();
     case "status.hostIPs": return facts.hostIP;
   }
   throw new ContainerConfigError(`unsupported fieldRef ${path}`);
@@ -123,7 +124,7 @@ export async function resolveEnv(client: ApiClient, pod: Pod, container: Contain
     if (!src) {
       vars.set(e.name, expand(e.value, vars));
     } else if (src.fieldRef) {
-      vars.set(e.name, fieldRef(pod, facts, src.fieldRef.fieldPath));
+      vars.set(e.name, await fieldRef(pod, facts, src.fieldRef.fieldPath));
     } else if (src.resourceFieldRef) {
       vars.set(e.name, resourceRef(pod, container, src.resourceFieldRef));
     } else if (src.configMapKeyRef) {

@@ -75,13 +75,25 @@ export class PodSyncer {
       if (ms !== undefined && ms > 0) retryInMs = retryInMs === undefined ? ms : Math.min(retryInMs, ms);
     };
 
-    let sandbox: RuntimeContainer | undefined = sandboxes[0];
-    if (!sandbox || sandbox.state !== "running") {
-      sandbox = await this.recreateSandbox(pod, all, sandbox);
-      if (!sandbox) return this.writeStatus(pod, containers, "", waiting);
-      containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
+    let sandboxId: string;
+    let sandboxStarted: Promise<void> = Promise.resolve();
+    let podIP: () => Promise<string>;
+    const current = sandboxes[0];
+    if (current && current.state === "running") {
+      sandboxId = current.id;
+      podIP = async () => current.ip;
+    } else {
+      const created = await this.recreateSandbox(pod, all, current);
+      if (!created) return this.writeStatus(pod, containers, "", waiting);
+      if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
+      sandboxId = created;
+      sandboxStarted = this.runtime.start(created);
+      let ip: Promise<string> | undefined;
+      podIP = () => (ip ??= sandboxStarted.then(async () => (await this.runtime.inspect(created))?.ip ?? ""));
     }
-    const ctx = { pod, sandboxId: sandbox.id, podIP: sandbox.ip, hostIP: this.opts.hostIP };
+    // A sandbox that fails to start fails every container start: the next sync makes a new one.
+    sandboxStarted.catch(() => undefined);
+    const ctx = { pod, sandboxId, sandboxStarted, podIP, hostIP: this.opts.hostIP };
     const policy = pod.spec!.restartPolicy || "Always";
 
     // Init containers, one at a time, in order; each must succeed before the next starts.
@@ -122,7 +134,7 @@ export class PodSyncer {
             waiting.delete(c.name);
             continue;
           }
-          await this.terminator.killContainer(pod, cur, pod.spec!.terminationGracePeriodSeconds ?? 30, why, ctx.podIP);
+          await this.terminator.killContainer(pod, cur, pod.spec!.terminationGracePeriodSeconds ?? 30, why, await ctx.podIP());
           // Killed on purpose: it starts again now, whatever the restart policy says.
           const r = await this.starter.start(ctx, c, "app", cur.attempt + 1);
           if (r.started) waiting.delete(c.name);
@@ -154,16 +166,19 @@ export class PodSyncer {
       }
     }
 
-    const after = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
+    await sandboxStarted.catch(() => undefined);
+    const afterAll = await this.runtime.list(uid);
+    const after = afterAll.filter((c) => c.type !== "sandbox");
+    const sandboxIP = afterAll.find((c) => c.id === sandboxId)?.ip ?? "";
     await this.pruneAttempts(after);
     const running = new Map<string, { id: string; startedAt: string }>();
     for (const c of after) if (c.state === "running" && c.type === "app") running.set(c.name, { id: c.id, startedAt: c.startedAt });
     this.probes.sync(pod, running, (c) => ({
-      podIP: ctx.podIP,
+      podIP: sandboxIP,
       container: c,
       exec: (cmd, ms) => this.runtime.exec(running.get(c.name)!.id, cmd, ms),
     }));
-    await this.writeStatus(pod, after, ctx.podIP, waiting);
+    await this.writeStatus(pod, after, sandboxIP, waiting);
     if (retryInMs !== undefined) this.queue.addAfter(key, retryInMs + 50);
   }
 
@@ -202,14 +217,14 @@ export class PodSyncer {
   }
 
   /** A new sandbox (the first, or after the old one died, which takes every container with it). */
-  private async recreateSandbox(pod: Pod, all: RuntimeContainer[], old: RuntimeContainer | undefined): Promise<RuntimeContainer | undefined> {
+  private async recreateSandbox(pod: Pod, all: RuntimeContainer[], old: RuntimeContainer | undefined): Promise<string | undefined> {
     const m = pod.metadata!;
     if (old) {
       this.recorder.event(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
       await this.terminator.killPod(pod, all, 0, old.ip);
       for (const s of all.filter((c) => c.type === "sandbox")) await this.runtime.remove(s.id);
     }
-    if (!(await this.runtime.imagePresent(this.opts.pauseImage))) {
+    if (!(await this.runtime.sandboxImagePresent(this.opts.pauseImage))) {
       const message = `Failed to create pod sandbox: image "${this.opts.pauseImage}" is not present on the node`;
       this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", message);
       this.queue.addAfter(`${m.namespace}/${m.name}`, 10_000);
@@ -228,12 +243,11 @@ export class PodSyncer {
         });
       }
     }
-    const id = await this.runtime.createSandbox(
+    return this.runtime.createSandbox(
       { name: m.name, namespace: m.namespace, uid: m.uid, hostname: pod.spec!.hostname || m.name, gracePeriod: pod.spec!.terminationGracePeriodSeconds ?? 30 },
       this.opts.pauseImage,
       old ? old.attempt + 1 : 0,
     );
-    return this.runtime.inspect(id);
   }
 
   private async pruneAttempts(containers: RuntimeContainer[]): Promise<void> {

@@ -140,6 +140,7 @@ export class DockerRuntime {
   }
 
   /** The pod's sandbox: holds its network namespace (its IP is the pod IP), shared by its containers. */
+  /** Creates the sandbox; the caller starts it (so its start overlaps creating the containers). */
   async createSandbox(pod: PodRef & { hostname: string; gracePeriod: number }, image: string, attempt: number): Promise<string> {
     const c = await this.docker.createContainer({
       name: dockerName(SANDBOX_NAME, pod, attempt),
@@ -160,7 +161,6 @@ export class DockerRuntime {
         MemorySwap: 16 * 1024 * 1024,
       },
     });
-    await c.start();
     return c.id;
   }
 
@@ -254,6 +254,15 @@ export class DockerRuntime {
     } catch {
       return false;
     }
+  }
+
+  private sandboxImageSeen = 0;
+  /** The sandbox image's presence, remembered for a minute: every new pod asks. */
+  async sandboxImagePresent(image: string): Promise<boolean> {
+    if (Date.now() - this.sandboxImageSeen < 60_000) return true;
+    const present = await this.imagePresent(image);
+    if (present) this.sandboxImageSeen = Date.now();
+    return present;
   }
 
   async pull(image: string): Promise<void> {
