@@ -35,6 +35,16 @@ describe("kubelab CLI against a real API server", () => {
     await etcd.stop();
   });
 
+  it("accepts every example in examples/ as written", async () => {
+    expect((await kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: {name: examples}\n")).code).toBe(0);
+    for (const d of ["examples/pods", "examples/quickstart.yaml"]) {
+      const r = await kubelab(["apply", "-n", "examples", "-f", path.resolve(d)]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split("\n").every((l) => l.endsWith(" created"))).toBe(true);
+    }
+  });
+
   it("applies a directory, then reports unchanged and configured", async () => {
     const d = mkdtempSync(path.join(dir, "manifests-"));
     writeFileSync(path.join(d, "1-ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: cli}\n");
