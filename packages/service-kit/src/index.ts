@@ -2,5 +2,5 @@ export { loadConfig, envNameFor, ConfigError } from "./config.js";
 export type { OptionSpec, ConfigOf } from "./config.js";
 export { startMetricsServer } from "./metricsServer.js";
 export type { MetricsServer } from "./metricsServer.js";
-export { createLogger, onShutdown } from "./log.js";
+export { createLogger, onShutdown, runComponent } from "./log.js";
 export type { Logger } from "./log.js";

@@ -1,3 +1,4 @@
+import { ConfigError } from "./config.js";
 // Log lines in klog's spirit (severity letter, time, component, message) on stderr,
 // so `docker compose logs` reads like a Kubernetes component's output.
 
@@ -36,4 +37,19 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
   };
   process.on("SIGINT", () => handler("SIGINT"));
   process.on("SIGTERM", () => handler("SIGTERM"));
+}
+
+/**
+ * A component's main: loads its configuration, starts it, and stops it on SIGINT/SIGTERM; a bad
+ * flag or a failed start is one log line and exit code 1.
+ */
+export async function runComponent(component: string, start: (log: Logger) => Promise<{ close(): Promise<void> }>): Promise<void> {
+  const log = createLogger(component);
+  try {
+    const running = await start(log);
+    onShutdown(log, () => running.close());
+  } catch (e) {
+    log.error(e instanceof ConfigError ? (e as Error).message : `${component} failed to start`, { error: (e as Error).stack ?? String(e) });
+    process.exit(1);
+  }
 }
