@@ -49,7 +49,12 @@ export function loadConfig<S extends Spec>(
     const envName = s.env ?? envNameFor(s.flag);
     cmd.addOption(new Option(`--${s.flag} <value>`, `${s.description} (env ${envName})`));
   }
-  cmd.parse([...argv], { from: "user" });
+  cmd.configureOutput({ writeErr: () => {} });
+  try {
+    cmd.parse([...argv], { from: "user" });
+  } catch (e) {
+    throw new ConfigError(`${component}: ${(e as Error).message.replace(/^error: /, "")}`);
+  }
   const opts = cmd.opts<Record<string, string | undefined>>();
   const out: Record<string, unknown> = {};
   for (const [key, s] of Object.entries(spec)) {
