@@ -49,7 +49,8 @@ export async function runComponent(component: string, start: (log: Logger) => Pr
     const running = await start(log);
     onShutdown(log, () => running.close());
   } catch (e) {
-    log.error(e instanceof ConfigError ? (e as Error).message : `${component} failed to start`, { error: (e as Error).stack ?? String(e) });
+    if (e instanceof ConfigError) log.error(e.message);
+    else log.error(`${component} failed to start`, { error: (e as Error).stack ?? String(e) });
     process.exit(1);
   }
 }
