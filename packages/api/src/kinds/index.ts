@@ -6,3 +6,6 @@ import "./configMap.js";
 import "./secret.js";
 import "./event.js";
 import "./lease.js";
+import "./replicaSet.js";
+import "./deployment.js";
+import "./job.js";

@@ -1,0 +1,91 @@
+import { create } from "@bufbuild/protobuf";
+import { LabelSelectorSchema, ObjectMetaSchema } from "../gen/kubelab/meta/v1/meta_pb.js";
+import { JobSchema, type Job } from "../gen/kubelab/batch/v1/job_pb.js";
+import { registerKind } from "../registry.js";
+import { FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
+import { age, humanDuration } from "./print.js";
+import { defaultTemplate, nonNegative, selectorString, templateContainers, validateSelectorImmutable, validateTemplate } from "./workloadTemplate.js";
+
+export const JOB_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid";
+export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
+
+function jobStatus(j: Job): string {
+  const c = j.status?.conditions ?? [];
+  const isTrue = (t: string) => c.some((x) => x.type === t && x.status === "True");
+  if (isTrue("Complete")) return "Complete";
+  if (isTrue("Failed")) return "Failed";
+  if (j.metadata?.deletionTimestamp) return "Terminating";
+  if (j.spec?.suspend) return "Suspended";
+  return "Running";
+}
+
+registerKind<Job>({
+  kind: "Job",
+  apiVersion: "batch/v1",
+  resource: "jobs",
+  singular: "job",
+  shortNames: [],
+  namespaced: true,
+  schema: JobSchema,
+  nameRule: "subdomain",
+  hasStatus: true,
+  // Kubernetes generates the selector from the Job's uid unless manualSelector is set.
+  prepareForCreate: (j) => {
+    j.status = undefined;
+    if (!j.spec || j.spec.manualSelector) return;
+    const uid = j.metadata!.uid;
+    j.spec.selector = create(LabelSelectorSchema, { matchLabels: { [JOB_CONTROLLER_UID_LABEL]: uid } });
+    const t = j.spec.template;
+    if (t) {
+      t.metadata ??= create(ObjectMetaSchema);
+      t.metadata!.labels = { ...t.metadata!.labels, [JOB_CONTROLLER_UID_LABEL]: uid, [JOB_NAME_LABEL]: j.metadata!.name, "controller-uid": uid, "job-name": j.metadata!.name };
+    }
+  },
+  defaults: (j) => {
+    const s = j.spec;
+    if (!s) return;
+    if (s.completions === undefined && s.parallelism === undefined) {
+      s.completions = 1;
+      s.parallelism = 1;
+    }
+    if (s.parallelism === undefined) s.parallelism = 1;
+    if (s.backoffLimit === undefined) s.backoffLimit = 6;
+    if (!s.completionMode) s.completionMode = "NonIndexed";
+    if (s.suspend === undefined) s.suspend = false;
+    if (s.manualSelector === undefined) s.manualSelector = false;
+    defaultTemplate(s.template);
+  },
+  validate: (j) => {
+    const s = j.spec;
+    const errs: FieldError[] = [
+      ...nonNegative("spec.parallelism", s?.parallelism),
+      ...nonNegative("spec.completions", s?.completions),
+      ...nonNegative("spec.backoffLimit", s?.backoffLimit),
+      ...nonNegative("spec.ttlSecondsAfterFinished", s?.ttlSecondsAfterFinished),
+      ...validateTemplate(s?.template, s?.selector, "Job", ["OnFailure", "Never"]),
+    ];
+    if (s?.activeDeadlineSeconds !== undefined && s.activeDeadlineSeconds <= 0) {
+      errs.push(invalid("spec.activeDeadlineSeconds", s.activeDeadlineSeconds, "must be greater than 0"));
+    }
+    if (s?.completionMode && s.completionMode !== "NonIndexed") errs.push(notSupported("spec.completionMode", s.completionMode, ["NonIndexed"]));
+    return errs;
+  },
+  validateUpdate: (j, old) => validateSelectorImmutable(j.spec?.selector, old.spec?.selector),
+  columns: [
+    { name: "STATUS", value: jobStatus },
+    { name: "COMPLETIONS", value: (j) => `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}` },
+    {
+      name: "DURATION",
+      value: (j, now) => {
+        const start = j.status?.startTime;
+        if (!start) return "";
+        const end = j.status?.completionTime ? Date.parse(j.status.completionTime) : now.getTime();
+        return humanDuration(end - Date.parse(start));
+      },
+    },
+    { name: "AGE", value: (j, now) => age(j.metadata?.creationTimestamp, now) },
+    { name: "CONTAINERS", value: (j) => templateContainers(j.spec?.template).names, wide: true },
+    { name: "IMAGES", value: (j) => templateContainers(j.spec?.template).images, wide: true },
+    { name: "SELECTOR", value: (j) => selectorString(j.spec?.selector), wide: true },
+  ],
+});
