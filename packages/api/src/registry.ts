@@ -45,6 +45,13 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
    * 0 or absent removes it at once (or when its finalizers are done).
    */
   deletionGracePeriod?: (obj: T, requested: number | undefined) => number;
+  /**
+   * Finalizers a kind keeps outside metadata.finalizers (a Namespace's spec.finalizers): the
+   * object stays while any is left, as with metadata.finalizers.
+   */
+  specFinalizers?: (obj: T) => readonly string[];
+  /** Marks an object whose deletion began (a Namespace's phase becomes Terminating). */
+  onDeletionStart?: (obj: T) => void;
   /** Kubernetes' defaulting, applied before validation on every write. */
   defaults?: (obj: T) => void;
   validate?: (obj: T) => FieldError[];

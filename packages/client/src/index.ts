@@ -9,3 +9,4 @@ export type { WorkQueueOptions } from "./workQueue.js";
 export { grpcServiceDefinition } from "./grpcService.js";
 export { EventRecorder } from "./eventRecorder.js";
 export type { EventType, EventSourceInfo, EventTarget } from "./eventRecorder.js";
+export { InformerFactory } from "./informerFactory.js";

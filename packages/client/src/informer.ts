@@ -28,6 +28,10 @@ export class Indexer<T extends KubeObject> {
   private readonly indexFuncs = new Map<string, IndexFunc<T>>();
   private readonly indices = new Map<string, Map<string, Set<string>>>();
 
+  hasIndex(name: string): boolean {
+    return this.indexFuncs.has(name);
+  }
+
   addIndex(name: string, fn: IndexFunc<T>): void {
     this.indexFuncs.set(name, fn);
     const index = new Map<string, Set<string>>();

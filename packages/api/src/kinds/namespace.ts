@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { NamespaceSchema, NamespaceStatusSchema, type Namespace } from "../gen/kubelab/core/v1/namespace_pb.js";
+import { NamespaceSchema, NamespaceSpecSchema, NamespaceStatusSchema, type Namespace } from "../gen/kubelab/core/v1/namespace_pb.js";
 import { registerKind } from "../registry.js";
 import { age } from "./print.js";
 
@@ -14,6 +14,15 @@ registerKind<Namespace>({
   nameRule: "label",
   hasStatus: true,
   selectableFields: { "status.phase": (n) => n.status?.phase ?? "" },
+  // As Kubernetes: the "kubernetes" finalizer holds a deleted namespace until the namespace
+  // controller has deleted everything in it.
+  prepareForCreate: (ns) => {
+    ns.spec = create(NamespaceSpecSchema, { finalizers: ["kubernetes"] });
+  },
+  specFinalizers: (ns) => ns.spec?.finalizers ?? [],
+  onDeletionStart: (ns) => {
+    ns.status = create(NamespaceStatusSchema, { phase: "Terminating" });
+  },
   defaults: (ns) => {
     if (!ns.status) ns.status = create(NamespaceStatusSchema);
     if (!ns.status.phase) ns.status.phase = "Active";

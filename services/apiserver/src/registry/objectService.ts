@@ -295,7 +295,7 @@ export class ObjectService {
         continue;
       }
       const meta = obj.metadata!;
-      if (meta.deletionTimestamp && meta.finalizers.length === 0 && !(def.deletionGracePeriod && isGraceRunning(meta.deletionTimestamp))) {
+      if (meta.deletionTimestamp && !hasFinalizers(def, obj) && !(def.deletionGracePeriod && isGraceRunning(meta.deletionTimestamp))) {
         // The last finalizer is gone: the deletion completes.
         const res = await this.store.delete(def, namespace, name, cur.rev);
         if (res.ok) {
@@ -347,7 +347,7 @@ export class ObjectService {
     def: KindDefinition,
     namespace: string,
     name: string,
-    opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string },
+    opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string; propagationPolicy?: string },
   ): Promise<{ obj: KubeObject; removed: boolean }> {
     const ns = def.namespaced ? namespace || "default" : "";
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
@@ -361,7 +361,9 @@ export class ObjectService {
         throw conflict(def, name, `Precondition failed: ResourceVersion in precondition: ${opts.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
       }
       const grace = def.deletionGracePeriod?.(cur.obj, opts.gracePeriodSeconds) ?? 0;
-      const finalizersLeft = m.finalizers.length > 0;
+      // Foreground and Orphan are the garbage collector's finalizers, added with the deletion.
+      const policyFinalizer = { Foreground: "foregroundDeletion", Orphan: "orphan" }[opts.propagationPolicy ?? ""] as string | undefined;
+      const finalizersLeft = hasFinalizers(def, cur.obj) || (!m.deletionTimestamp && policyFinalizer !== undefined);
       if (m.deletionTimestamp) {
         // Already being deleted: only a delete with grace 0 (the kubelet's, once the pod stopped) ends it.
         const shorter = m.deletionGracePeriodSeconds !== undefined && grace < m.deletionGracePeriodSeconds;
@@ -379,6 +381,8 @@ export class ObjectService {
         const n = clone(def.schema, cur.obj) as KubeObject;
         n.metadata!.deletionTimestamp = nowTimestamp(grace);
         n.metadata!.deletionGracePeriodSeconds = grace;
+        if (policyFinalizer && !n.metadata!.finalizers.includes(policyFinalizer)) n.metadata!.finalizers.push(policyFinalizer);
+        def.onDeletionStart?.(n);
         const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
         if (!res.ok) continue;
         n.metadata!.resourceVersion = String(res.rev);
@@ -392,6 +396,10 @@ export class ObjectService {
     }
     throw conflict(def, name, "too many concurrent writers; please try again");
   }
+}
+
+function hasFinalizers(def: KindDefinition, obj: KubeObject): boolean {
+  return obj.metadata!.finalizers.length > 0 || (def.specFinalizers?.(obj).length ?? 0) > 0;
 }
 
 function isGraceRunning(deletionTimestamp: string): boolean {

@@ -101,10 +101,14 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
       packObject(await service.patch(service.resolve(req.resource), req.namespace, req.name, req.patch, subresourceOf(req.subresource))),
     ),
     delete: unary<DeleteRequest>("delete", (r) => r.resource, async (req) => {
+      if (req.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(req.propagationPolicy)) {
+        throw badRequest(`propagationPolicy: Unsupported value: "${req.propagationPolicy}": supported values: "Orphan", "Background", "Foreground"`);
+      }
       const res = await service.delete(service.resolve(req.resource), req.namespace, req.name, {
         gracePeriodSeconds: req.gracePeriodSeconds,
         uid: req.preconditions?.uid || undefined,
         resourceVersion: req.preconditions?.resourceVersion || undefined,
+        propagationPolicy: req.propagationPolicy || undefined,
       });
       return create(DeleteResponseSchema, { object: packObject(res.obj), removed: res.removed });
     }),

@@ -1,0 +1,4 @@
+export { startControllerManager } from "./controllerManager.js";
+export type { RunningControllerManager } from "./controllerManager.js";
+export { loadControllerManagerConfig, defaultControllerManagerConfig, controllerManagerOptions } from "./config.js";
+export type { ControllerManagerConfig } from "./config.js";
