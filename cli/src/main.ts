@@ -8,6 +8,8 @@ import { describe } from "./commands/describe.js";
 import { del, type DeleteOptions } from "./commands/delete.js";
 import { version } from "./commands/version.js";
 import { logs, type LogsOptions } from "./commands/logs.js";
+import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./commands/rollout.js";
+import { scale, setImage } from "./commands/scale.js";
 
 const program = new Command("kubelab")
   .description("kubelab's command line, kubectl's way")
@@ -65,6 +67,49 @@ program
   .option("--tail <lines>", "only the last N lines (-1: all)")
   .option("--timestamps", "prefix each line with its time")
   .action((pod: string, _o: unknown, cmd: Command) => logs(pod, globals(cmd) as LogsOptions));
+
+const rollout = program.command("rollout").description("manage the rollout of a Deployment");
+rollout
+  .command("status")
+  .description("watch a rollout until it finishes; non-zero exit if it fails")
+  .argument("<target...>", "deployment/NAME or deployment NAME")
+  .option("-w, --watch <bool>", "watch until done (default true)")
+  .action((args: string[], o: { watch?: string }, cmd: Command) => rolloutStatus(args, { ...globals(cmd), watch: o.watch !== "false" }));
+rollout
+  .command("history")
+  .description("list a Deployment's revisions")
+  .argument("<target...>")
+  .option("--revision <n>", "show the pod template of one revision")
+  .action((args: string[], _o: unknown, cmd: Command) => rolloutHistory(args, globals(cmd) as GlobalOptions & { revision?: string }));
+rollout
+  .command("undo")
+  .description("roll back to the previous revision, or to --to-revision")
+  .argument("<target...>")
+  .option("--to-revision <n>", "the revision to roll back to (0: the previous)")
+  .action((args: string[], _o: unknown, cmd: Command) => rolloutUndo(args, globals(cmd) as GlobalOptions & { toRevision?: string }));
+for (const what of ["pause", "resume", "restart"] as const) {
+  rollout
+    .command(what)
+    .description(`${what} a Deployment's rollout`)
+    .argument("<target...>")
+    .action((args: string[], _o: unknown, cmd: Command) => rolloutPatch(args, globals(cmd), what));
+}
+
+program
+  .command("scale")
+  .description("set the replicas of a Deployment or ReplicaSet")
+  .argument("<target...>", "deployment/NAME or deployment NAME")
+  .requiredOption("--replicas <count>", "the new number of replicas")
+  .action((args: string[], _o: unknown, cmd: Command) => scale(args, globals(cmd) as GlobalOptions & { replicas?: string }));
+
+program
+  .command("set")
+  .description("change a field of objects")
+  .command("image")
+  .description("change container images of a workload (a new rollout)")
+  .argument("<target>", "deployment/NAME")
+  .argument("<pairs...>", "CONTAINER=IMAGE (or *=IMAGE for all)")
+  .action((target: string, pairs: string[], _o: unknown, cmd: Command) => setImage([target, ...pairs], globals(cmd)));
 
 program
   .command("version")

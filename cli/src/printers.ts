@@ -26,8 +26,10 @@ export function renderObjects(objects: KubeObject[], format: "yaml" | "json", si
 }
 
 export function renderNames(def: KindDefinition, objects: KubeObject[]): string {
-  return objects.map((o) => `${def.singular}/${o.metadata?.name}`).join("\n");
+  return objects.map((o) => refOf(def, o)).join("\n");
 }
 
 /** kubectl's "pod/web" form for apply and delete messages. */
-export const refOf = (def: KindDefinition, obj: KubeObject) => `${def.singular}/${obj.metadata?.name}`;
+/** kubectl's "kind.group/name": pod/web, deployment.apps/web. */
+export const refOf = (def: KindDefinition, obj: KubeObject | string) =>
+  `${def.singular}${def.apiVersion.includes("/") ? `.${def.apiVersion.split("/")[0]}` : ""}/${typeof obj === "string" ? obj : obj.metadata?.name}`;

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { NodeConditionSchema, NodeSchema, objectToJson, type Lease, type Node, type Pod, type Taint, type Toleration } from "@kubelab/api";
+import { NodeConditionSchema, NodeSchema, PodSchema, objectToJson, type Lease, type Node, type Pod, type Taint, type Toleration } from "@kubelab/api";
 import { isNotFound, type Informer } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
@@ -102,7 +102,24 @@ export class NodeLifecycleController extends QueueController {
     status.conditions = [...status.conditions.filter((c) => c.type !== "Ready"), unknown];
     this.ctx.recorder.event(node, "Normal", "NodeNotReady", `Node ${node.metadata!.name} status is now: NodeNotReady`);
     this.ctx.log.info("node stopped posting status", { node: node.metadata!.name });
-    return this.ctx.client.updateStatus({ ...node, metadata: { ...node.metadata!, resourceVersion: "" }, status });
+    const updated = await this.ctx.client.updateStatus({ ...node, metadata: { ...node.metadata!, resourceVersion: "" }, status });
+    await this.markPodsNotReady(node.metadata!.name, t);
+    return updated;
+  }
+
+  /** Kubernetes' MarkPodsNotReady: a node nobody hears from has no ready pods, so Services and ReplicaSets stop counting them. */
+  private async markPodsNotReady(nodeName: string, t: string): Promise<void> {
+    for (const pod of this.pods.indexer.byIndex("nodeName", nodeName)) {
+      const ready = pod.status?.conditions.find((c) => c.type === "Ready");
+      if (!pod.status || ready?.status !== "True") continue;
+      const status = create(PodSchema, { status: pod.status }).status!;
+      status.conditions = status.conditions.map((c) => (c.type === "Ready" ? { ...c, status: "False", lastTransitionTime: t } : c));
+      try {
+        await this.ctx.client.updateStatus({ ...pod, metadata: { ...pod.metadata!, resourceVersion: "" }, status });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
   }
 
   private async reconcileTaints(node: Node): Promise<Node> {
