@@ -55,6 +55,7 @@ program
   .option("-f, --filename <path>", "file, directory or - (repeatable)", collect)
   .option("-l, --selector <selector>", "label selector")
   .option("--grace-period <seconds>", "seconds for graceful termination (0: at once)")
+  .option("--cascade <policy>", "background (default), foreground or orphan: what happens to dependents")
   .action((kind: string | undefined, names: string[], _o: unknown, cmd: Command) => del(kind, names, globals(cmd) as DeleteOptions));
 
 program

@@ -9,14 +9,24 @@ export interface DeleteOptions extends GlobalOptions {
   filename?: string[];
   selector?: string;
   gracePeriod?: string;
+  cascade?: string;
 }
 
+const POLICIES = { background: "Background", foreground: "Foreground", orphan: "Orphan" } as const;
+let propagationPolicy: (typeof POLICIES)[keyof typeof POLICIES] = "Background";
+
 async function deleteOne(client: ApiClient, def: KindDefinition, namespace: string, name: string, grace: number | undefined) {
-  await client.delete(def, def.namespaced ? namespace : "", name, { gracePeriodSeconds: grace });
-  process.stdout.write(`${def.singular} "${name}" deleted\n`);
+  await client.delete(def, def.namespaced ? namespace : "", name, { gracePeriodSeconds: grace, propagationPolicy });
+  const group = def.apiVersion.includes("/") ? `.${def.apiVersion.split("/")[0]}` : "";
+  process.stdout.write(`${def.singular}${group} "${name}" deleted\n`);
 }
 
 export async function del(kindArg: string | undefined, names: string[], opts: DeleteOptions): Promise<void> {
+  if (opts.cascade !== undefined) {
+    const p = POLICIES[opts.cascade as keyof typeof POLICIES];
+    if (!p) throw new UsageError(`invalid cascade value (${opts.cascade}). Must be "background", "foreground", or "orphan".`);
+    propagationPolicy = p;
+  }
   let grace: number | undefined;
   if (opts.gracePeriod !== undefined) {
     grace = Number(opts.gracePeriod);
