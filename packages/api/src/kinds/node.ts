@@ -26,7 +26,8 @@ function validateNode(node: Node): FieldError[] {
 
 export function nodeReadyStatus(node: Node): string {
   const ready = node.status?.conditions.find((c) => c.type === "Ready");
-  let s = !ready ? "Unknown" : ready.status === "True" ? "Ready" : ready.status === "False" ? "NotReady" : "Unknown";
+  // kubectl: Ready when the condition is True, NotReady otherwise (False or Unknown), Unknown without one.
+  let s = !ready ? "Unknown" : ready.status === "True" ? "Ready" : "NotReady";
   if (node.spec?.unschedulable) s += ",SchedulingDisabled";
   return s;
 }
