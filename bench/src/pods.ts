@@ -1,27 +1,14 @@
-import { execFile } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import { promisify } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { NamespaceSchema, PodSchema, type Pod } from "@kubelab/api";
-import { ApiClient } from "@kubelab/client";
-import { freePort } from "@kubelab/testkit";
-// @ts-expect-error plain ESM shared with scripts/lab.mjs, no type declarations
-import * as labTools from "../../scripts/labTools.mjs";
+import type { ApiClient } from "@kubelab/client";
+import { BenchLab } from "./benchLab.js";
 import { record, type Row } from "./results.js";
 import { median, percentile } from "./stats.js";
 
-const exec = promisify(execFile);
 const PODS = 20;
 const IMAGE = "kubelab/echo:dev";
 const now = () => performance.timeOrigin + performance.now();
-
-interface LabTools {
-  buildAll(log?: (m: string) => void, opts?: { workspace?: boolean }): void;
-  composeRun(project: string, args: string[], opts?: { quiet?: boolean; env?: Record<string, string> }): void;
-  waitHealthy(project: string): Promise<void>;
-  teardown(project: string): void;
-}
-const tools = labTools as unknown as LabTools;
 
 function benchPod(name: string): Pod {
   return create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "bench-pods" }, spec: { containers: [{ name: "app", image: IMAGE }] } });
@@ -41,37 +28,23 @@ async function podStartup(client: ApiClient, name: string): Promise<number> {
   throw new Error(`${name}: the watch ended before Running`);
 }
 
-/** `docker run -d` of the same image (on the given network): returns once the container is started. */
-async function dockerRun(name: string, network?: string): Promise<number> {
-  const t0 = now();
-  await exec("docker", ["run", "-d", "--label", "io.kubelab.lab=true", "--label", "io.kubelab.bench=pods", "--name", `kubelab-bench-${process.pid}-${name}`, ...(network ? ["--network", network] : []), IMAGE]);
-  return now() - t0;
-}
 
 export default async function run(): Promise<void> {
-  const project = `kubelab-bench-${process.pid}`;
-  const port = await freePort();
-  const cleanupRuns = () =>
-    exec("sh", ["-c", `docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=pods) 2>/dev/null || true`]).catch(() => undefined);
-  tools.buildAll(() => {}, { workspace: false });
-  tools.composeRun(project, ["up", "-d"], { quiet: true, env: { KUBELAB_API_PORT: String(port) } });
-  const client = new ApiClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
+  const lab = new BenchLab();
   const rows: Row[] = [];
+  const dockerRun = async (name: string, network?: string | null) => {
+    const t0 = now();
+    await lab.dockerRun(name, IMAGE, network === null ? undefined : network);
+    return now() - t0;
+  };
   try {
-    await tools.waitHealthy(project);
+    await lab.start();
+    const client = lab.client;
     await client.create(create(NamespaceSchema, { metadata: { name: "bench-pods" } }));
-    // Nodes register just after they turn healthy; wait for all three Ready.
-    for (let i = 0; ; i++) {
-      const nodes = (await client.list("nodes")).items as Array<{ status?: { conditions: Array<{ type: string; status: string }> } }>;
-      if (nodes.filter((n) => n.status?.conditions.some((c) => c.type === "Ready" && c.status === "True")).length === 3) break;
-      if (i > 120) throw new Error("nodes not Ready");
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    // One of each first, so neither side pays for a cold start.
-    const podNetwork = `${project.replace(/[^a-z0-9_-]/g, "")}_pods`;
+    const podNetwork = lab.podNetwork;
     await podStartup(client, "warm");
     await dockerRun("warm", podNetwork);
-    await dockerRun("warm-bridge");
+    await dockerRun("warm-bridge", null);
 
     const pods: number[] = [];
     const runs: number[] = [];
@@ -79,7 +52,7 @@ export default async function run(): Promise<void> {
     for (let i = 0; i < PODS; i++) {
       runs.push(await dockerRun(`run-${i}`, podNetwork));
       pods.push(await podStartup(client, `p-${i}`));
-      bridgeRuns.push(await dockerRun(`bridge-${i}`));
+      bridgeRuns.push(await dockerRun(`bridge-${i}`, null));
     }
     const ratio = median(pods) / median(runs);
     rows.push({ metric: `pod create → Running, ${PODS} pods one at a time, p50`, value: `${median(pods).toFixed(0)} ms`, target: "" });
@@ -94,8 +67,6 @@ export default async function run(): Promise<void> {
       "The reference is `docker run -d` through the docker CLI (create and start of one container) on the same Docker network the pods get their addresses on, alternating with the pods in the same run. Docker's default bridge is faster to join (no embedded DNS); its figure is shown for comparison.",
     ]);
   } finally {
-    client.close();
-    await cleanupRuns();
-    tools.teardown(project);
+    await lab.stop();
   }
 }

@@ -3,6 +3,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   api: () => import("./api.js"),
   scheduler: () => import("./scheduler.js"),
   pods: () => import("./pods.js"),
+  workloads: () => import("./workloads.js"),
 };
 
 const name = process.argv[2];

@@ -67,8 +67,12 @@ const isoOrEmpty = (t: string | undefined) => (!t || t.startsWith("0001-") ? "" 
 
 /** The Docker Engine, as the kubelet's container runtime (what CRI is to a real kubelet). */
 export class DockerRuntime {
-  /** Inspections of stopped containers never change, so they are kept. */
-  private readonly exitedCache = new Map<string, RuntimeContainer>();
+  /**
+   * Inspections, kept while Docker's listing shows the container in the same state: a stopped
+   * container never changes, and a running one only by stopping, which the listing shows. Every
+   * sync lists; only new or changed containers cost an inspect.
+   */
+  private readonly inspected = new Map<string, RuntimeContainer>();
 
   constructor(
     readonly docker: Docker,
@@ -95,8 +99,8 @@ export class DockerRuntime {
     const out: RuntimeContainer[] = [];
     await Promise.all(
       summaries.map(async (s) => {
-        const cached = this.exitedCache.get(s.Id);
-        if (cached) return out.push(cached);
+        const cached = this.inspected.get(s.Id);
+        if (cached && cached.state === s.State) return out.push(cached);
         try {
           const c = await this.inspect(s.Id);
           if (c) out.push(c);
@@ -106,7 +110,7 @@ export class DockerRuntime {
       }),
     );
     const live = new Set(summaries.map((s) => s.Id));
-    if (!podUid) for (const id of this.exitedCache.keys()) if (!live.has(id)) this.exitedCache.delete(id);
+    if (!podUid) for (const id of this.inspected.keys()) if (!live.has(id)) this.inspected.delete(id);
     return out;
   }
 
@@ -135,7 +139,8 @@ export class DockerRuntime {
       imageId: info.Image,
       ip: nets[this.identity.podNetwork]?.IPAddress ?? "",
     };
-    if (c.state === "exited" || c.state === "dead") this.exitedCache.set(c.id, c);
+    // "created" is passing (start follows) and has no start time yet: not worth keeping.
+    if (c.state === "exited" || c.state === "dead" || c.state === "running") this.inspected.set(c.id, c);
     return c;
   }
 
@@ -211,7 +216,7 @@ export class DockerRuntime {
   }
 
   async remove(id: string): Promise<void> {
-    this.exitedCache.delete(id);
+    this.inspected.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (e) {
@@ -291,10 +296,13 @@ export class DockerRuntime {
     return out;
   }
 
-  /** Container lifecycle events of this node (start, die, oom): the kubelet's PLEG. */
+  /**
+   * Container lifecycle events of this node (die, oom, destroy): the kubelet's PLEG. Starts are
+   * left out: the kubelet starts its containers itself and knows.
+   */
   async events(onEvent: (podUid: string) => void, signal: AbortSignal): Promise<void> {
     const stream = (await this.docker.getEvents({
-      filters: { type: ["container"], event: ["start", "die", "oom", "destroy"], label: [`${LABEL.node}=${this.identity.nodeName}`] },
+      filters: { type: ["container"], event: ["die", "oom", "destroy"], label: [`${LABEL.node}=${this.identity.nodeName}`] },
     })) as unknown as Readable;
     signal.addEventListener("abort", () => stream.destroy(), { once: true });
     let pending = "";
@@ -305,7 +313,9 @@ export class DockerRuntime {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         try {
-          const ev = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+          const ev = JSON.parse(line) as { Actor?: { ID?: string; Attributes?: Record<string, string> } };
+          // The listing may still say "running" when "die" arrives: the next list inspects afresh.
+          if (ev.Actor?.ID) this.inspected.delete(ev.Actor.ID);
           const uid = ev.Actor?.Attributes?.[LABEL.podUid];
           if (uid) onEvent(uid);
         } catch {

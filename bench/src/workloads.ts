@@ -1,0 +1,127 @@
+import { performance } from "node:perf_hooks";
+import { create } from "@bufbuild/protobuf";
+import { NamespaceSchema, decodeObject, type Deployment, type Pod } from "@kubelab/api";
+import type { ApiClient } from "@kubelab/client";
+import { BenchLab, exec } from "./benchLab.js";
+import { record, type Row } from "./results.js";
+import { median } from "./stats.js";
+
+const REPLICAS = 20;
+const IMAGE = "kubelab/echo:dev";
+const NS = "bench-workloads";
+const KILLS = 5;
+const now = () => performance.timeOrigin + performance.now();
+
+const isReady = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions.some((c) => c.type === "Ready" && c.status === "True");
+
+function deployment(name: string, replicas: number): Deployment {
+  return decodeObject({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: IMAGE }] } },
+    },
+  }).obj as Deployment;
+}
+
+/** Resolves when `done` holds for the Deployment, as a watch sees it; the time it did. */
+async function waitDeployment(client: ApiClient, name: string, done: (d: Deployment) => boolean, timeoutMs = 180_000): Promise<number> {
+  const list = await client.list<Deployment>("deployments", { namespace: NS, fieldSelector: `metadata.name=${name}` });
+  if (list.items[0] && done(list.items[0])) return now();
+  const stream = client.watch<Deployment>("deployments", { namespace: NS, fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion });
+  const timer = setTimeout(() => stream.stop(), timeoutMs);
+  try {
+    for await (const ev of stream) if (ev.type !== "BOOKMARK" && done(ev.object)) return now();
+  } finally {
+    clearTimeout(timer);
+    stream.stop();
+  }
+  throw new Error(`deployment ${name}: condition not reached in ${timeoutMs / 1000}s`);
+}
+
+/** Resolves with the time the named pod is Ready again after having been not Ready (or restarted). */
+async function waitPodReady(client: ApiClient, name: string): Promise<number> {
+  const list = await client.list<Pod>("pods", { namespace: NS, fieldSelector: `metadata.name=${name}` });
+  const stream = client.watch<Pod>("pods", { namespace: NS, fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion });
+  let sawNotReady = false;
+  try {
+    for await (const ev of stream) {
+      if (ev.type === "BOOKMARK") continue;
+      if (!isReady(ev.object)) sawNotReady = true;
+      else if (sawNotReady || (ev.object.status?.containerStatuses[0]?.restartCount ?? 0) > 0) return now();
+    }
+  } finally {
+    stream.stop();
+  }
+  throw new Error(`pod ${name}: watch ended`);
+}
+
+const allAvailable = (n: number) => (d: Deployment) =>
+  d.status?.observedGeneration === d.metadata!.generation && d.status.availableReplicas === n && d.status.updatedReplicas === n && d.status.replicas === n;
+
+export default async function run(): Promise<void> {
+  const lab = new BenchLab();
+  const rows: Row[] = [];
+  try {
+    await lab.start();
+    const client = lab.client;
+    await client.create(create(NamespaceSchema, { metadata: { name: NS } }));
+    // Warm both paths once.
+    await client.create(deployment("warm", 1));
+    await waitDeployment(client, "warm", allAvailable(1));
+    await lab.dockerRun("warm", IMAGE);
+
+    // 1. A 20-replica Deployment to all Ready, against 20 `docker run` in parallel.
+    const t0 = now();
+    await Promise.all(Array.from({ length: REPLICAS }, (_, i) => lab.dockerRun(`run-${i}`, IMAGE)));
+    const floor = now() - t0;
+    await exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) >/dev/null 2>&1 || true"]);
+    const t1 = now();
+    await client.create(deployment("web", REPLICAS));
+    const rollout = (await waitDeployment(client, "web", allAvailable(REPLICAS))) - t1;
+
+    // 2. Self-healing: docker kill of a pod's container to that pod Ready again.
+    const heals: number[] = [];
+    for (let i = 0; i < KILLS; i++) {
+      const pods = (await client.list<Pod>("pods", { namespace: NS, labelSelector: "app=web" })).items.filter(isReady);
+      const victim = pods[i % pods.length]!;
+      const id = (await exec("docker", ["ps", "-q", "--filter", `label=io.kubelab.pod.uid=${victim.metadata!.uid}`, "--filter", "label=io.kubelab.container.name=web"])).stdout.trim();
+      const ready = waitPodReady(client, victim.metadata!.name);
+      await new Promise((r) => setTimeout(r, 100));
+      const killedAt = now();
+      await exec("docker", ["kill", id]);
+      heals.push((await ready) - killedAt);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+
+    // 3. A node lost: docker stop to every replica Ready on the other nodes.
+    const pods = (await client.list<Pod>("pods", { namespace: NS, labelSelector: "app=web" })).items;
+    const onNode = pods.filter((p) => p.spec?.nodeName === "node-2").length;
+    const t2 = now();
+    await exec("docker", ["stop", "-t", "1", lab.container("node-2")]);
+    for (;;) {
+      const cur = (await client.list<Pod>("pods", { namespace: NS, labelSelector: "app=web" })).items.filter(isReady);
+      if (cur.length === REPLICAS && cur.every((p) => p.spec?.nodeName !== "node-2")) break;
+      if (now() - t2 > 180_000) throw new Error("the node's pods did not come back");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const nodeLoss = now() - t2;
+
+    const ratio = rollout / floor;
+    rows.push({ metric: `${REPLICAS}-replica Deployment: apply → all available`, value: `${rollout.toFixed(0)} ms`, target: "" });
+    rows.push({ metric: `floor: ${REPLICAS} \`docker run -d\` of the same image in parallel, on the pod network`, value: `${floor.toFixed(0)} ms`, target: "" });
+    rows.push({ metric: "ratio Deployment / docker run floor", value: ratio.toFixed(2), target: "≤ 1.5", pass: ratio <= 1.5 });
+    rows.push({ metric: `self-healing: docker kill of a pod's container → pod Ready again (median of ${KILLS})`, value: `${median(heals).toFixed(0)} ms`, target: "< 2 s", pass: median(heals) < 2000 });
+    rows.push({ metric: "self-healing, worst", value: `${Math.max(...heals).toFixed(0)} ms`, target: "" });
+    rows.push({ metric: `node lost (docker stop, ${onNode} of its pods) → all ${REPLICAS} Ready on the other nodes`, value: `${(nodeLoss / 1000).toFixed(1)} s`, target: "" });
+    record("workloads", rows, [
+      "On the composed lab with its lab settings: node-monitor-grace-period 10 s, pods evicted 10 s after their node is unreachable (Kubernetes: 40 s and 300 s), so node loss takes about 20 s plus the restart of the pods.",
+      "Pods have no readiness probe here: Ready as soon as their container runs, as with `docker run`.",
+    ]);
+  } finally {
+    await lab.stop();
+  }
+}
