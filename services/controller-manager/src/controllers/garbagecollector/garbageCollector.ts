@@ -10,6 +10,10 @@ const DEPENDENT_RESOURCES = ["replicasets", "pods", "leases"];
 const FOREGROUND = "foregroundDeletion";
 const ORPHAN = "orphan";
 
+/** Being deleted with a propagation the collector carries out (Foreground or Orphan). */
+const hasGcFinalizer = (o: KubeObject) =>
+  !!o.metadata?.deletionTimestamp && (o.metadata.finalizers.includes(FOREGROUND) || o.metadata.finalizers.includes(ORPHAN));
+
 /**
  * Kubernetes' garbage collector, reduced to owner references: an object whose owners are all
  * gone is deleted (background propagation); an owner deleted with propagationPolicy Foreground
@@ -47,13 +51,13 @@ export class GarbageCollector extends QueueController {
 
   protected allKeys(): string[] {
     const keys: string[] = [];
-    for (const [r, inf] of this.dependents) for (const o of inf.list()) if (o.metadata?.ownerReferences.length) keys.push(`${r}|${objectKey(o)}`);
+    for (const [r, inf] of this.dependents) for (const o of inf.list()) if (o.metadata?.ownerReferences.length || hasGcFinalizer(o)) keys.push(`${r}|${objectKey(o)}`);
     for (const [r, inf] of this.owners) for (const o of inf.list()) if (o.metadata?.deletionTimestamp) keys.push(`${r}|${objectKey(o)}`);
     return keys;
   }
 
   private enqueueDependent(resource: string, o: KubeObject) {
-    if (o.metadata?.ownerReferences.length) this.queue.add(`${resource}|${objectKey(o)}`);
+    if (o.metadata?.ownerReferences.length || hasGcFinalizer(o)) this.queue.add(`${resource}|${objectKey(o)}`);
   }
 
   private enqueueDependentsOf(uid: string) {
@@ -70,11 +74,14 @@ export class GarbageCollector extends QueueController {
     const [resource, objKey] = key.split("|") as [string, string];
     const obj = (this.owners.get(resource) ?? this.dependents.get(resource))?.get(objKey);
     if (!obj) return;
-    if (this.owners.has(resource) && obj.metadata?.deletionTimestamp) await this.processDeletingOwner(resource, obj);
+    if (hasGcFinalizer(obj)) await this.processDeletingOwner(resource, obj);
     if (this.dependents.has(resource) && obj.metadata?.ownerReferences.length) await this.processDependent(resource, obj);
   }
 
-  /** Foreground: delete the dependents, then let the owner go. Orphan: cut the references, then let it go. */
+  /**
+   * Foreground: delete the dependents (foreground again, so theirs go first too), then let the
+   * owner go. Orphan: cut the references, then let it go. An object with no dependents just goes.
+   */
   private async processDeletingOwner(resource: string, owner: KubeObject): Promise<void> {
     const m = owner.metadata!;
     const deps = this.dependentsOf(m.uid);
@@ -159,6 +166,11 @@ export class GarbageCollector extends QueueController {
 
   private async removeFinalizer(resource: string, obj: KubeObject, finalizer: string): Promise<void> {
     const m = obj.metadata!;
-    await this.patch(resource, obj, { metadata: { finalizers: m.finalizers.filter((f) => f !== finalizer), resourceVersion: m.resourceVersion } });
+    try {
+      await this.patch(resource, obj, { metadata: { finalizers: m.finalizers.filter((f) => f !== finalizer), resourceVersion: m.resourceVersion } });
+    } catch (e) {
+      // Changed meanwhile: its update event brings it back.
+      if (!isConflict(e)) throw e;
+    }
   }
 }
