@@ -21,6 +21,8 @@ export * from "./gen/kubelab/core/v1/config_pb.js";
 export * from "./gen/kubelab/core/v1/event_pb.js";
 export * from "./gen/kubelab/coordination/v1/lease_pb.js";
 export * from "./gen/kubelab/apps/v1/apps_pb.js";
+export * from "./gen/kubelab/core/v1/service_pb.js";
+export { isHeadless, targetPortOf } from "./kinds/service.js";
 export * from "./gen/kubelab/batch/v1/job_pb.js";
 export { intOrPercent } from "./kinds/deployment.js";
 export { JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from "./kinds/job.js";

@@ -1,8 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
-import { ApiService, NamespaceSchema, file_kubelab_apiserver_v1_api, allKinds } from "@kubelab/api";
+import { ApiService, NamespaceSchema, file_kubelab_apiserver_v1_api, allKinds, type Service } from "@kubelab/api";
 import { grpcServiceDefinition, isAlreadyExists } from "@kubelab/client";
+import { ServiceAllocator } from "./registry/serviceAllocator.js";
 import { createLogger, startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import type { ApiServerConfig } from "./config.js";
 import { apiMetrics } from "./metrics.js";
@@ -48,8 +49,12 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
+  const services = new ServiceAllocator({ clusterIpRange: cfg.serviceClusterIpRange, nodePortRange: cfg.serviceNodePortRange }, () =>
+    cache.list("services", "/registry/services/").map((e) => e.obj as Service),
+  );
   const service = new ObjectService(store, cache, {
     listCacheWaitMs: 1000,
+    allocators: { Service: services },
     defaultNotReadyTolerationSeconds: cfg.defaultNotReadyTolerationSeconds,
     defaultUnreachableTolerationSeconds: cfg.defaultUnreachableTolerationSeconds,
   });

@@ -10,6 +10,8 @@ export const apiServerOptions = {
   etcdRequestTimeout: { flag: "etcd-request-timeout", description: "seconds before an etcd request answers UNAVAILABLE", default: 5 },
   watchCacheSize: { flag: "default-watch-cache-size", description: "events kept for watchers resuming from an older resourceVersion", default: 10000 },
   bookmarkInterval: { flag: "watch-bookmark-interval", description: "seconds between BOOKMARK events on idle watches", default: 5 },
+  serviceClusterIpRange: { flag: "service-cluster-ip-range", description: "CIDR Services' ClusterIPs come from", default: "10.96.0.0/12" },
+  serviceNodePortRange: { flag: "service-node-port-range", description: "ports NodePort Services get, LOW-HIGH", default: "30000-32767" },
   defaultNotReadyTolerationSeconds: {
     flag: "default-not-ready-toleration-seconds",
     description: "tolerationSeconds of the not-ready:NoExecute toleration added to every pod",

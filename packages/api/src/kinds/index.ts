@@ -9,3 +9,4 @@ import "./lease.js";
 import "./replicaSet.js";
 import "./deployment.js";
 import "./job.js";
+import "./service.js";

@@ -58,6 +58,8 @@ export const notSupported = (field: string, value: unknown, supported: readonly 
 
 function formatValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
+  // Kubernetes prints values with Go's %#v: a list of strings is []string{"a", "b"}.
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return `[]string{${v.map((x) => JSON.stringify(x)).join(", ")}}`;
   if (v === undefined) return "null";
   if (typeof v === "object" && v !== null) return JSON.stringify(v);
   return String(v);

@@ -35,6 +35,7 @@ import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
 import { admitOnCreate, type AdmissionOptions } from "./admission.js";
 import { objectFilter } from "./selectors.js";
 import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
+import type { Allocator } from "./serviceAllocator.js";
 
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 const MAX_UPDATE_ATTEMPTS = 16;
@@ -44,7 +45,12 @@ const CONTINUE_TOO_OLD =
 export interface ObjectServiceOptions extends AdmissionOptions {
   /** How long a LIST waits for the watch cache to catch up before reading etcd itself. */
   listCacheWaitMs: number;
+  /** Kinds whose objects hold unique resources (a Service's ClusterIP and NodePorts), by kind. */
+  allocators?: Record<string, Allocator>;
 }
+
+/** Attempts at picking unique resources before giving up on a busy range. */
+const MAX_ALLOCATION_ATTEMPTS = 10;
 
 export interface ListQuery {
   namespace: string;
@@ -117,11 +123,31 @@ export class ObjectService {
     admitOnCreate(obj, this.opts);
     throwIfInvalid(def, obj, [...validateObjectMeta(def, obj), ...(def.validate?.(obj) ?? [])]);
     if (def.namespaced) await this.checkNamespace(def, meta.namespace, meta.name);
-    const value = this.encodeChecked(def, obj);
-    const res = await this.store.create(def, obj, value);
-    if (!res.ok) throw alreadyExists(def, meta.name);
-    meta.resourceVersion = String(res.rev);
-    return obj;
+    const alloc = this.opts.allocators?.[def.kind];
+    if (!alloc) {
+      const res = await this.store.create(def, obj, this.encodeChecked(def, obj));
+      if (!res.ok) throw alreadyExists(def, meta.name);
+      meta.resourceVersion = String(res.rev);
+      return obj;
+    }
+    // What the client asked for by value is checked; what it left out is picked, and picked
+    // again if another writer took it first.
+    const requested = new Set(alloc.claims(obj));
+    const avoid = new Set<string>();
+    for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
+      const candidate = clone(def.schema, obj) as KubeObject;
+      throwIfInvalid(def, candidate, alloc.assign(candidate, undefined, avoid));
+      const res = await this.store.create(def, candidate, this.encodeChecked(def, candidate), alloc.claims(candidate));
+      if (res.ok) {
+        candidate.metadata!.resourceVersion = String(res.rev);
+        return candidate;
+      }
+      if (!res.takenClaims?.length) throw alreadyExists(def, meta.name);
+      const theirs = res.takenClaims.filter((c) => requested.has(c));
+      if (theirs.length) throwIfInvalid(def, candidate, theirs.map((c) => alloc.takenError(c, candidate)!).filter(Boolean));
+      for (const c of res.takenClaims) avoid.add(c);
+    }
+    throw conflict(def, meta.name, "could not allocate its addresses; please try again");
   }
 
   private async checkNamespace(def: KindDefinition, namespace: string, name: string): Promise<void> {
@@ -275,6 +301,8 @@ export class ObjectService {
   ): Promise<KubeObject> {
     let cur: Versioned | undefined = this.cache.get(def.resource, objectKey(def, namespace, name));
     let fromCache = cur !== undefined;
+    const alloc = this.opts.allocators?.[def.kind];
+    const avoid = new Set<string>();
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       if (!cur) {
         cur = await this.store.get(def, namespace, name);
@@ -289,6 +317,8 @@ export class ObjectService {
         cur = undefined;
         continue;
       }
+      const asked = new Set(alloc?.claims(obj) ?? []);
+      if (alloc) throwIfInvalid(def, obj, alloc.assign(obj, cur.obj, avoid));
       if (equals(def.schema, obj, cur.obj)) {
         if (!fromCache) return cur.obj;
         cur = undefined;
@@ -297,7 +327,7 @@ export class ObjectService {
       const meta = obj.metadata!;
       if (meta.deletionTimestamp && !hasFinalizers(def, obj) && !(def.deletionGracePeriod && isGraceRunning(meta.deletionTimestamp))) {
         // The last finalizer is gone: the deletion completes.
-        const res = await this.store.delete(def, namespace, name, cur.rev);
+        const res = await this.store.delete(def, namespace, name, cur.rev, alloc?.claims(cur.obj));
         if (res.ok) {
           meta.resourceVersion = String(res.rev);
           return obj;
@@ -305,10 +335,19 @@ export class ObjectService {
         cur = undefined;
         continue;
       }
-      const res = await this.store.update(def, obj, this.encodeChecked(def, obj), cur.rev);
+      const held = new Set(alloc?.claims(cur.obj) ?? []);
+      const wanted = new Set(alloc?.claims(obj) ?? []);
+      const claims = { take: [...wanted].filter((c) => !held.has(c)), release: [...held].filter((c) => !wanted.has(c)) };
+      const res = await this.store.update(def, obj, this.encodeChecked(def, obj), cur.rev, claims);
       if (res.ok) {
         meta.resourceVersion = String(res.rev);
         return obj;
+      }
+      if (res.takenClaims?.length && alloc) {
+        // A requested address another object holds is the client's error; a picked one is picked again.
+        const requested = res.takenClaims.filter((c) => asked.has(c));
+        if (requested.length && !fromCache) throwIfInvalid(def, obj, requested.map((c) => alloc.takenError(c, obj)!).filter(Boolean));
+        for (const c of res.takenClaims) avoid.add(c);
       }
       if (!res.current) throw notFound(def, name);
       cur = res.current;
@@ -388,7 +427,7 @@ export class ObjectService {
         n.metadata!.resourceVersion = String(res.rev);
         return { obj: n, removed: false };
       }
-      const res = await this.store.delete(def, ns, name, cur.rev);
+      const res = await this.store.delete(def, ns, name, cur.rev, this.opts.allocators?.[def.kind]?.claims(cur.obj));
       if (!res.ok) continue;
       const gone = cur.obj;
       gone.metadata!.resourceVersion = String(res.rev);

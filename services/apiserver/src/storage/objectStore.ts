@@ -10,7 +10,15 @@ export interface Versioned {
   rev: number;
 }
 
-export type WriteResult = { ok: true; rev: number } | { ok: false; current?: Versioned };
+export type WriteResult = { ok: true; rev: number } | { ok: false; current?: Versioned; takenClaims?: string[] };
+
+/**
+ * A claim is a unique thing an object holds (a Service's ClusterIP, a NodePort), kept as a key
+ * beside the object and written in the same transaction, so two objects can never hold the
+ * same one, even when two API servers allocate at once. Outside /registry/: not an object.
+ */
+export const CLAIM_PREFIX = "/kubelab/claims/";
+const claimKey = (claim: string) => CLAIM_PREFIX + claim;
 
 interface RawKV {
   key: Buffer;
@@ -59,37 +67,70 @@ export class ObjectStore {
     return kv ? { obj: this.decode(def, kv.value, Number(kv.mod_revision)), rev: Number(kv.mod_revision) } : undefined;
   }
 
-  /** Creates the key only if it does not exist; otherwise returns what is there. */
-  async create(def: KindDefinition, obj: KubeObject, value: Buffer): Promise<WriteResult> {
+  /** Creates the key (and takes its claims) only if neither exists; otherwise says what is there. */
+  async create(def: KindDefinition, obj: KubeObject, value: Buffer, claims: readonly string[] = []): Promise<WriteResult> {
     const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
-    const res = await this.op("create", () =>
-      this.etcd.if(key, "Create", "==", 0).then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit(),
-    );
+    const res = await this.op("create", () => {
+      let cmp = this.etcd.if(key, "Create", "==", 0);
+      for (const c of claims) cmp = cmp.and(claimKey(c), "Create", "==", 0);
+      return cmp
+        .then(this.etcd.put(key).value(value), ...claims.map((c) => this.etcd.put(claimKey(c)).value(key)))
+        .else(this.etcd.get(key), ...claims.map((c) => this.etcd.get(claimKey(c))))
+        .commit();
+    });
     if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
     const current = this.fromRangeResponse(def, res.responses[0]);
     // A retried attempt (the first timed out after etcd applied it) finds our own object: same uid.
     if (current && current.obj.metadata?.uid === obj.metadata?.uid) return { ok: true, rev: current.rev };
-    return { ok: false, current };
+    return { ok: false, current, takenClaims: this.taken(claims, res.responses.slice(1), key) };
   }
 
-  /** Writes the object only if the key's mod_revision is still expectedRev. */
-  async update(def: KindDefinition, obj: KubeObject, value: Buffer, expectedRev: number): Promise<WriteResult> {
+  /** Writes the object only if the key's mod_revision is still expectedRev, taking and releasing claims with it. */
+  async update(
+    def: KindDefinition,
+    obj: KubeObject,
+    value: Buffer,
+    expectedRev: number,
+    claims: { take: readonly string[]; release: readonly string[] } = { take: [], release: [] },
+  ): Promise<WriteResult> {
     const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
-    const res = await this.op("update", () =>
-      this.etcd.if(key, "Mod", "==", expectedRev).then(this.etcd.put(key).value(value)).else(this.etcd.get(key)).commit(),
-    );
+    const res = await this.op("update", () => {
+      let cmp = this.etcd.if(key, "Mod", "==", expectedRev);
+      for (const c of claims.take) cmp = cmp.and(claimKey(c), "Create", "==", 0);
+      return cmp
+        .then(
+          this.etcd.put(key).value(value),
+          ...claims.take.map((c) => this.etcd.put(claimKey(c)).value(key)),
+          ...claims.release.map((c) => this.etcd.delete().key(claimKey(c))),
+        )
+        .else(this.etcd.get(key), ...claims.take.map((c) => this.etcd.get(claimKey(c))))
+        .commit();
+    });
     if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
-    return { ok: false, current: this.fromRangeResponse(def, res.responses[0]) };
+    const current = this.fromRangeResponse(def, res.responses[0]);
+    return { ok: false, current, takenClaims: this.taken(claims.take, res.responses.slice(1), key) };
   }
 
-  /** Deletes the key only if its mod_revision is still expectedRev. */
-  async delete(def: KindDefinition, namespace: string, name: string, expectedRev: number): Promise<WriteResult> {
+  /** Deletes the key (and releases its claims) only if its mod_revision is still expectedRev. */
+  async delete(def: KindDefinition, namespace: string, name: string, expectedRev: number, claims: readonly string[] = []): Promise<WriteResult> {
     const key = objectKey(def, namespace, name);
     const res = await this.op("delete", () =>
-      this.etcd.if(key, "Mod", "==", expectedRev).then(this.etcd.delete().key(key)).else(this.etcd.get(key)).commit(),
+      this.etcd
+        .if(key, "Mod", "==", expectedRev)
+        .then(this.etcd.delete().key(key), ...claims.map((c) => this.etcd.delete().key(claimKey(c))))
+        .else(this.etcd.get(key))
+        .commit(),
     );
     if (res.succeeded) return { ok: true, rev: Number(res.header.revision) };
     return { ok: false, current: this.fromRangeResponse(def, res.responses[0]) };
+  }
+
+  /** Which claims another object holds, from the else-branch reads of a failed transaction. */
+  private taken(claims: readonly string[], responses: Array<{ response_range?: { kvs: RawKV[] } }>, ownKey: string): string[] {
+    return claims.filter((_, i) => {
+      const kv = responses[i]?.response_range?.kvs[0];
+      return kv !== undefined && kv.value.toString() !== ownKey;
+    });
   }
 
   private fromRangeResponse(def: KindDefinition, r: { response_range?: { kvs: RawKV[] } } | undefined): Versioned | undefined {

@@ -1,0 +1,140 @@
+import { create } from "@bufbuild/protobuf";
+import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
+import { EndpointsSchema, ServiceSchema, type Endpoints, type Service } from "../gen/kubelab/core/v1/service_pb.js";
+import { registerKind } from "../registry.js";
+import { validateLabels } from "../validation/labels.js";
+import { dns1123LabelErrors } from "../validation/names.js";
+import { FieldError, duplicate, forbidden, invalid, notSupported, required } from "../validation/fieldErrors.js";
+import { age } from "./print.js";
+
+const TYPES = ["ClusterIP", "NodePort"] as const;
+const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
+const AFFINITIES = ["None", "ClientIP"] as const;
+const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+export const isHeadless = (s: Service) => s.spec?.clusterIp === "None";
+
+/** A Service port's target: a number, or a container port's name. */
+export function targetPortOf(v: Value | undefined, port: number): number | string {
+  const k = v?.kind;
+  if (k?.case === "numberValue" && k.value > 0) return k.value;
+  if (k?.case === "stringValue" && k.value) return /^\d+$/.test(k.value) ? Number(k.value) : k.value;
+  return port;
+}
+
+function validatePorts(s: Service): FieldError[] {
+  const errs: FieldError[] = [];
+  const ports = s.spec?.ports ?? [];
+  if (ports.length === 0 && !isHeadless(s)) errs.push(required("spec.ports"));
+  const names = new Set<string>();
+  ports.forEach((p, i) => {
+    const f = `spec.ports[${i}]`;
+    if (ports.length > 1 && !p.name) errs.push(required(`${f}.name`));
+    if (p.name) {
+      for (const m of dns1123LabelErrors(p.name)) errs.push(invalid(`${f}.name`, p.name, m));
+      if (names.has(p.name)) errs.push(duplicate(`${f}.name`, p.name));
+      names.add(p.name);
+    }
+    if (p.port < 1 || p.port > 65535) errs.push(invalid(`${f}.port`, p.port, "must be between 1 and 65535, inclusive"));
+    if (!PROTOCOLS.includes(p.protocol as never)) errs.push(notSupported(`${f}.protocol`, p.protocol, PROTOCOLS));
+    const t = targetPortOf(p.targetPort, p.port);
+    if (typeof t === "number" && (t < 1 || t > 65535)) errs.push(invalid(`${f}.targetPort`, t, "must be between 1 and 65535, inclusive"));
+    if (typeof t === "string" && !IANA_SVC_NAME.test(t)) {
+      errs.push(invalid(`${f}.targetPort`, t, "must contain only lower-case alphanumeric characters or '-', at most 15, starting and ending with an alphanumeric character"));
+    }
+    if (p.nodePort && s.spec?.type !== "NodePort") errs.push(forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${s.spec?.type}'`));
+  });
+  return errs;
+}
+
+registerKind<Service>({
+  kind: "Service",
+  apiVersion: "v1",
+  resource: "services",
+  singular: "service",
+  shortNames: ["svc"],
+  namespaced: true,
+  schema: ServiceSchema,
+  nameRule: "label",
+  hasStatus: true,
+  selectableFields: { "spec.clusterIP": (s) => s.spec?.clusterIp ?? "", "spec.type": (s) => s.spec?.type ?? "" },
+  defaults: (s) => {
+    const spec = s.spec;
+    if (!spec) return;
+    if (!spec.type) spec.type = "ClusterIP";
+    if (!spec.sessionAffinity) spec.sessionAffinity = "None";
+    if (spec.sessionAffinity === "ClientIP") {
+      spec.sessionAffinityConfig ??= { $typeName: "kubelab.core.v1.SessionAffinityConfig" };
+      spec.sessionAffinityConfig.clientIp ??= { $typeName: "kubelab.core.v1.ClientIPConfig" };
+      spec.sessionAffinityConfig.clientIp.timeoutSeconds ??= 10800;
+    }
+    if (!spec.internalTrafficPolicy) spec.internalTrafficPolicy = "Cluster";
+    if (spec.type === "NodePort" && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = "Cluster";
+    for (const p of spec.ports) {
+      if (!p.protocol) p.protocol = "TCP";
+      if (!p.targetPort?.kind.case) p.targetPort = create(ValueSchema, { kind: { case: "numberValue", value: p.port } });
+    }
+    if (spec.clusterIp && spec.clusterIps.length === 0) spec.clusterIps = [spec.clusterIp];
+    if (spec.clusterIp && spec.clusterIp !== "None") {
+      if (spec.ipFamilies.length === 0) spec.ipFamilies = ["IPv4"];
+      if (!spec.ipFamilyPolicy) spec.ipFamilyPolicy = "SingleStack";
+    }
+  },
+  validate: (s) => {
+    const errs = validatePorts(s);
+    const spec = s.spec;
+    if (!spec) return [required("spec")];
+    if (!TYPES.includes(spec.type as never)) errs.push(notSupported("spec.type", spec.type, TYPES));
+    if (!AFFINITIES.includes(spec.sessionAffinity as never)) errs.push(notSupported("spec.sessionAffinity", spec.sessionAffinity, AFFINITIES));
+    if (isHeadless(s) && spec.type === "NodePort") errs.push(invalid("spec.clusterIPs[0]", "None", "may not be set to 'None' for NodePort services"));
+    errs.push(...validateLabels("spec.selector", spec.selector));
+    return errs;
+  },
+  validateUpdate: (s, old) => {
+    const was = old.spec?.clusterIp ?? "";
+    const now = s.spec?.clusterIp ?? "";
+    // An update that leaves clusterIP out keeps the allocated one (the allocator copies it over).
+    if (was && now && was !== now) return [invalid("spec.clusterIPs[0]", now, "may not change once set")];
+    return [];
+  },
+  columns: [
+    { name: "TYPE", value: (s) => s.spec?.type ?? "" },
+    { name: "CLUSTER-IP", value: (s) => s.spec?.clusterIp || "<none>" },
+    { name: "EXTERNAL-IP", value: (s) => (s.spec?.externalIps.length ? s.spec.externalIps.join(",") : "<none>") },
+    {
+      name: "PORT(S)",
+      value: (s) =>
+        (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",") || "<none>",
+    },
+    { name: "AGE", value: (s, now) => age(s.metadata?.creationTimestamp, now) },
+    {
+      name: "SELECTOR",
+      value: (s) => Object.entries(s.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",") || "<none>",
+      wide: true,
+    },
+  ],
+});
+
+/** kubectl's ENDPOINTS column: up to three ip:port, then "+ N more...". */
+function endpointsColumn(e: Endpoints): string {
+  const all: string[] = [];
+  for (const s of e.subsets) for (const a of s.addresses) for (const p of s.ports.length ? s.ports : [undefined]) all.push(p ? `${a.ip}:${p.port}` : a.ip);
+  if (all.length === 0) return "<none>";
+  return all.length > 3 ? `${all.slice(0, 3).join(",")} + ${all.length - 3} more...` : all.join(",");
+}
+
+registerKind<Endpoints>({
+  kind: "Endpoints",
+  apiVersion: "v1",
+  resource: "endpoints",
+  singular: "endpoints",
+  shortNames: ["ep"],
+  namespaced: true,
+  schema: EndpointsSchema,
+  nameRule: "subdomain",
+  hasStatus: false,
+  columns: [
+    { name: "ENDPOINTS", value: endpointsColumn },
+    { name: "AGE", value: (e, now) => age(e.metadata?.creationTimestamp, now) },
+  ],
+});
