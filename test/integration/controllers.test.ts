@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeObject, type Pod, type ReplicaSet } from "@kubelab/api";
+import { decodeObject, type Endpoints, type Pod, type ReplicaSet } from "@kubelab/api";
 import type { ApiClient } from "@kubelab/client";
 import type { RunningApiServer } from "@kubelab/apiserver";
 import { defaultControllerManagerConfig, startControllerManager, type RunningControllerManager } from "@kubelab/controller-manager";
@@ -99,6 +99,24 @@ describe("controllers against a real API server", () => {
       expect(pods).toHaveLength(2);
       expect(pods.every((p) => p.metadata!.ownerReferences.length === 0)).toBe(true);
     });
+  });
+
+  it("keeps a Service's Endpoints in step with its pods' readiness", async () => {
+    await client.create(decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "keep", namespace: "gc" }, spec: { selector: { app: "keep" }, ports: [{ port: 80, targetPort: 8080 }] } }).obj);
+    const pods = await podsOf("gc", "keep");
+    // No kubelet here: the test plays its part and writes the pods' addresses and readiness.
+    const setStatus = (p: Pod, ip: string, ready: boolean) =>
+      client.updateStatus({ ...p, metadata: { ...p.metadata!, resourceVersion: "" }, status: { ...p.status!, podIp: ip, conditions: [{ $typeName: "kubelab.core.v1.PodCondition", type: "Ready", status: ready ? "True" : "False", lastProbeTime: "", lastTransitionTime: "", reason: "", message: "" }] } });
+    await Promise.all(pods.map((p, i) => setStatus(p, `10.1.0.${i + 1}`, i !== 0)));
+    const ips = async () => {
+      const ep = await client.get<Endpoints>("endpoints", "gc", "keep");
+      return { ready: ep.subsets.flatMap((s) => s.addresses.map((a) => a.ip)), notReady: ep.subsets.flatMap((s) => s.notReadyAddresses.map((a) => a.ip)), ports: ep.subsets.flatMap((s) => s.ports.map((p) => p.port)) };
+    };
+    await eventually("endpoints", async () => expect(await ips()).toEqual({ ready: ["10.1.0.2", "10.1.0.3"], notReady: ["10.1.0.1"], ports: [8080] }));
+    await setStatus(await client.get<Pod>("pods", "gc", pods[0]!.metadata!.name), "10.1.0.1", true);
+    await eventually("the pod ready in the endpoints", async () => expect((await ips()).ready).toEqual(["10.1.0.1", "10.1.0.2", "10.1.0.3"]));
+    await client.delete("services", "gc", "keep");
+    await eventually("endpoints gone with the service", async () => expect((await client.list("endpoints", { namespace: "gc" })).items).toEqual([]));
   });
 
   it("deletes everything in a namespace before the namespace itself", async () => {

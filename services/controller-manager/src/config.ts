@@ -7,6 +7,7 @@ export const controllerManagerOptions = {
   concurrentReplicasetSyncs: { flag: "concurrent-replicaset-syncs", description: "ReplicaSets reconciled at once", default: 5 },
   concurrentDeploymentSyncs: { flag: "concurrent-deployment-syncs", description: "Deployments reconciled at once", default: 5 },
   concurrentJobSyncs: { flag: "concurrent-job-syncs", description: "Jobs reconciled at once", default: 5 },
+  concurrentEndpointSyncs: { flag: "concurrent-endpoint-syncs", description: "Services whose Endpoints are reconciled at once", default: 5 },
   concurrentGcSyncs: { flag: "concurrent-gc-syncs", description: "garbage collector workers", default: 20 },
   nodeMonitorGracePeriod: { flag: "node-monitor-grace-period", description: "seconds without a node heartbeat before it is Ready=Unknown", default: 40 },
   nodeMonitorPeriod: { flag: "node-monitor-period", description: "seconds between checks of every node's health", default: 5 },

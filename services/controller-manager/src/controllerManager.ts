@@ -2,6 +2,7 @@ import { ApiClient, EventRecorder, InformerFactory } from "@kubelab/client";
 import { startMetricsServer, type Logger } from "@kubelab/service-kit";
 import type { ControllerManagerConfig } from "./config.js";
 import { DeploymentController } from "./controllers/deployment/deploymentController.js";
+import { EndpointsController } from "./controllers/endpoints/endpointsController.js";
 import { GarbageCollector } from "./controllers/garbagecollector/garbageCollector.js";
 import { JobController } from "./controllers/job/jobController.js";
 import { NamespaceController } from "./controllers/namespace/namespaceController.js";
@@ -25,6 +26,7 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
     [new DeploymentController(ctx), cfg.concurrentDeploymentSyncs],
     [new JobController(ctx, { podFailureBackoffSeconds: cfg.jobPodFailureBackoff }), cfg.concurrentJobSyncs],
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
+    [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],
     [new NodeLifecycleController(ctx, { nodeMonitorGracePeriodSeconds: cfg.nodeMonitorGracePeriod, nodeMonitorPeriodSeconds: cfg.nodeMonitorPeriod }), 1],
   ];
