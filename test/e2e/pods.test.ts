@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Event, Node, Pod } from "@kubelab/api";
+import type { Event, Node, Pod, Service } from "@kubelab/api";
 import { ApiClient } from "@kubelab/client";
 import { TestLab } from "../support/lab.js";
 
@@ -267,6 +268,48 @@ spec:
       expect(described.stdout).toMatch(/Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient cpu\./);
     });
 
+    it("resolves Services by short and full name through the cluster DNS, and unknown names to NXDOMAIN", async () => {
+      await apply(`
+apiVersion: v1
+kind: Service
+metadata: {name: named}
+spec:
+  selector: {app: named}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: resolver}
+spec:
+  containers:
+  - name: sh
+    image: kubelab/shell:dev
+    command:
+    - sh
+    - -c
+    - |
+      grep -E '^(search|options)' /etc/resolv.conf
+      # The Service may reach the DNS server's cache a moment after this pod starts: ask again.
+      for i in $(seq 1 30); do
+        for n in named named.${NS}.svc.cluster.local nothere.${NS}.svc.cluster.local; do
+          echo "$n => $(nslookup -type=A $n 2>&1 | tr '\\n\\t' '  ')"
+        done
+        sleep 1
+      done
+      sleep 3600
+`);
+      const svc = await client.get<Service>("services", NS, "named");
+      const ip = svc.spec!.clusterIp.replaceAll(".", "\\.");
+      await eventually("the resolver's answers", async () => {
+        const out = await logs("resolver");
+        expect(out).toContain(`search ${NS}.svc.cluster.local svc.cluster.local cluster.local`);
+        expect(out).toContain("options ndots:5");
+        expect(out).toMatch(new RegExp(`^named => .*Name: +named\\.${NS}\\.svc\\.cluster\\.local +Address: +${ip}( |$)`, "m"));
+        expect(out).toMatch(new RegExp(`^named\\.${NS}\\.svc\\.cluster\\.local => .*Address: +${ip}( |$)`, "m"));
+        expect(out).toMatch(new RegExp(`^nothere\\.${NS}\\.svc\\.cluster\\.local => .*NXDOMAIN`, "m"));
+      });
+    });
+
     it("gives the app its SIGTERM on graceful deletion, then removes the pod", async () => {
       await apply(`
 apiVersion: v1
@@ -320,6 +363,24 @@ spec:
       await new Promise((r) => setTimeout(r, 3000));
       expect(await containersOf(`io.kubelab.pod.uid=${p.metadata!.uid}`)).toEqual(before);
       expect((await pod("adopted")).status!.containerStatuses[0]!.restartCount).toBe(0);
+    });
+
+    it("removes its own orphans but never the containers of another lab on the same Docker engine", async () => {
+      // Two labs on one engine (the README's and the tests') both have a node-1: a kubelet that
+      // went by node name alone would take the other lab's pods for orphans and remove them.
+      const labels = (project: string) =>
+        ["io.kubelab.lab=true", "io.kubelab.node=node-1", `io.kubelab.project=${project}`, `io.kubelab.pod.uid=${randomUUID()}`, "io.kubelab.container.type=app", "io.kubelab.container.name=app"].flatMap((l) => ["--label", l]);
+      const run = async (project: string) => (await lab.docker("run", "-d", ...labels(project), "kubelab/shell:dev", "sleep", "600")).trim();
+      const foreign = await run(`${lab.project}-elsewhere`);
+      try {
+        const orphan = await run(lab.project);
+        await eventually("our orphan removed by housekeeping", async () =>
+          expect((await lab.docker("ps", "-aq", "--no-trunc", "--filter", `id=${orphan}`)).trim()).toBe(""),
+        );
+        expect((await lab.docker("inspect", "-f", "{{.State.Running}}", foreign)).trim()).toBe("true");
+      } finally {
+        await lab.docker("rm", "-f", foreign);
+      }
     });
 
     it("leaves no duplicate or orphan container after the node container is killed and started", async () => {

@@ -95,16 +95,16 @@ describe("workloads on the composed lab", () => {
     sampling = true;
     sample();
     try {
-      expect((await kubelab("set", "image", "deployment/roll", "web=kubelab/burner:dev")).code).toBe(0);
+      expect(await kubelab("set", "image", "deployment/roll", "web=kubelab/burner:dev")).toMatchObject({ code: 0, stderr: "" });
       const status = await kubelab("rollout", "status", "deployment/roll");
-      expect(status.code).toBe(0);
+      expect(status).toMatchObject({ code: 0, stderr: "" });
       expect(status.stdout.trim().split("\n").at(-1)).toBe('deployment "roll" successfully rolled out');
       await deploymentAvailable("roll", 10);
       expect((await podsOf("roll")).filter((p) => !p.metadata!.deletionTimestamp).every((p) => p.spec!.containers[0]!.image === "kubelab/burner:dev")).toBe(true);
 
       const undo = await kubelab("rollout", "undo", "deployment/roll");
       expect(undo.stdout.trim()).toBe("deployment.apps/roll rolled back");
-      expect((await kubelab("rollout", "status", "deployment/roll")).code).toBe(0);
+      expect(await kubelab("rollout", "status", "deployment/roll")).toMatchObject({ code: 0, stderr: "" });
       await deploymentAvailable("roll", 10);
     } finally {
       informer.stop();
@@ -119,9 +119,9 @@ describe("workloads on the composed lab", () => {
   it("reports ProgressDeadlineExceeded for an image that cannot be pulled, while the old pods keep serving", async () => {
     await apply(deployment("stuck", 3, "progressDeadlineSeconds: 8\n  strategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}"));
     await deploymentAvailable("stuck", 3);
-    await kubelab("set", "image", "deployment/stuck", "web=kubelab/does-not-exist:v1");
+    expect(await kubelab("set", "image", "deployment/stuck", "web=kubelab/does-not-exist:v1")).toMatchObject({ code: 0, stderr: "" });
     const status = await kubelab("rollout", "status", "deployment/stuck");
-    expect(status.code).toBe(1);
+    expect(status).toMatchObject({ code: 1 });
     expect(status.stderr.trim()).toBe('error: deployment "stuck" exceeded its progress deadline');
     const d = await client.get<Deployment>("deployments", NS, "stuck");
     const progressing = d.status!.conditions.find((c) => c.type === "Progressing")!;
@@ -196,7 +196,7 @@ spec:
 
     await apply(deployment("burst", 0));
     await deploymentAvailable("burst", 0);
-    expect((await kubelab("scale", "deployment/burst", "--replicas=20")).code).toBe(0);
+    expect(await kubelab("scale", "deployment/burst", "--replicas=20")).toMatchObject({ code: 0, stderr: "" });
     await eventually("the scale-up under way", async () => expect((await podsOf("burst")).length).toBeGreaterThan(0), 30_000);
     await lab.docker("restart", "-t", "1", lab.container("controller-manager"));
     await deploymentAvailable("burst", 20);

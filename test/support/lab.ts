@@ -39,10 +39,23 @@ export class TestLab {
     process.once("exit", exitHandler);
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => (this.stop(), process.exit(1)));
     this.port = await freePort();
+    await this.removeStaleLabs();
     tools.teardown(this.project);
     tools.buildAll(() => {}, { workspace: false });
     tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...this.env, KUBELAB_API_PORT: String(this.port) } });
     await tools.waitHealthy(this.project);
+  }
+
+  /**
+   * Labs of earlier test runs whose process is gone (killed, or the machine stopped mid-run):
+   * their containers restart with the Docker daemon and would load this run's machine.
+   */
+  private async removeStaleLabs(): Promise<void> {
+    const out = await this.docker("ps", "-a", "--filter", "label=io.kubelab.lab=true", "--format", '{{.Label "com.docker.compose.project"}}');
+    for (const project of new Set(out.split("\n"))) {
+      const pid = Number(/^kubelab-e2e-(\d+)$/.exec(project)?.[1]);
+      if (pid && pid !== process.pid && !isAlive(pid)) tools.teardown(project);
+    }
   }
 
   stop(): void {
@@ -68,5 +81,14 @@ export class TestLab {
       );
       if (input !== undefined) child.stdin?.end(input);
     });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,6 +1,6 @@
 import { clone, equals } from "@bufbuild/protobuf";
 import { PodTemplateSpecSchema, kindForResource, type Deployment, type ReplicaSet } from "@kubelab/api";
-import { ApiClient } from "@kubelab/client";
+import { ApiClient, retryOnConflict } from "@kubelab/client";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { UsageError } from "../errors.js";
 import { refOf } from "../printers.js";
@@ -112,20 +112,24 @@ export async function rolloutUndo(args: string[], opts: GlobalOptions & { toRevi
   const name = parseTarget(args);
   const client = connect(opts);
   try {
-    const d = await client.get<Deployment>("deployments", namespaceOf(opts), name);
-    const history = await historyOf(client, d);
-    const current = revisionOf(d);
-    const want = opts.toRevision !== undefined && Number(opts.toRevision) !== 0 ? Number(opts.toRevision) : undefined;
-    const target = want !== undefined ? history.find((rs) => revisionOf(rs) === want) : [...history].reverse().find((rs) => revisionOf(rs) < current);
-    if (!target) throw new Error(want !== undefined ? `unable to find specified revision ${want} in history` : `no rollout history found for deployment "${name}"`);
-    const template = clone(PodTemplateSpecSchema, target.spec!.template!);
-    delete template.metadata!.labels[HASH];
-    if (equals(PodTemplateSpecSchema, template, d.spec!.template!)) {
-      process.stdout.write(`${refOf(deploymentDef(), name)} skipped rollback (current template already matches revision ${revisionOf(target)})\n`);
+    const result = await retryOnConflict(async () => {
+      const d = await client.get<Deployment>("deployments", namespaceOf(opts), name);
+      const history = await historyOf(client, d);
+      const current = revisionOf(d);
+      const want = opts.toRevision !== undefined && Number(opts.toRevision) !== 0 ? Number(opts.toRevision) : undefined;
+      const target = want !== undefined ? history.find((rs) => revisionOf(rs) === want) : [...history].reverse().find((rs) => revisionOf(rs) < current);
+      if (!target) throw new Error(want !== undefined ? `unable to find specified revision ${want} in history` : `no rollout history found for deployment "${name}"`);
+      const template = clone(PodTemplateSpecSchema, target.spec!.template!);
+      delete template.metadata!.labels[HASH];
+      if (equals(PodTemplateSpecSchema, template, d.spec!.template!)) return { skipped: revisionOf(target) };
+      d.spec!.template = template;
+      await client.update(d);
+      return { skipped: undefined };
+    });
+    if (result.skipped !== undefined) {
+      process.stdout.write(`${refOf(deploymentDef(), name)} skipped rollback (current template already matches revision ${result.skipped})\n`);
       return;
     }
-    d.spec!.template = template;
-    await client.update(d);
     process.stdout.write(`${refOf(deploymentDef(), name)} rolled back\n`);
   } finally {
     client.close();

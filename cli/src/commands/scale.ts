@@ -1,4 +1,5 @@
 import type { Deployment } from "@kubelab/api";
+import { retryOnConflict } from "@kubelab/client";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { UsageError } from "../errors.js";
 import { refOf } from "../printers.js";
@@ -34,19 +35,22 @@ export async function setImage(args: string[], opts: GlobalOptions): Promise<voi
   if (pairs.length === 0) throw new UsageError("at least one image update is required: CONTAINER=IMAGE");
   const client = connect(opts);
   try {
-    const obj = (await client.get(resource, namespaceOf(opts), name)) as Deployment;
-    const spec = obj.spec?.template?.spec;
-    if (!spec) throw new UsageError(`${resource} has no pod template`);
-    for (const pair of pairs) {
-      const i = pair.indexOf("=");
-      if (i <= 0) throw new UsageError(`invalid image update ${JSON.stringify(pair)}: must be CONTAINER=IMAGE`);
-      const container = pair.slice(0, i);
-      const image = pair.slice(i + 1);
-      const targets = container === "*" ? [...spec.initContainers, ...spec.containers] : [...spec.initContainers, ...spec.containers].filter((c) => c.name === container);
-      if (targets.length === 0) throw new UsageError(`unable to find container named "${container}"`);
-      for (const c of targets) c.image = image;
-    }
-    await client.update(obj);
+    // The controllers write this object's status all the time: read, change and write again on a conflict.
+    const obj = await retryOnConflict(async () => {
+      const cur = (await client.get(resource, namespaceOf(opts), name)) as Deployment;
+      const spec = cur.spec?.template?.spec;
+      if (!spec) throw new UsageError(`${resource} has no pod template`);
+      for (const pair of pairs) {
+        const i = pair.indexOf("=");
+        if (i <= 0) throw new UsageError(`invalid image update ${JSON.stringify(pair)}: must be CONTAINER=IMAGE`);
+        const container = pair.slice(0, i);
+        const image = pair.slice(i + 1);
+        const targets = container === "*" ? [...spec.initContainers, ...spec.containers] : [...spec.initContainers, ...spec.containers].filter((c) => c.name === container);
+        if (targets.length === 0) throw new UsageError(`unable to find container named "${container}"`);
+        for (const c of targets) c.image = image;
+      }
+      return client.update(cur);
+    });
     process.stdout.write(`${refOf(resolveKinds(resource)[0]!, obj)} image updated\n`);
   } finally {
     client.close();

@@ -8,5 +8,6 @@ export { WorkQueue, runWorkers } from "./workQueue.js";
 export type { WorkQueueOptions } from "./workQueue.js";
 export { grpcServiceDefinition } from "./grpcService.js";
 export { EventRecorder } from "./eventRecorder.js";
+export { retryOnConflict } from "./retryOnConflict.js";
 export type { EventType, EventSourceInfo, EventTarget } from "./eventRecorder.js";
 export { InformerFactory } from "./informerFactory.js";

@@ -23,6 +23,9 @@ export const kubeletOptions = {
   podNetwork: { flag: "pod-network", description: "Docker network of pods (default: the node container's network labelled io.kubelab.network=pods)", default: "" },
   nodeContainer: { flag: "node-container", description: "container whose PID namespace pods join (default: this container, when in one)", default: "" },
   pauseImage: { flag: "pod-infra-container-image", description: "image of each pod's sandbox container", default: "kubelab/pause:dev" },
+  clusterDns: { flag: "cluster-dns", description: "the cluster DNS server pods use (an IP, or a name resolved at start); empty: Docker's", default: "" },
+  clusterDomain: { flag: "cluster-domain", description: "the cluster's DNS domain, for pods' search path", default: "cluster.local" },
+  labProject: { flag: "lab-project", description: "the lab this node's containers are labelled with (default: the node container's compose project)", default: "" },
   nodeIP: { flag: "node-ip", description: "the Node's InternalIP (default: this container's address on the control-plane network)", default: "" },
 };
 

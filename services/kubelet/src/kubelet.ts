@@ -31,7 +31,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     nodeName: cfg.nodeName,
     podNetwork,
     nodeContainer: cfg.nodeContainer || found.containerId,
-    project: found.project,
+    project: cfg.labProject || found.project || "kubelab",
   });
   const runtimeVersion = `docker://${(await docker.version()).Version}`;
   const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
@@ -83,6 +83,8 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       crashLoopBackOffMaxMs: cfg.crashLoopBackOffMax * 1000,
       imagePullBackOffBaseMs: cfg.imagePullBackOffBase * 1000,
       imagePullBackOffMaxMs: cfg.imagePullBackOffMax * 1000,
+      clusterDns: await resolveClusterDns(cfg.clusterDns, log),
+      clusterDomain: cfg.clusterDomain,
     },
     client,
     runtime,
@@ -180,6 +182,26 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       client.close();
     },
   };
+}
+
+/** --cluster-dns may name the DNS service's container (the lab's "cluster-dns"): its address, looked up once it answers. */
+async function resolveClusterDns(server: string, log: Logger): Promise<string | undefined> {
+  if (!server) return undefined;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(server)) return server;
+  const { lookup } = await import("node:dns/promises");
+  const deadline = Date.now() + 60_000;
+  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      return (await lookup(server, { family: 4 })).address;
+    } catch (e) {
+      if (Date.now() > deadline) {
+        log.error("cluster DNS not found: pods get Docker's resolver", { server, error: e });
+        return undefined;
+      }
+      log.warn("cluster DNS not found yet, retrying", { server, error: e });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 async function registerWithRetry(nodeStatus: NodeStatusUpdater, log: Logger) {

@@ -19,6 +19,9 @@ export interface PodSyncerOptions {
   crashLoopBackOffMaxMs: number;
   imagePullBackOffBaseMs: number;
   imagePullBackOffMaxMs: number;
+  /** The cluster DNS server's address, if the cluster has one. */
+  clusterDns?: string;
+  clusterDomain: string;
 }
 
 /** Exited attempts kept per container: the last one is what `logs --previous` reads. */
@@ -238,7 +241,7 @@ export class PodSyncer {
             [LABEL.lab]: "true",
             [LABEL.node]: this.opts.nodeName,
             [LABEL.podUid]: m.uid,
-            ...(this.runtime.identity.project ? { [LABEL.project]: this.runtime.identity.project } : {}),
+            [LABEL.project]: this.runtime.identity.project,
           },
         });
       }
@@ -247,7 +250,31 @@ export class PodSyncer {
       { name: m.name, namespace: m.namespace, uid: m.uid, hostname: pod.spec!.hostname || m.name, gracePeriod: pod.spec!.terminationGracePeriodSeconds ?? 30 },
       this.opts.pauseImage,
       old ? old.attempt + 1 : 0,
+      this.dnsFor(pod),
     );
+  }
+
+  /**
+   * The pod's resolver, by its dnsPolicy as Kubernetes defines it: ClusterFirst uses the cluster
+   * DNS with the search path <ns>.svc.<domain> svc.<domain> <domain> and ndots:5; Default keeps
+   * the node's; None takes only spec.dnsConfig, which the others append.
+   */
+  private dnsFor(pod: Pod): { servers: string[]; searches: string[]; options: string[] } | undefined {
+    const policy = pod.spec?.dnsPolicy || "ClusterFirst";
+    const cfg = pod.spec?.dnsConfig;
+    const extra = {
+      servers: cfg?.nameservers ?? [],
+      searches: cfg?.searches ?? [],
+      options: (cfg?.options ?? []).map((o) => (o.value ? `${o.name}:${o.value}` : o.name)),
+    };
+    if (policy === "None") return extra;
+    if (policy === "Default" || !this.opts.clusterDns) return cfg ? extra : undefined;
+    const d = this.opts.clusterDomain;
+    return {
+      servers: [this.opts.clusterDns, ...extra.servers],
+      searches: [`${pod.metadata!.namespace}.svc.${d}`, `svc.${d}`, d, ...extra.searches],
+      options: ["ndots:5", ...extra.options],
+    };
   }
 
   private async pruneAttempts(containers: RuntimeContainer[]): Promise<void> {

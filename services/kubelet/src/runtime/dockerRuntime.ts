@@ -38,7 +38,12 @@ export interface RuntimeIdentity {
   podNetwork: string;
   /** Container whose PID namespace every pod container joins, so they stop when it stops. */
   nodeContainer?: string;
-  project?: string;
+  /**
+   * The lab this node belongs to (its compose project). Node names repeat from lab to lab
+   * (every lab has a node-1), so one Docker engine running two labs, such as the README's lab
+   * and the tests' own, tells their containers apart by this, never by the node name alone.
+   */
+  project: string;
 }
 
 export interface ContainerSpecForRuntime {
@@ -87,13 +92,18 @@ export class DockerRuntime {
       [LABEL.podNamespace]: pod.namespace,
       [LABEL.podUid]: pod.uid,
     };
-    if (this.identity.project) labels[LABEL.project] = this.identity.project;
+    labels[LABEL.project] = this.identity.project;
     return labels;
+  }
+
+  /** The label filter that matches this node's containers and no other lab's. */
+  private ownLabels(): string[] {
+    return [`${LABEL.node}=${this.identity.nodeName}`, `${LABEL.project}=${this.identity.project}`];
   }
 
   /** Every container of this node's pods (of one pod, given its uid), inspected. */
   async list(podUid?: string): Promise<RuntimeContainer[]> {
-    const filters = [`${LABEL.node}=${this.identity.nodeName}`];
+    const filters = this.ownLabels();
     if (podUid) filters.push(`${LABEL.podUid}=${podUid}`);
     const summaries = await this.docker.listContainers({ all: true, filters: { label: filters } });
     const out: RuntimeContainer[] = [];
@@ -146,7 +156,12 @@ export class DockerRuntime {
 
   /** The pod's sandbox: holds its network namespace (its IP is the pod IP), shared by its containers. */
   /** Creates the sandbox; the caller starts it (so its start overlaps creating the containers). */
-  async createSandbox(pod: PodRef & { hostname: string; gracePeriod: number }, image: string, attempt: number): Promise<string> {
+  async createSandbox(
+    pod: PodRef & { hostname: string; gracePeriod: number },
+    image: string,
+    attempt: number,
+    dns?: { servers: string[]; searches: string[]; options: string[] },
+  ): Promise<string> {
     const c = await this.docker.createContainer({
       name: dockerName(SANDBOX_NAME, pod, attempt),
       Image: image,
@@ -161,6 +176,10 @@ export class DockerRuntime {
       HostConfig: {
         NetworkMode: this.identity.podNetwork,
         PidMode: this.identity.nodeContainer ? `container:${this.identity.nodeContainer}` : undefined,
+        // The pod's resolv.conf, shared by its containers (they join this network namespace).
+        Dns: dns?.servers.length ? dns.servers : undefined,
+        DnsSearch: dns?.searches.length ? dns.searches : undefined,
+        DnsOptions: dns?.options.length ? dns.options : undefined,
         // Kubernetes' pause container is tiny; the limit keeps a runaway one from hurting the node.
         Memory: 16 * 1024 * 1024,
         MemorySwap: 16 * 1024 * 1024,
@@ -302,7 +321,7 @@ export class DockerRuntime {
    */
   async events(onEvent: (podUid: string) => void, signal: AbortSignal): Promise<void> {
     const stream = (await this.docker.getEvents({
-      filters: { type: ["container"], event: ["die", "oom", "destroy"], label: [`${LABEL.node}=${this.identity.nodeName}`] },
+      filters: { type: ["container"], event: ["die", "oom", "destroy"], label: this.ownLabels() },
     })) as unknown as Readable;
     signal.addEventListener("abort", () => stream.destroy(), { once: true });
     let pending = "";
