@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { ApiClient } from "@kubelab/client";
-import { freePort } from "@kubelab/testkit";
+import { freePort, freePortRange } from "@kubelab/testkit";
 // @ts-expect-error plain ESM shared with scripts/lab.mjs, no type declarations
 import * as labTools from "../../scripts/labTools.mjs";
 
@@ -27,8 +27,9 @@ export class BenchLab {
 
   async start(env: Record<string, string> = {}): Promise<void> {
     const port = await freePort();
+    const nodePorts = await freePortRange(50);
     tools.buildAll(() => {}, { workspace: false });
-    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...env, KUBELAB_API_PORT: String(port) } });
+    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...env, KUBELAB_API_PORT: String(port), KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}` } });
     this.client = new ApiClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
     await tools.waitHealthy(this.project);
     for (let i = 0; ; i++) {

@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   scheduler: () => import("./scheduler.js"),
   pods: () => import("./pods.js"),
   workloads: () => import("./workloads.js"),
+  proxy: () => import("./proxy.js"),
 };
 
 const name = process.argv[2];

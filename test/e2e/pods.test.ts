@@ -2,25 +2,14 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event, Node, Pod, Service } from "@kubelab/api";
 import { ApiClient } from "@kubelab/client";
+import { eventually as eventuallyWithin } from "../support/eventually.js";
 import { TestLab } from "../support/lab.js";
 
 // Real containers on the composed lab's three nodes. Back-offs start at 2 s instead of 10 s so
 // crash loops and image pull failures show their second round quickly.
 const NS = "pods-e2e";
 
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(last as Error)?.message ?? last}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000) => eventuallyWithin(what, fn, timeoutMs);
 
 describe("pods on the composed lab", () => {
   const lab = new TestLab({ KUBELAB_CRASH_LOOP_BACK_OFF_BASE: "2", KUBELAB_IMAGE_PULL_BACK_OFF_BASE: "2" });

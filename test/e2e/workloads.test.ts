@@ -3,24 +3,13 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment, Job, Pod, ReplicaSet } from "@kubelab/api";
 import { ApiClient, Informer } from "@kubelab/client";
+import { eventually as eventuallyWithin } from "../support/eventually.js";
 import { TestLab } from "../support/lab.js";
 
 // Deployments, ReplicaSets, Jobs, garbage collection and node failure on the composed lab.
 const NS = "workloads-e2e";
 
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(last as Error)?.message ?? last}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 90_000) => eventuallyWithin(what, fn, timeoutMs);
 
 const isReady = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions.some((c) => c.type === "Ready" && c.status === "True");
 

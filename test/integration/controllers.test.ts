@@ -6,21 +6,12 @@ import { defaultControllerManagerConfig, startControllerManager, type RunningCon
 import { createLogger } from "@kubelab/service-kit";
 import { EtcdCluster } from "../support/etcdCluster.js";
 import { startTestApiServer } from "../support/apiServer.js";
+import { eventually as eventuallyWithin } from "../support/eventually.js";
 
 // Controllers against a real API server on a real 3-member etcd. No scheduler or kubelet runs:
 // pods stay Pending, which is all ReplicaSets and the garbage collector need.
 
-async function eventually<T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${(e as Error).message}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000) => eventuallyWithin(what, fn, timeoutMs, 100);
 
 const replicaSet = (name: string, ns: string, replicas: number) =>
   decodeObject({

@@ -3,7 +3,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 // @ts-expect-error plain ESM shared with scripts/lab.mjs, no type declarations
 import * as labTools from "../../scripts/labTools.mjs";
-import { freePort } from "@kubelab/testkit";
+import { freePort, freePortRange } from "@kubelab/testkit";
 
 const exec = promisify(execFile);
 
@@ -25,6 +25,8 @@ const tools = labTools as unknown as LabTools;
 export class TestLab {
   readonly project = `kubelab-e2e-${process.pid}`;
   port = 0;
+  /** Host port where node-1's NodePort range (30000-30049) starts: base + (nodePort - 30000). */
+  nodePortBase = 0;
   private stopped = false;
 
   get server(): string {
@@ -42,7 +44,9 @@ export class TestLab {
     await this.removeStaleLabs();
     tools.teardown(this.project);
     tools.buildAll(() => {}, { workspace: false });
-    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...this.env, KUBELAB_API_PORT: String(this.port) } });
+    this.nodePortBase = await freePortRange(50);
+    const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
+    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...this.env, KUBELAB_API_PORT: String(this.port), KUBELAB_NODE_PORTS: nodePorts } });
     await tools.waitHealthy(this.project);
   }
 
@@ -62,6 +66,11 @@ export class TestLab {
     if (this.stopped) return;
     this.stopped = true;
     tools.teardown(this.project);
+  }
+
+  /** The host address (on 127.0.0.1) of a NodePort of the lab. */
+  nodePortUrl(nodePort: number, path = "/"): string {
+    return `http://127.0.0.1:${this.nodePortBase + nodePort - 30000}${path}`;
   }
 
   container(service: string): string {

@@ -1,9 +1,11 @@
 import { stringify } from "yaml";
-import { age, objectToJson, type KubeObject } from "@kubelab/api";
+import { age, objectToJson, type Endpoints, type KubeObject, type Service } from "@kubelab/api";
+import { isNotFound } from "@kubelab/client";
 import table from "text-table";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { resolveKinds } from "./resolve.js";
 import { UsageError } from "../errors.js";
+import { serviceDetails } from "./describeService.js";
 
 const indent = (text: string, by = "  ") => text.split("\n").map((l) => (l ? by + l : l)).join("\n");
 const mapLines = (m: Record<string, string> | undefined) => {
@@ -32,8 +34,16 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
         `Annotations: ${mapLines(m.annotations)}`,
         `CreationTimestamp: ${m.creationTimestamp}`,
         ...(m.deletionTimestamp ? [`DeletionTimestamp: ${m.deletionTimestamp}`] : []),
-        ...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`),
       ];
+      if (def.resource === "services") {
+        const eps = await client.get<Endpoints>("endpoints", ns, name).catch((e: unknown) => {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        });
+        lines.push(...serviceDetails(obj as Service, eps));
+      } else {
+        lines.push(...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`));
+      }
       const events = await client.listAll("events", {
         namespace: def.namespaced ? ns : "default",
         fieldSelector: `involvedObject.name=${m.name},involvedObject.kind=${def.kind}`,

@@ -1,5 +1,6 @@
 // Answers every request with who answered (pod, node, addresses) and what was asked.
-// GET /healthz is the probe endpoint; /fail-health makes it fail from then on (for probe demos).
+// GET /healthz is the probe endpoint; /fail-health makes it fail from then on and /heal makes it
+// pass again (for probe and readiness demos).
 import http from "node:http";
 import os from "node:os";
 
@@ -15,6 +16,7 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (url.pathname === "/fail-health") healthy = false;
+  if (url.pathname === "/heal") healthy = true;
   served++;
   const body = {
     pod: process.env.POD_NAME ?? os.hostname(),

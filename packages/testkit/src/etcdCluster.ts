@@ -17,6 +17,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+
+/**
+ * `count` consecutive free ports on 127.0.0.1, below the kernel's ephemeral range (32768 up on
+ * Linux) so that no outgoing connection takes one meanwhile: the first port.
+ */
+export async function freePortRange(count: number): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    let ok = true;
+    for (let p = base; ok && p < base + count; p++) ok = await bindable(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports on 127.0.0.1`);
+}
+
 interface Member {
   name: string;
   clientPort: number;

@@ -25,6 +25,7 @@ export const kubeletOptions = {
   pauseImage: { flag: "pod-infra-container-image", description: "image of each pod's sandbox container", default: "kubelab/pause:dev" },
   clusterDns: { flag: "cluster-dns", description: "the cluster DNS server pods use (an IP, or a name resolved at start); empty: Docker's", default: "" },
   clusterDomain: { flag: "cluster-domain", description: "the cluster's DNS domain, for pods' search path", default: "cluster.local" },
+  serviceClusterIpRange: { flag: "service-cluster-ip-range", description: "the Services' ClusterIP range, routed from each pod to this node's kube-proxy (empty: no route)", default: "" },
   labProject: { flag: "lab-project", description: "the lab this node's containers are labelled with (default: the node container's compose project)", default: "" },
   nodeIP: { flag: "node-ip", description: "the Node's InternalIP (default: this container's address on the control-plane network)", default: "" },
 };

@@ -32,6 +32,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     podNetwork,
     nodeContainer: cfg.nodeContainer || found.containerId,
     project: cfg.labProject || found.project || "kubelab",
+    serviceRoute: serviceRouteOf(cfg.serviceClusterIpRange, found.podNetworkIP, log),
   });
   const runtimeVersion = `docker://${(await docker.version()).Version}`;
   const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
@@ -182,6 +183,16 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       client.close();
     },
   };
+}
+
+/** The Service range goes to this node's own address on the pod network, where its kube-proxy listens. */
+function serviceRouteOf(cidr: string, nodePodIP: string | undefined, log: Logger): { cidr: string; via: string } | undefined {
+  if (!cidr) return undefined;
+  if (!nodePodIP) {
+    log.warn("no address on the pod network: pods get no route to the Service range", { cidr });
+    return undefined;
+  }
+  return { cidr, via: nodePodIP };
 }
 
 /** --cluster-dns may name the DNS service's container (the lab's "cluster-dns"): its address, looked up once it answers. */

@@ -44,6 +44,12 @@ export interface RuntimeIdentity {
    * and the tests' own, tells their containers apart by this, never by the node name alone.
    */
   project: string;
+  /**
+   * Where pods send the Service range: this node's kube-proxy, which holds every ClusterIP of
+   * the range as a local address (the route is node-local, so one node's kube-proxy only ever
+   * serves its own node's pods).
+   */
+  serviceRoute?: { cidr: string; via: string };
 }
 
 export interface ContainerSpecForRuntime {
@@ -183,6 +189,8 @@ export class DockerRuntime {
         // Kubernetes' pause container is tiny; the limit keeps a runaway one from hurting the node.
         Memory: 16 * 1024 * 1024,
         MemorySwap: 16 * 1024 * 1024,
+        // For the route startSandbox adds: the sandbox alone holds it, not the pod's containers.
+        CapAdd: this.identity.serviceRoute ? ["NET_ADMIN"] : undefined,
       },
     });
     return c.id;
@@ -222,6 +230,24 @@ export class DockerRuntime {
 
   async start(id: string): Promise<void> {
     await this.docker.getContainer(id).start();
+  }
+
+  /**
+   * Starts a sandbox and plumbs its network as a CNI plugin would: the route to the Service
+   * range goes in from outside, by an exec in the sandbox, the one container of the pod with
+   * CAP_NET_ADMIN; the pod's own containers share its network but get no capability to change it.
+   */
+  async startSandbox(id: string): Promise<void> {
+    await this.start(id);
+    const route = this.identity.serviceRoute;
+    if (!route) return;
+    const exec = await this.docker.getContainer(id).exec({ Cmd: ["ip", "route", "replace", route.cidr, "via", route.via], AttachStdout: true, AttachStderr: true });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
+    const output: Buffer[] = [];
+    stream.on("data", (b: Buffer) => output.push(b));
+    await new Promise<void>((resolve) => (stream.on("end", resolve), stream.on("close", resolve), stream.on("error", () => resolve())));
+    const { ExitCode } = await exec.inspect();
+    if (ExitCode !== 0) throw new Error(`route to the Service range ${route.cidr} via ${route.via} failed: ${demuxBuffer(Buffer.concat(output)).toString().trim()}`);
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds` (docker stop's contract). */

@@ -1,0 +1,78 @@
+import { isHeadless, type Endpoints, type Service, type ServicePort } from "@kubelab/api";
+
+export interface Backend {
+  ip: string;
+  port: number;
+  /** pod/node, for metrics and logs. */
+  podName: string;
+  nodeName: string;
+}
+
+export type ProxyMode = "http" | "tcp";
+
+/** One port of one Service, as this proxy serves it. */
+export interface ServicePortRule {
+  /** "namespace/name:port-name" (port-name may be empty). */
+  id: string;
+  service: string;
+  portName: string;
+  clusterIP: string;
+  port: number;
+  nodePort: number;
+  mode: ProxyMode;
+  /** sessionAffinity ClientIP: seconds a client stays with its endpoint; 0 for none. */
+  affinitySeconds: number;
+  backends: Backend[];
+}
+
+const DEFAULT_AFFINITY_SECONDS = 10_800;
+const HTTP_PORTS = new Set([80, 8080]);
+
+/**
+ * HTTP or TCP for one Service port. Kubernetes' own kube-proxy is L4 only; here HTTP is balanced
+ * request by request, so which ports speak HTTP must be known: appProtocol says it when set
+ * ("http" is HTTP, anything else is not), else a port named "http" or "http-…" (the naming
+ * convention meshes use), else the well-known ports 80 and 8080.
+ */
+export function modeOf(p: ServicePort): ProxyMode {
+  const app = p.appProtocol.toLowerCase();
+  if (app) return app === "http" ? "http" : "tcp";
+  if (p.name === "http" || p.name.startsWith("http-")) return "http";
+  return HTTP_PORTS.has(p.port) ? "http" : "tcp";
+}
+
+/**
+ * The rules of a Service from it and its Endpoints: the ready addresses of the subset port with
+ * the Service port's name (the endpoints controller resolved named target ports already). UDP
+ * and SCTP ports are left out: this proxy carries TCP only.
+ */
+export function servicePortRules(svc: Service, eps: Endpoints | undefined): ServicePortRule[] {
+  const spec = svc.spec;
+  if (!spec || isHeadless(svc) || !spec.clusterIp) return [];
+  const service = `${svc.metadata!.namespace}/${svc.metadata!.name}`;
+  const affinitySeconds = spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIp?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : 0;
+  const rules: ServicePortRule[] = [];
+  for (const p of spec.ports) {
+    if ((p.protocol || "TCP") !== "TCP") continue;
+    const backends: Backend[] = [];
+    for (const subset of eps?.subsets ?? []) {
+      const ep = subset.ports.find((sp) => sp.name === p.name) ?? (subset.ports.length === 1 && !p.name ? subset.ports[0] : undefined);
+      if (!ep) continue;
+      for (const a of subset.addresses) {
+        backends.push({ ip: a.ip, port: ep.port, podName: a.targetRef?.name ?? a.ip, nodeName: a.nodeName ?? "" });
+      }
+    }
+    rules.push({
+      id: `${service}:${p.name}`,
+      service,
+      portName: p.name,
+      clusterIP: spec.clusterIp,
+      port: p.port,
+      nodePort: spec.type === "NodePort" ? p.nodePort : 0,
+      mode: modeOf(p),
+      affinitySeconds,
+      backends: backends.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1)),
+    });
+  }
+  return rules;
+}
