@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +19,7 @@ const CONNECTIONS = 64;
 
 interface WrkResult {
   rps: number;
+  requests: number;
   p50: number;
   p99: number;
   errors: number;
@@ -34,10 +35,18 @@ async function wrk(url: string, connections: number, seconds: number): Promise<W
     return ms(m[1]!, m[2]!);
   };
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
   const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
   const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50: lat("50"), p99: lat("99"), errors };
+  return { rps, requests, p50: lat("50"), p99: lat("99"), errors };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function spawnNode(script: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): ChildProcess {
@@ -87,7 +96,8 @@ export default async function run(): Promise<void> {
     const require = createRequire(import.meta.url);
     const proxyMain = path.join(path.dirname(require.resolve("@kubelab/kube-proxy")), "main.js");
     const metricsPort = await freePort();
-    children.push(spawnNode(proxyMain, [`--server=127.0.0.1:${api.port}`, "--hostname-override=bench", `--metrics-port=${metricsPort}`, "--follow-node-container=false"], {}, process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []));
+    const proxyProc = spawnNode(proxyMain, [`--server=127.0.0.1:${api.port}`, "--hostname-override=bench", `--metrics-port=${metricsPort}`, "--follow-node-container=false"], {}, process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []);
+    children.push(proxyProc);
     const viaProxy = `http://${svc.spec!.clusterIp}:80/`;
     await waitHttp(viaProxy);
 
@@ -116,22 +126,29 @@ export default async function run(): Promise<void> {
         "",
       ].join("\n"),
     );
-    children.push(spawn("haproxy", ["-f", cfg, "-db"], { stdio: "ignore" }));
+    const haproxyProc = spawn("haproxy", ["-f", cfg, "-db"], { stdio: "ignore" });
+    children.push(haproxyProc);
     const viaHaproxy = `http://127.0.0.1:${haPort}/`;
     await waitHttp(viaHaproxy);
 
     const direct = `http://127.0.0.1:${backendPorts[0]}/`;
     const targets = [
-      ["one backend, directly", direct],
-      ["kube-proxy (3 backends)", viaProxy],
-      ["HAProxy 2.6, 1 thread (3 backends)", viaHaproxy],
+      ["one backend, directly", direct, undefined],
+      ["kube-proxy (3 backends)", viaProxy, proxyProc.pid],
+      ["HAProxy 2.6, 1 thread (3 backends)", viaHaproxy, haproxyProc.pid],
     ] as const;
     // Warm-up, then throughput at 64 connections, then latency with 4 (below saturation, where
     // added latency is the proxy's own and not a queue's).
     for (const [, url] of targets) await wrk(url, CONNECTIONS, 2);
     const load: WrkResult[] = [];
     const light: WrkResult[] = [];
-    for (const [, url] of targets) load.push(await wrk(url, CONNECTIONS, DURATION_S));
+    const cpuPerRequest: number[] = [];
+    for (const [, url, pid] of targets) {
+      const before = cpuSeconds(pid);
+      const r = await wrk(url, CONNECTIONS, DURATION_S);
+      cpuPerRequest.push(((cpuSeconds(pid) - before) / r.requests) * 1e6);
+      load.push(r);
+    }
     for (const [, url] of targets) light.push(await wrk(url, 4, DURATION_S));
     targets.forEach(([name], i) => {
       const l = load[i]!;
@@ -139,6 +156,7 @@ export default async function run(): Promise<void> {
       rows.push({ metric: `${name}: requests/s at ${CONNECTIONS} connections`, value: l.rps.toFixed(0), target: "" });
       rows.push({ metric: `${name}: p50 / p99 at ${CONNECTIONS} connections`, value: `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} ms`, target: "" });
       rows.push({ metric: `${name}: p50 / p99 at 4 connections`, value: `${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} ms`, target: "" });
+      if (i > 0) rows.push({ metric: `${name}: the proxy's own CPU per request at ${CONNECTIONS} connections`, value: `${cpuPerRequest[i]!.toFixed(1)} µs`, target: "" });
       if (l.errors + s.errors) rows.push({ metric: `${name}: errors`, value: String(l.errors + s.errors), target: "0", pass: false });
     });
     const ratio = load[1]!.rps / load[2]!.rps;

@@ -32,8 +32,8 @@ describe("pods on the composed lab", () => {
     if (p.status?.phase !== "Running") throw new Error(`phase ${p.status?.phase}`);
     return p;
   };
-  const containersOf = async (filter: string) =>
-    (await lab.docker("ps", "-a", "--filter", `label=${filter}`, "--format", '{{.ID}} {{.State}} {{.Label "io.kubelab.container.name"}}'))
+  const containersOf = async (...filters: string[]) =>
+    (await lab.docker("ps", "-a", ...filters.flatMap((f) => ["--filter", `label=${f}`]), "--format", '{{.ID}} {{.State}} {{.Label "io.kubelab.container.name"}}'))
       .trim()
       .split("\n")
       .filter(Boolean)
@@ -378,8 +378,11 @@ spec:
       const leaver = await eventually("leaver Running", async () => running(await pod("leaver")));
       const node = lab.container("node-3");
       await lab.docker("kill", node);
-      // The node is down: its pods' containers died with it.
-      expect((await containersOf("io.kubelab.node=node-3")).filter((c) => c.state === "running")).toEqual([]);
+      // The node is down: its pods' containers died with it (Docker notes each exit a moment later).
+      await eventually("node-3's containers stopped", async () =>
+        expect((await containersOf("io.kubelab.node=node-3", `io.kubelab.project=${lab.project}`)).filter((c) => c.state === "running")).toEqual([]),
+        15_000,
+      );
       await client.delete("pods", NS, "leaver", { gracePeriodSeconds: 0 });
       await lab.docker("start", node);
       await eventually("keeper running again", async () => {
@@ -407,7 +410,10 @@ spec:
       await eventually("powered Running", async () => running(await pod("powered")));
       const node = lab.container("node-2");
       await lab.docker("stop", "-t", "2", node);
-      expect((await containersOf("io.kubelab.node=node-2")).filter((c) => c.state === "running")).toEqual([]);
+      await eventually("node-2's containers stopped", async () =>
+        expect((await containersOf("io.kubelab.node=node-2", `io.kubelab.project=${lab.project}`)).filter((c) => c.state === "running")).toEqual([]),
+        15_000,
+      );
       await lab.docker("start", node);
       await eventually("powered running again", async () => {
         const cur = running(await pod("powered"));

@@ -1,12 +1,11 @@
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Counter, Histogram } from "prom-client";
-import type { Backend } from "../rules/servicePorts.js";
 import { backendKey } from "./backendPool.js";
 import { ChunkedScanner, HttpFramingError, headEnd, parseHead, requestBody, responseBody, type BodyFraming, type Head } from "./http1.js";
 import type { ProxyMetrics } from "./proxyMetrics.js";
 import { noEndpointsMessage, type ServiceTarget } from "./serviceTarget.js";
-import type { UpstreamPool } from "./upstreamPool.js";
+import type { UpstreamConn, UpstreamHandler, UpstreamPool } from "./upstreamPool.js";
 
 export interface HttpProxyDeps {
   upstreams: UpstreamPool;
@@ -132,7 +131,7 @@ class ClientConnection {
       if (head.close) this.closeAfter = true;
       this.busy = true;
       this.exchange = new Exchange(this, head, request);
-      this.exchange.send(new Set(), 1);
+      this.exchange.send();
     }
     if (!this.busy && this.ended && !this.buf.length) this.client.end();
   }
@@ -184,175 +183,196 @@ class ClientConnection {
 }
 
 /** One request and its response, over one upstream connection (or more, when it is retried). */
-class Exchange {
-  private up?: net.Socket;
-  private backend?: Backend;
+class Exchange implements UpstreamHandler {
+  private conn?: UpstreamConn;
+  private t!: ServiceTarget;
+  private key = "";
+  private label = "";
   private started = 0;
+  private attempt = 0;
+  private readonly tried = new Set<string>();
+  private holding = false;
   private responded = false;
+  private gotBytes = false;
   private finished = false;
   private aborted = false;
+  private respBuf: Buffer = EMPTY;
+  private resp?: Head;
+  private framing: BodyFraming = { kind: "none" };
+  private remaining = 0;
+  private scanner?: ChunkedScanner;
 
   constructor(
-    private readonly conn: ClientConnection,
+    private readonly client: ClientConnection,
     private readonly head: Head,
     private readonly request: Buffer,
   ) {}
 
   abort(): void {
     this.aborted = true;
-    this.up?.destroy();
+    this.conn?.socket.destroy();
   }
 
-  send(tried: Set<string>, attempt: number): void {
-    const { conn } = this;
-    const t = conn.target();
-    const b = t?.pool.pick(conn.client.remoteAddress ?? "", tried);
+  send(): void {
+    const { client } = this;
+    const t = client.target();
+    const b = t?.pool.pick(client.client.remoteAddress ?? "", this.tried);
     if (!t || !b) {
-      if (!tried.size) conn.cache.count(conn.cache.metrics.noEndpoints, t?.rule.id ?? "");
-      conn.reply(tried.size ? 502 : 503, tried.size ? `no endpoint of service "${t!.rule.service}" answered: tried ${tried.size}` : noEndpointsMessage(t?.rule.service ?? "unknown"));
+      if (!this.tried.size) client.cache.count(client.cache.metrics.noEndpoints, t?.rule.id ?? "");
+      client.reply(this.tried.size ? 502 : 503, this.tried.size ? `no endpoint of service "${t!.rule.service}" answered: tried ${this.tried.size}` : noEndpointsMessage(t?.rule.service ?? "unknown"));
       return;
     }
-    const key = backendKey(b);
-    const backendLabel = `${b.podName}@${key}`;
-    const { socket: up, reused } = conn.deps.upstreams.take(b);
-    this.up = up;
-    this.backend = b;
+    this.attempt++;
+    this.t = t;
+    this.key = backendKey(b);
+    this.label = `${b.podName}@${this.key}`;
     this.started = performance.now();
+    this.gotBytes = false;
     t.pool.acquire(b);
-    let released = false;
-    const release = () => {
-      if (!released) (released = true), t.pool.release(b);
-    };
+    this.holding = true;
+    this.conn = client.deps.upstreams.take(b, this);
+    this.conn.socket.write(this.request);
+  }
 
-    let respBuf: Buffer = EMPTY;
-    let resp: Head | undefined;
-    let framing: BodyFraming = { kind: "none" };
-    let remaining = 0;
-    let scanner: ChunkedScanner | undefined;
-    let gotBytes = false;
-    const client = conn.client;
+  private releaseBackend(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.t.pool.release(this.conn!.backend);
+    }
+  }
 
-    const finish = (reusable: boolean) => {
-      if (this.finished) return;
+  private finish(reusable: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.releaseBackend();
+    const conn = this.conn!;
+    if (reusable && !this.resp!.close && !this.aborted) this.client.deps.upstreams.give(conn);
+    else {
+      conn.handler = undefined;
+      conn.socket.destroy();
+    }
+    const { cache } = this.client;
+    cache.count(cache.metrics.requests, this.t.rule.id, this.label, String(this.resp!.status));
+    cache.observe(cache.metrics.latency, this.t.rule.id, (performance.now() - this.started) / 1000);
+    this.client.done(this.resp!.close || this.framing.kind === "until-close");
+  }
+
+  onData(d: Buffer): void {
+    this.gotBytes = true;
+    const sock = this.client.client;
+    sock.cork();
+    try {
+      this.consume(d);
+    } catch (e) {
+      if (e instanceof HttpFramingError && !this.responded) {
+        this.finished = true;
+        this.releaseBackend();
+        this.conn!.socket.destroy();
+        this.client.cache.count(this.client.cache.metrics.upstreamErrors, this.t.rule.id, this.label, "bad response");
+        this.client.reply(502, `upstream ${this.key} of service "${this.t.rule.service}" sent a malformed response: ${e.message}`);
+      } else {
+        this.conn!.socket.destroy();
+        sock.destroy();
+      }
+    } finally {
+      sock.uncork();
+    }
+    if (!this.finished && sock.writableNeedDrain && !this.conn!.socket.isPaused()) {
+      const up = this.conn!.socket;
+      up.pause();
+      sock.once("drain", () => up.resume());
+    }
+  }
+
+  onEnd(): void {
+    if (this.finished) return;
+    if (this.resp && this.framing.kind === "until-close") this.finish(false);
+    else if (this.resp) {
+      this.finished = true; // cut off mid-body
+      this.releaseBackend();
+      this.client.client.destroy();
+    } else this.retryOrFail("closed before answering");
+  }
+
+  onError(e: NodeJS.ErrnoException): void {
+    if (!this.finished) this.retryOrFail(e.code ?? "error");
+  }
+
+  private consume(d: Buffer): void {
+    const sock = this.client.client;
+    let data = d;
+    while (data.length && !this.finished) {
+      if (!this.resp) {
+        this.respBuf = this.respBuf.length ? Buffer.concat([this.respBuf, data]) : data;
+        data = EMPTY;
+        const end = headEnd(this.respBuf);
+        if (end < 0) return;
+        const h = parseHead(this.respBuf, end, "response");
+        sock.write(this.respBuf.subarray(0, end));
+        data = this.respBuf.subarray(end);
+        this.respBuf = EMPTY;
+        this.responded = true;
+        if (h.status >= 100 && h.status < 200 && h.status !== 101) continue; // interim: the final head follows
+        this.resp = h;
+        if (h.status === 101) return this.switchProtocols(data);
+        this.framing = responseBody(h, this.head.method);
+        if (this.framing.kind === "length") this.remaining = this.framing.length;
+        else if (this.framing.kind === "chunked") this.scanner = new ChunkedScanner();
+        if (this.framing.kind === "none" || (this.framing.kind === "length" && this.remaining === 0)) return this.finish(data.length === 0);
+      } else if (this.framing.kind === "length") {
+        const take = Math.min(this.remaining, data.length);
+        sock.write(take === data.length ? data : data.subarray(0, take));
+        this.remaining -= take;
+        data = data.subarray(take);
+        if (this.remaining === 0) return this.finish(data.length === 0);
+      } else if (this.framing.kind === "chunked") {
+        const e = this.scanner!.feed(data);
+        if (e < 0) {
+          sock.write(data);
+          data = EMPTY;
+        } else {
+          sock.write(data.subarray(0, e));
+          return this.finish(e === data.length);
+        }
+      } else {
+        sock.write(data);
+        data = EMPTY;
+      }
+    }
+  }
+
+  /** 101: both sides are a byte stream from here on, on this connection. */
+  private switchProtocols(rest: Buffer): void {
+    this.finished = true;
+    this.releaseBackend();
+    const up = this.conn!.socket;
+    const sock = this.client.client;
+    this.conn!.handler = { onData: (d) => sock.write(d), onEnd: () => sock.end(), onError: () => sock.destroy() };
+    if (rest.length) sock.write(rest);
+    sock.removeAllListeners("data");
+    sock.on("data", (d: Buffer) => up.write(d));
+    sock.on("end", () => up.end());
+    sock.on("close", () => up.destroy());
+  }
+
+  private retryOrFail(reason: string): void {
+    const { cache } = this.client;
+    cache.count(cache.metrics.upstreamErrors, this.t.rule.id, this.label, reason);
+    this.releaseBackend();
+    const conn = this.conn!;
+    conn.handler = undefined;
+    conn.socket.destroy();
+    if (this.aborted || this.finished) return;
+    if (!this.gotBytes && this.attempt < MAX_ATTEMPTS) {
+      // A kept connection the backend had closed says nothing about the backend: the same one again.
+      if (!conn.reused) this.tried.add(this.key);
+      this.send();
+    } else if (!this.responded) {
       this.finished = true;
-      release();
-      up.removeListener("data", onData);
-      up.removeListener("end", onEnd);
-      up.removeListener("error", onError);
-      up.removeListener("close", onClose);
-      if (reusable && !resp!.close && !this.aborted) conn.deps.upstreams.give(b, up);
-      else up.destroy();
-      conn.cache.count(conn.cache.metrics.requests, t.rule.id, backendLabel, String(resp!.status));
-      conn.cache.observe(conn.cache.metrics.latency, t.rule.id, (performance.now() - this.started) / 1000);
-      conn.done(resp!.close || framing.kind === "until-close");
-    };
-
-    const consume = (d: Buffer) => {
-      let data = d;
-      while (data.length && !this.finished) {
-        if (!resp) {
-          respBuf = respBuf.length ? Buffer.concat([respBuf, data]) : data;
-          data = EMPTY;
-          const end = headEnd(respBuf);
-          if (end < 0) return;
-          const h = parseHead(respBuf, end, "response");
-          const headBytes = respBuf.subarray(0, end);
-          data = respBuf.subarray(end);
-          respBuf = EMPTY;
-          this.responded = true;
-          client.write(headBytes);
-          if (h.status >= 100 && h.status < 200 && h.status !== 101) continue; // interim: the final head follows
-          resp = h;
-          if (h.status === 101) {
-            // Switched protocols: both sides are a byte stream from here on.
-            release();
-            up.removeListener("data", onData);
-            if (data.length) client.write(data);
-            up.pipe(client);
-            client.removeAllListeners("data");
-            client.pipe(up);
-            return;
-          }
-          framing = responseBody(h, this.head.method);
-          if (framing.kind === "length") remaining = framing.length;
-          else if (framing.kind === "chunked") scanner = new ChunkedScanner();
-          if (framing.kind === "none" || (framing.kind === "length" && remaining === 0)) return finish(data.length === 0);
-        } else if (framing.kind === "length") {
-          const take = Math.min(remaining, data.length);
-          client.write(take === data.length ? data : data.subarray(0, take));
-          remaining -= take;
-          data = data.subarray(take);
-          if (remaining === 0) return finish(data.length === 0);
-        } else if (framing.kind === "chunked") {
-          const e = scanner!.feed(data);
-          if (e < 0) {
-            client.write(data);
-            data = EMPTY;
-          } else {
-            client.write(data.subarray(0, e));
-            return finish(e === data.length);
-          }
-        } else {
-          client.write(data);
-          data = EMPTY;
-        }
-      }
-    };
-
-    const retryOrFail = (reason: string) => {
-      conn.cache.count(conn.cache.metrics.upstreamErrors, t.rule.id, backendLabel, reason);
-      release();
-      up.destroy();
-      if (this.aborted || this.finished) return;
-      if (!gotBytes && attempt < MAX_ATTEMPTS) {
-        // A kept connection the backend had closed says nothing about the backend: same one again.
-        if (!reused) tried.add(key);
-        this.send(tried, attempt + 1);
-      } else if (!this.responded) {
-        conn.reply(502, `upstream ${key} of service "${t.rule.service}" failed: ${reason}`);
-      } else client.destroy();
-    };
-
-    const onData = (d: Buffer) => {
-      gotBytes = true;
-      client.cork();
-      try {
-        consume(d);
-      } catch (e) {
-        if (e instanceof HttpFramingError && !this.responded) {
-          this.finished = true;
-          release();
-          up.destroy();
-          conn.cache.count(conn.cache.metrics.upstreamErrors, t.rule.id, backendLabel, "bad response");
-          conn.reply(502, `upstream ${key} of service "${t.rule.service}" sent a malformed response: ${e.message}`);
-        } else {
-          up.destroy();
-          client.destroy();
-        }
-      } finally {
-        client.uncork();
-      }
-      if (client.writableNeedDrain && !up.isPaused()) {
-        up.pause();
-        client.once("drain", () => up.resume());
-      }
-    };
-    const onEnd = () => {
-      if (this.finished) return;
-      if (resp && framing.kind === "until-close") finish(false);
-      else if (resp) client.destroy(); // cut off mid-body
-      else retryOrFail("closed before answering");
-    };
-    const onError = (e: NodeJS.ErrnoException) => {
-      if (!this.finished) retryOrFail(e.code ?? "error");
-    };
-    const onClose = () => {
-      if (!this.finished) onEnd();
-    };
-    up.on("data", onData);
-    up.on("end", onEnd);
-    up.on("error", onError);
-    up.on("close", onClose);
-    up.write(this.request);
+      this.client.reply(502, `upstream ${this.key} of service "${this.t.rule.service}" failed: ${reason}`);
+    } else {
+      this.finished = true;
+      this.client.client.destroy();
+    }
   }
 }
