@@ -90,7 +90,7 @@ export class PodSyncer {
       if (!created) return this.writeStatus(pod, containers, "", waiting);
       if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
       sandboxId = created;
-      sandboxStarted = this.runtime.startSandbox(created);
+      sandboxStarted = this.runtime.start(created);
       let ip: Promise<string> | undefined;
       podIP = () => (ip ??= sandboxStarted.then(async () => (await this.runtime.inspect(created))?.ip ?? ""));
     }

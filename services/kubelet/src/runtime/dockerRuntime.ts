@@ -172,6 +172,9 @@ export class DockerRuntime {
       name: dockerName(SANDBOX_NAME, pod, attempt),
       Image: image,
       Hostname: pod.hostname.slice(0, 63),
+      // The pause image adds this route as its first act, before it sleeps: the pod's network is
+      // plumbed from inside, with no exec and no round trip on the way to starting the pod.
+      Env: this.identity.serviceRoute ? [`KUBELAB_SERVICE_ROUTE=${this.identity.serviceRoute.cidr} via ${this.identity.serviceRoute.via}`] : undefined,
       Labels: {
         ...this.baseLabels(pod),
         [LABEL.containerName]: SANDBOX_NAME,
@@ -189,7 +192,7 @@ export class DockerRuntime {
         // Kubernetes' pause container is tiny; the limit keeps a runaway one from hurting the node.
         Memory: 16 * 1024 * 1024,
         MemorySwap: 16 * 1024 * 1024,
-        // For the route startSandbox adds: the sandbox alone holds it, not the pod's containers.
+        // For the route the sandbox adds as it starts: it alone holds the capability, not the pod's containers.
         CapAdd: this.identity.serviceRoute ? ["NET_ADMIN"] : undefined,
       },
     });
@@ -230,24 +233,6 @@ export class DockerRuntime {
 
   async start(id: string): Promise<void> {
     await this.docker.getContainer(id).start();
-  }
-
-  /**
-   * Starts a sandbox and plumbs its network as a CNI plugin would: the route to the Service
-   * range goes in from outside, by an exec in the sandbox, the one container of the pod with
-   * CAP_NET_ADMIN; the pod's own containers share its network but get no capability to change it.
-   */
-  async startSandbox(id: string): Promise<void> {
-    await this.start(id);
-    const route = this.identity.serviceRoute;
-    if (!route) return;
-    const exec = await this.docker.getContainer(id).exec({ Cmd: ["ip", "route", "replace", route.cidr, "via", route.via], AttachStdout: true, AttachStderr: true });
-    const stream = (await exec.start({ hijack: true, stdin: false })) as unknown as Readable;
-    const output: Buffer[] = [];
-    stream.on("data", (b: Buffer) => output.push(b));
-    await new Promise<void>((resolve) => (stream.on("end", resolve), stream.on("close", resolve), stream.on("error", () => resolve())));
-    const { ExitCode } = await exec.inspect();
-    if (ExitCode !== 0) throw new Error(`route to the Service range ${route.cidr} via ${route.via} failed: ${demuxBuffer(Buffer.concat(output)).toString().trim()}`);
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds` (docker stop's contract). */
