@@ -131,6 +131,35 @@ describe("kube-proxy", () => {
     await eventually("no ready endpoint", async () => expect((await request(`http://${ip}/`)).status).toBe(503));
   });
 
+  it("carries a streamed (chunked) request body and a pipelined pair of requests", async () => {
+    const svc = await service("stream", { ports: [{ port: 80, targetPort: backends[0]!.port }] });
+    const ip = svc.spec!.clusterIp;
+    await setEndpoints("stream", backends);
+    await eventually("endpoints", async () => expect((await request(`http://${ip}/`)).status).toBe(200));
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`http://${ip}/up`, { method: "POST", agent: false, headers: { "transfer-encoding": "chunked" } }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.write("part-1,");
+      setTimeout(() => req.end("part-2"), 100);
+    });
+    expect(chunked.status).toBe(200);
+    expect(chunked.body).toMatch(/^web-\d POST \/up part-1,part-2$/);
+    // Two requests in one write: answered in order, each by some backend.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(80, ip, () => s.write(`GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      let got = "";
+      s.on("data", (d) => (got += d));
+      s.on("end", () => resolve(got));
+      s.on("error", reject);
+    });
+    expect(raw.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    expect(raw).toMatch(/web-\d GET \/a [\s\S]*web-\d GET \/b /);
+  });
+
   it("stops sending to an endpoint within a second of it going not ready, and lets its open request finish", async () => {
     const svc = await service("drain", { ports: [{ port: 80, targetPort: backends[0]!.port }] });
     const url = `http://${svc.spec!.clusterIp}/`;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { backendOf } from "../rules/servicePorts.js";
 import { BackendPool } from "./backendPool.js";
 
-const b = (n: number) => ({ ip: `10.0.0.${n}`, port: 8080, podName: `web-${n}`, nodeName: "node-1" });
+const b = (n: number) => backendOf(`10.0.0.${n}`, 8080, `web-${n}`, "node-1");
 
 describe("BackendPool", () => {
   it("spreads one-at-a-time requests evenly, in turn", () => {

@@ -2,7 +2,7 @@ import type { Backend } from "../rules/servicePorts.js";
 
 export type Balancer = "least-request" | "round-robin";
 
-const keyOf = (b: Backend) => `${b.ip}:${b.port}`;
+const keyOf = (b: Backend) => b.key;
 
 /**
  * The ready endpoints of one Service port and how requests are spread over them. least-request

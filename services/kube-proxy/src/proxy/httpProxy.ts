@@ -19,6 +19,7 @@ const REPLAYABLE_BODY_BYTES = 1 << 20;
 /** A client that sends more than this ahead of its answers is paused. */
 const MAX_CLIENT_BUFFER = 4 << 20;
 const MAX_ATTEMPTS = 3;
+const CLIENT_IDLE_MS = 120_000;
 const REASONS: Record<number, string> = { 400: "Bad Request", 431: "Request Header Fields Too Large", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 505: "HTTP Version Not Supported" };
 
 function plainResponse(status: number, body: string, close: boolean): Buffer {
@@ -28,17 +29,25 @@ function plainResponse(status: number, body: string, close: boolean): Buffer {
   );
 }
 
-/** prom-client children per label set, kept: label hashing on every request costs more than the request. */
+type Child = { inc(): void };
+type Tree = Map<string, Tree | Child>;
+
+/** prom-client children per label set, kept: prom-client hashes the labels on every call otherwise. */
 class MetricCache {
-  private readonly counters = new Map<Counter<string>, Map<string, { inc(): void }>>();
+  private readonly counters = new Map<Counter<string>, Tree>();
   private readonly histograms = new Map<string, { observe(v: number): void }>();
   constructor(private readonly m: ProxyMetrics) {}
   count(c: Counter<string>, ...labels: string[]): void {
-    let children = this.counters.get(c);
-    if (!children) this.counters.set(c, (children = new Map()));
-    const k = labels.join("\u0000");
-    let child = children.get(k);
-    if (!child) children.set(k, (child = c.labels(...labels)));
+    let node = this.counters.get(c);
+    if (!node) this.counters.set(c, (node = new Map()));
+    for (let i = 0; i < labels.length - 1; i++) {
+      let next = node.get(labels[i]!) as Tree | undefined;
+      if (!next) node.set(labels[i]!, (next = new Map()));
+      node = next;
+    }
+    const last = labels[labels.length - 1]!;
+    let child = node.get(last) as Child | undefined;
+    if (!child) node.set(last, (child = c.labels(...labels)));
     child.inc();
   }
   observe(h: Histogram<string>, label: string, v: number): void {
@@ -79,11 +88,16 @@ class ClientConnection {
     readonly cache: MetricCache,
   ) {
     client.setNoDelay(true);
+    // A keep-alive client that goes quiet between requests is let go (as HAProxy's "timeout client").
+    client.setTimeout(CLIENT_IDLE_MS, () => {
+      if (!this.busy && !this.tunnel) client.destroy();
+    });
     client.on("data", (d: Buffer) => this.onData(d));
     client.on("end", () => {
       this.ended = true;
-      if (this.tunnel?.up) this.tunnel.up.end();
-      else if (!this.busy && !this.tunnel) client.end();
+      if (this.tunnel) {
+        if (this.tunnel.up && !this.tunnel.up.connecting) this.tunnel.up.end(); // else ended once connected
+      } else if (!this.busy) client.end();
     });
     client.on("error", () => client.destroy());
     client.on("close", () => {
@@ -94,8 +108,7 @@ class ClientConnection {
 
   private onData(d: Buffer): void {
     if (this.tunnel) {
-      if (this.tunnel.up && !this.tunnel.up.connecting) this.tunnel.up.write(d);
-      else this.tunnel.pending.push(d);
+      this.tunnel.pending.push(d); // until the upstream connects; piped after
       return;
     }
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
@@ -168,15 +181,19 @@ class ClientConnection {
     const up = net.connect({ host: b.ip, port: b.port, noDelay: true, allowHalfOpen: true });
     tunnel.up = up;
     up.once("connect", () => {
-      this.cache.count(this.cache.metrics.connections, t.rule.id, `${b.podName}@${backendKey(b)}`);
+      this.cache.count(this.cache.metrics.connections, t.rule.id, b.label);
       for (const p of tunnel.pending) up.write(p);
       tunnel.pending = [];
+      this.client.setTimeout(0);
+      // From here both directions are piped, with back-pressure.
+      this.client.removeAllListeners("data");
       if (this.ended) up.end();
+      else this.client.pipe(up);
       up.pipe(this.client);
     });
     up.once("close", () => t.pool.release(b));
     up.on("error", (e: NodeJS.ErrnoException) => {
-      this.cache.count(this.cache.metrics.upstreamErrors, t.rule.id, `${b.podName}@${backendKey(b)}`, e.code ?? "error");
+      this.cache.count(this.cache.metrics.upstreamErrors, t.rule.id, b.label, e.code ?? "error");
       this.client.destroy();
     });
   }
@@ -225,7 +242,7 @@ class Exchange implements UpstreamHandler {
     this.attempt++;
     this.t = t;
     this.key = backendKey(b);
-    this.label = `${b.podName}@${this.key}`;
+    this.label = b.label;
     this.started = performance.now();
     this.gotBytes = false;
     t.pool.acquire(b);

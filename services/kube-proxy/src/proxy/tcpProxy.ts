@@ -23,7 +23,7 @@ export function tcpProxy(target: () => ServiceTarget | undefined, deps: { metric
         return;
       }
       const key = backendKey(b);
-      const backend = `${b.podName}@${key}`;
+      const backend = b.label;
       t.pool.acquire(b);
       // Half-closes pass through: a client that sends and then shuts its side still gets the answer.
       const up = net.connect({ host: b.ip, port: b.port, timeout: deps.connectTimeoutMs, allowHalfOpen: true });

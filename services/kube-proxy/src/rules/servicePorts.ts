@@ -3,6 +3,10 @@ import { isHeadless, type Endpoints, type Service, type ServicePort } from "@kub
 export interface Backend {
   ip: string;
   port: number;
+  /** "ip:port", made once: it is looked up on every request. */
+  key: string;
+  /** "pod@ip:port", the backend's metrics label. */
+  label: string;
   /** pod/node, for metrics and logs. */
   podName: string;
   nodeName: string;
@@ -23,6 +27,11 @@ export interface ServicePortRule {
   /** sessionAffinity ClientIP: seconds a client stays with its endpoint; 0 for none. */
   affinitySeconds: number;
   backends: Backend[];
+}
+
+export function backendOf(ip: string, port: number, podName: string, nodeName = ""): Backend {
+  const key = `${ip}:${port}`;
+  return { ip, port, key, label: `${podName}@${key}`, podName, nodeName };
 }
 
 const DEFAULT_AFFINITY_SECONDS = 10_800;
@@ -59,7 +68,7 @@ export function servicePortRules(svc: Service, eps: Endpoints | undefined): Serv
       const ep = subset.ports.find((sp) => sp.name === p.name) ?? (subset.ports.length === 1 && !p.name ? subset.ports[0] : undefined);
       if (!ep) continue;
       for (const a of subset.addresses) {
-        backends.push({ ip: a.ip, port: ep.port, podName: a.targetRef?.name ?? a.ip, nodeName: a.nodeName ?? "" });
+        backends.push(backendOf(a.ip, ep.port, a.targetRef?.name ?? a.ip, a.nodeName ?? ""));
       }
     }
     rules.push({
