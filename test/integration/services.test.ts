@@ -59,6 +59,16 @@ describe("Service addresses", () => {
   });
 
   it("gives NodePort Services ports from the node-port range, checks requested ones, and frees them", async () => {
+    // A port to allocate before a requested one, in a range of ten: the allocator must never hand
+    // out the requested port first (it once did, one time in ten).
+    for (let i = 0; i < 20; i++) {
+      const s = await client.create(svc("again", { type: "NodePort", ports: [{ name: "a", port: 80 }, { name: "b", port: 81, nodePort: 30005 }] }));
+      expect(s.spec!.ports[0]!.nodePort).not.toBe(30005);
+      await client.delete("services", "default", "again");
+    }
+    await expect(client.create(svc("dup", { type: "NodePort", ports: [{ name: "a", port: 80, nodePort: 30002 }, { name: "b", port: 81, nodePort: 30002 }] }))).rejects.toThrow(
+      "spec.ports[1].nodePort: Duplicate value: 30002",
+    );
     const n1 = await client.create(svc("n1", { type: "NodePort", ports: [{ name: "http", port: 80 }, { name: "https", port: 443, nodePort: 30005 }] }));
     const [p1, p2] = n1.spec!.ports;
     expect(p1!.nodePort).toBeGreaterThanOrEqual(30000);

@@ -27,6 +27,7 @@ function validatePorts(s: Service): FieldError[] {
   const ports = s.spec?.ports ?? [];
   if (ports.length === 0 && !isHeadless(s)) errs.push(required("spec.ports"));
   const names = new Set<string>();
+  const nodePorts = new Set<number>();
   ports.forEach((p, i) => {
     const f = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) errs.push(required(`${f}.name`));
@@ -42,6 +43,8 @@ function validatePorts(s: Service): FieldError[] {
     if (typeof t === "string" && !IANA_SVC_NAME.test(t)) {
       errs.push(invalid(`${f}.targetPort`, t, "must contain only lower-case alphanumeric characters or '-', at most 15, starting and ending with an alphanumeric character"));
     }
+    if (p.nodePort && nodePorts.has(p.nodePort)) errs.push(duplicate(`${f}.nodePort`, p.nodePort));
+    if (p.nodePort) nodePorts.add(p.nodePort);
     if (p.nodePort && s.spec?.type !== "NodePort") errs.push(forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${s.spec?.type}'`));
   });
   return errs;

@@ -117,20 +117,23 @@ export class ServiceAllocator implements Allocator {
 
     if (spec.type === "NodePort") {
       const taken = new Set(used.ports);
+      // Requested (and kept) ports first, so that none is handed out to another port of the same
+      // Service before its own request is seen.
       spec.ports.forEach((p, i) => {
         if (!p.nodePort) {
           // The same port keeps its nodePort across an update.
           const before = old?.spec?.ports.find((o) => o.port === p.port && o.protocol === p.protocol)?.nodePort;
           if (before) p.nodePort = before;
         }
-        if (p.nodePort) {
-          const mine = old?.spec?.ports.some((o) => o.nodePort === p.nodePort);
-          if (!mine && (p.nodePort < this.r.lo || p.nodePort > this.r.hi)) {
-            errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${this.r.lo}-${this.r.hi}`));
-          }
-          taken.add(p.nodePort);
-          return;
+        if (!p.nodePort) return;
+        const mine = old?.spec?.ports.some((o) => o.nodePort === p.nodePort);
+        if (!mine && (p.nodePort < this.r.lo || p.nodePort > this.r.hi)) {
+          errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${this.r.lo}-${this.r.hi}`));
         }
+        taken.add(p.nodePort);
+      });
+      spec.ports.forEach((p, i) => {
+        if (p.nodePort) return;
         const port = this.pick(
           () => this.r.lo + Math.floor(Math.random() * (this.r.hi - this.r.lo + 1)),
           (c) => !taken.has(c) && !avoid.has(portClaim(c)),
