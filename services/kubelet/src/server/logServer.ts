@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { KubeletService, PodLogChunkSchema, type PodLogChunk, type PodLogOptions } from "@kubelab/api";
@@ -36,18 +37,29 @@ export async function startKubeletServer(runtime: DockerRuntime, port: number, h
     logs: async (call: Call) => {
       const req = call.request;
       try {
-        const list = (await runtime.list()).filter((c) => c.podNamespace === req.namespace && c.podName === req.name);
-        if (list.length === 0) return fail(call, grpc.status.NOT_FOUND, `pod "${req.name}" has no containers on this node`);
-        // The newest incarnation of the pod (a pod recreated under the same name has a new uid).
-        const newest = list.reduce((a, b) => (a.createdAt > b.createdAt ? a : b)).podUid;
-        const { target, error } = pick(req, list.filter((c) => c.podUid === newest));
-        if (error) return fail(call, error[0], error[1]);
-        const stream = await runtime.logs(target!.id, {
+        const opts = {
           follow: req.follow && !req.previous,
           tail: req.tailLines === undefined ? undefined : Number(req.tailLines),
           timestamps: req.timestamps,
           since: req.sinceSeconds === undefined ? undefined : Math.floor(Date.now() / 1000) - Number(req.sinceSeconds),
-        });
+        };
+        let stream: Readable;
+        // A crash-looping container's pod syncer may prune the attempt picked here before its
+        // logs are read; the pick is then made again from what Docker holds now.
+        for (let tries = 0; ; tries++) {
+          const list = (await runtime.list()).filter((c) => c.podNamespace === req.namespace && c.podName === req.name);
+          if (list.length === 0) return fail(call, grpc.status.NOT_FOUND, `pod "${req.name}" has no containers on this node`);
+          // The newest incarnation of the pod (a pod recreated under the same name has a new uid).
+          const newest = list.reduce((a, b) => (a.createdAt > b.createdAt ? a : b)).podUid;
+          const { target, error } = pick(req, list.filter((c) => c.podUid === newest));
+          if (error) return fail(call, error[0], error[1]);
+          try {
+            stream = await runtime.logs(target!.id, opts);
+            break;
+          } catch (e) {
+            if ((e as { statusCode?: number }).statusCode !== 404 || tries >= 2) throw e;
+          }
+        }
         call.on("cancelled", () => stream.destroy());
         stream.on("data", (b: Buffer) => {
           if (!call.write(create(PodLogChunkSchema, { data: b }))) stream.pause();
