@@ -10,6 +10,7 @@ const REPLICAS = 20;
 const IMAGE = "kubelab/echo:dev";
 const NS = "bench-workloads";
 const KILLS = 5;
+const ROUNDS = 3;
 const now = () => performance.timeOrigin + performance.now();
 
 const isReady = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions.some((c) => c.type === "Ready" && c.status === "True");
@@ -40,6 +41,20 @@ async function waitDeployment(client: ApiClient, name: string, done: (d: Deploym
     stream.stop();
   }
   throw new Error(`deployment ${name}: condition not reached in ${timeoutMs / 1000}s`);
+}
+
+/** Deletes a Deployment and waits until its pods' containers are gone, so the next round starts on an idle engine. */
+async function deleteDeployment(client: ApiClient, name: string): Promise<void> {
+  await client.delete("deployments", NS, name);
+  const deadline = now() + 120_000;
+  for (;;) {
+    const pods = (await client.list<Pod>("pods", { namespace: NS, labelSelector: `app=${name}` })).items;
+    const podNames = (await exec("docker", ["ps", "-a", "--filter", `label=io.kubelab.pod.namespace=${NS}`, "--format", '{{.Label "io.kubelab.pod.name"}}'])).stdout;
+    const left = podNames.split("\n").filter((n) => n.startsWith(`${name}-`)).length;
+    if (pods.length === 0 && left === 0) return;
+    if (now() > deadline) throw new Error(`deployment ${name}: pods not gone after 120s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Resolves with the time the named pod is Ready again after having been not Ready (or restarted). */
@@ -74,14 +89,24 @@ export default async function run(): Promise<void> {
     await waitDeployment(client, "warm", allAvailable(1));
     await lab.dockerRun("warm", IMAGE);
 
-    // 1. A 20-replica Deployment to all Ready, against 20 `docker run` in parallel.
-    const t0 = now();
-    await Promise.all(Array.from({ length: REPLICAS }, (_, i) => lab.dockerRun(`run-${i}`, IMAGE)));
-    const floor = now() - t0;
-    await exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) >/dev/null 2>&1 || true"]);
-    const t1 = now();
-    await client.create(deployment("web", REPLICAS));
-    const rollout = (await waitDeployment(client, "web", allAvailable(REPLICAS))) - t1;
+    // 1. A 20-replica Deployment to all Ready, against 20 `docker run` in parallel; rounds
+    // alternate, and the medians are compared, as one burst of 40 container starts varies by a
+    // second or more on two cores. The last round's Deployment stays for the parts below.
+    const floors: number[] = [];
+    const rollouts: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const t0 = now();
+      await Promise.all(Array.from({ length: REPLICAS }, (_, i) => lab.dockerRun(`run-${round}-${i}`, IMAGE)));
+      floors.push(now() - t0);
+      await exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) >/dev/null 2>&1 || true"]);
+      const name = round === ROUNDS - 1 ? "web" : `web-${round}`;
+      const t1 = now();
+      await client.create(deployment(name, REPLICAS));
+      rollouts.push((await waitDeployment(client, name, allAvailable(REPLICAS))) - t1);
+      if (name !== "web") await deleteDeployment(client, name);
+    }
+    const floor = median(floors);
+    const rollout = median(rollouts);
 
     // 2. Self-healing: docker kill of a pod's container to that pod Ready again.
     const heals: number[] = [];
@@ -111,8 +136,8 @@ export default async function run(): Promise<void> {
     const nodeLoss = now() - t2;
 
     const ratio = rollout / floor;
-    rows.push({ metric: `${REPLICAS}-replica Deployment: apply → all available`, value: `${rollout.toFixed(0)} ms`, target: "" });
-    rows.push({ metric: `floor: ${REPLICAS} \`docker run -d\` of the same image in parallel, on the pod network`, value: `${floor.toFixed(0)} ms`, target: "" });
+    rows.push({ metric: `${REPLICAS}-replica Deployment: apply → all available (median of ${ROUNDS})`, value: `${rollout.toFixed(0)} ms`, target: "" });
+    rows.push({ metric: `floor: ${REPLICAS} \`docker run -d\` of the same image in parallel, on the pod network (median of ${ROUNDS})`, value: `${floor.toFixed(0)} ms`, target: "" });
     rows.push({ metric: "ratio Deployment / docker run floor", value: ratio.toFixed(2), target: "≤ 1.5", pass: ratio <= 1.5 });
     rows.push({ metric: `self-healing: docker kill of a pod's container → pod Ready again (median of ${KILLS})`, value: `${median(heals).toFixed(0)} ms`, target: "< 2 s", pass: median(heals) < 2000 });
     rows.push({ metric: "self-healing, worst", value: `${Math.max(...heals).toFixed(0)} ms`, target: "" });
@@ -120,6 +145,7 @@ export default async function run(): Promise<void> {
     record("workloads", rows, [
       "On the composed lab with its lab settings: node-monitor-grace-period 10 s, pods evicted 10 s after their node is unreachable (Kubernetes: 40 s and 300 s), so node loss takes about 20 s plus the restart of the pods.",
       "Pods have no readiness probe here: Ready as soon as their container runs, as with `docker run`.",
+      `Deployment and floor are medians of ${ROUNDS} alternating rounds (each Deployment deleted and its containers gone before the next round): Deployment ${rollouts.map((r) => r.toFixed(0)).join(", ")} ms; floor ${floors.map((r) => r.toFixed(0)).join(", ")} ms.`,
     ]);
   } finally {
     await lab.stop();
