@@ -78,6 +78,9 @@ export class PodSyncer {
       if (ms !== undefined && ms > 0) retryInMs = retryInMs === undefined ? ms : Math.min(retryInMs, ms);
     };
 
+    // Whether this sync changed anything in Docker; if not, what was listed at its start is still
+    // what runs, and the list at its end is spared (most syncs are no-ops: a status write echoed back).
+    let acted = false;
     let sandboxId: string;
     let sandboxStarted: Promise<void> = Promise.resolve();
     let podIP: () => Promise<string>;
@@ -86,6 +89,7 @@ export class PodSyncer {
       sandboxId = current.id;
       podIP = async () => current.ip;
     } else {
+      acted = true;
       const created = await this.recreateSandbox(pod, all, current);
       if (!created) return this.writeStatus(pod, containers, "", waiting);
       if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
@@ -119,6 +123,7 @@ export class PodSyncer {
           break;
         }
       }
+      acted = true;
       const r = await this.starter.start(ctx, ic, "init", next);
       if (r.started) waiting.delete(ic.name);
       else {
@@ -137,6 +142,7 @@ export class PodSyncer {
             waiting.delete(c.name);
             continue;
           }
+          acted = true;
           await this.terminator.killContainer(pod, cur, pod.spec!.terminationGracePeriodSeconds ?? 30, why, await ctx.podIP());
           // Killed on purpose: it starts again now, whatever the restart policy says.
           const r = await this.starter.start(ctx, c, "app", cur.attempt + 1);
@@ -160,6 +166,7 @@ export class PodSyncer {
           }
         }
         if (cur && !isExited(cur)) continue; // restarting, paused: Docker's business
+        acted = true;
         const r = await this.starter.start(ctx, c, "app", cur ? cur.attempt + 1 : 0);
         if (r.started) waiting.delete(c.name);
         else {
@@ -170,7 +177,7 @@ export class PodSyncer {
     }
 
     await sandboxStarted.catch(() => undefined);
-    const afterAll = await this.runtime.list(uid);
+    const afterAll = acted ? await this.runtime.list(uid) : all;
     const after = afterAll.filter((c) => c.type !== "sandbox");
     const sandboxIP = afterAll.find((c) => c.id === sandboxId)?.ip ?? "";
     await this.pruneAttempts(after);
