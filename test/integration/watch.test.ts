@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
+import { clone, create, equals } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { ConfigMapSchema, type ConfigMap } from "@kubelab/api";
+import { ConfigMapSchema, PodSchema, decodeObject, type ConfigMap, type Pod } from "@kubelab/api";
 import { ApiError, type ApiClient, type WatchEvent } from "@kubelab/client";
 import type { RunningApiServer } from "@kubelab/apiserver";
 import { EtcdCluster } from "../support/etcdCluster.js";
@@ -53,6 +53,56 @@ describe("watch", () => {
     expect(got[1].object.data).toEqual({ v: "2" });
     const rvs = got.map((e) => Number(e.resourceVersion));
     expect(rvs).toEqual([...rvs].sort((x, y) => x - y));
+  });
+
+  it("sends watchers, and answers writers with, exactly what a fresh server decodes from etcd", async () => {
+    // The server hands its own writes to its watch cache instead of decoding them back from etcd;
+    // what watchers get must not differ from what another server reads from storage.
+    const list = await client.list(PodSchema, { namespace: "default" });
+    const stream = client.watch(PodSchema, { namespace: "default", resourceVersion: list.resourceVersion, fieldSelector: "metadata.name=exact" });
+    const events = take(stream, 4);
+    const writes: Pod[] = [];
+    writes.push(
+      await client.create(
+        decodeObject({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "exact", namespace: "default", labels: { app: "exact" }, annotations: { note: "ünïcode ✓" } },
+          spec: {
+            containers: [
+              {
+                name: "app",
+                image: "kubelab/echo:dev",
+                env: [{ name: "A", value: "" }],
+                resources: { requests: { cpu: "100m", memory: "64Mi" } },
+                readinessProbe: { httpGet: { path: "/", port: 8080 } },
+              },
+            ],
+          },
+        }).obj as Pod,
+      ),
+    );
+    writes.push(await client.bind("default", "exact", "node-a"));
+    const running = clone(PodSchema, writes[1]!);
+    running.status!.phase = "Running";
+    running.status!.podIp = "10.0.0.9";
+    writes.push(await client.updateStatus(running));
+    writes.push(await client.patch(PodSchema, "default", "exact", { metadata: { labels: { tier: "web" } } }));
+    const got = await events;
+    stream.stop();
+    expect(got.map((e) => e.type)).toEqual(["ADDED", "MODIFIED", "MODIFIED", "MODIFIED"]);
+    for (let i = 0; i < 4; i++) expect(equals(PodSchema, got[i]!.object, writes[i]!)).toBe(true);
+
+    const other = await startTestApiServer(etcd.endpoints);
+    try {
+      const stored = await other.client.get(PodSchema, "default", "exact");
+      expect(equals(PodSchema, stored, writes[3]!)).toBe(true);
+      const [listed] = (await client.list(PodSchema, { namespace: "default", fieldSelector: "metadata.name=exact" })).items;
+      expect(equals(PodSchema, listed!, stored)).toBe(true);
+    } finally {
+      other.client.close();
+      await other.server.close();
+    }
   });
 
   it("resumes from an older resourceVersion with every change since", async () => {

@@ -127,8 +127,7 @@ export class ObjectService {
     if (!alloc) {
       const res = await this.store.create(def, obj, this.encodeChecked(def, obj));
       if (!res.ok) throw alreadyExists(def, meta.name);
-      meta.resourceVersion = String(res.rev);
-      return obj;
+      return this.written(def, obj, res.rev);
     }
     // What the client asked for by value is checked; what it left out is picked, and picked
     // again if another writer took it first.
@@ -138,10 +137,7 @@ export class ObjectService {
       const candidate = clone(def.schema, obj) as KubeObject;
       throwIfInvalid(def, candidate, alloc.assign(candidate, undefined, avoid));
       const res = await this.store.create(def, candidate, this.encodeChecked(def, candidate), alloc.claims(candidate));
-      if (res.ok) {
-        candidate.metadata!.resourceVersion = String(res.rev);
-        return candidate;
-      }
+      if (res.ok) return this.written(def, candidate, res.rev);
       if (!res.takenClaims?.length) throw alreadyExists(def, meta.name);
       const theirs = res.takenClaims.filter((c) => requested.has(c));
       if (theirs.length) throwIfInvalid(def, candidate, theirs.map((c) => alloc.takenError(c, candidate)!).filter(Boolean));
@@ -157,6 +153,13 @@ export class ObjectService {
     if (ns.metadata?.deletionTimestamp) {
       throw forbidden(def, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
     }
+  }
+
+  /** The object as stored at `rev`, handed to the watch cache (which then needs not decode it). */
+  private written(def: KindDefinition, obj: KubeObject, rev: number): KubeObject {
+    obj.metadata!.resourceVersion = String(rev);
+    this.cache.written(def, objectKey(def, obj.metadata!.namespace, obj.metadata!.name), obj, rev);
+    return obj;
   }
 
   private encodeChecked(def: KindDefinition, obj: KubeObject): Buffer {
@@ -339,10 +342,7 @@ export class ObjectService {
       const wanted = new Set(alloc?.claims(obj) ?? []);
       const claims = { take: [...wanted].filter((c) => !held.has(c)), release: [...held].filter((c) => !wanted.has(c)) };
       const res = await this.store.update(def, obj, this.encodeChecked(def, obj), cur.rev, claims);
-      if (res.ok) {
-        meta.resourceVersion = String(res.rev);
-        return obj;
-      }
+      if (res.ok) return this.written(def, obj, res.rev);
       if (res.takenClaims?.length && alloc) {
         // A requested address another object holds is the client's error; a picked one is picked again.
         const requested = res.takenClaims.filter((c) => asked.has(c));
@@ -413,8 +413,7 @@ export class ObjectService {
           n.metadata!.deletionTimestamp = nowTimestamp(grace);
           const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
           if (!res.ok) continue;
-          n.metadata!.resourceVersion = String(res.rev);
-          return { obj: n, removed: false };
+          return { obj: this.written(def, n, res.rev), removed: false };
         }
       } else if (finalizersLeft || grace > 0) {
         const n = clone(def.schema, cur.obj) as KubeObject;
@@ -424,12 +423,12 @@ export class ObjectService {
         def.onDeletionStart?.(n);
         const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
         if (!res.ok) continue;
-        n.metadata!.resourceVersion = String(res.rev);
-        return { obj: n, removed: false };
+        return { obj: this.written(def, n, res.rev), removed: false };
       }
       const res = await this.store.delete(def, ns, name, cur.rev, this.opts.allocators?.[def.kind]?.claims(cur.obj));
       if (!res.ok) continue;
-      const gone = cur.obj;
+      // A copy: cur.obj may be the watch cache's entry, which is never changed in place.
+      const gone = clone(def.schema, cur.obj) as KubeObject;
       gone.metadata!.resourceVersion = String(res.rev);
       return { obj: gone, removed: true };
     }

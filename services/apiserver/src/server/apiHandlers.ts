@@ -4,8 +4,11 @@ import {
   DeleteResponseSchema,
   KUBELAB_VERSION,
   VersionInfoSchema,
+  kindOf,
+  packEncoded,
   packObject,
   unpackObject,
+  type KubeObject,
   type BindRequest,
   type CreateRequest,
   type DeleteRequest,
@@ -73,10 +76,16 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
     };
   }
 
+  // An object the server just wrote goes out with the encoding its watch event will reuse.
+  const packWritten = (obj: KubeObject) => {
+    const bytes = cache.encodingOf(obj);
+    return bytes ? packEncoded(kindOf(obj), bytes) : packObject(obj);
+  };
+
   const anyResource = (req: { object?: { typeUrl: string } }) => req.object?.typeUrl.split(".").pop() ?? "";
 
   return {
-    create: unary<CreateRequest>("create", anyResource, async (req) => packObject(await service.create(unpackObject(req.object)))),
+    create: unary<CreateRequest>("create", anyResource, async (req) => packWritten(await service.create(unpackObject(req.object)))),
     get: unary<GetRequest>("get", (r) => r.resource, async (req) =>
       packObject(await service.get(service.resolve(req.resource), req.namespace, req.name)),
     ),
@@ -93,12 +102,12 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
       // Pre-encoded: the service definition's serializer passes bytes through.
       return encodeListResponse(page.resourceVersion, page.continue, page.remaining, page.entries);
     }),
-    update: unary<UpdateRequest>("update", anyResource, async (req) => packObject(await service.update(unpackObject(req.object), ""))),
+    update: unary<UpdateRequest>("update", anyResource, async (req) => packWritten(await service.update(unpackObject(req.object), ""))),
     updateStatus: unary<UpdateRequest>("update-status", anyResource, async (req) =>
-      packObject(await service.update(unpackObject(req.object), "status")),
+      packWritten(await service.update(unpackObject(req.object), "status")),
     ),
     patch: unary<PatchRequest>("patch", (r) => r.resource, async (req) =>
-      packObject(await service.patch(service.resolve(req.resource), req.namespace, req.name, req.patch, subresourceOf(req.subresource))),
+      packWritten(await service.patch(service.resolve(req.resource), req.namespace, req.name, req.patch, subresourceOf(req.subresource))),
     ),
     delete: unary<DeleteRequest>("delete", (r) => r.resource, async (req) => {
       if (req.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(req.propagationPolicy)) {
@@ -110,10 +119,10 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
         resourceVersion: req.preconditions?.resourceVersion || undefined,
         propagationPolicy: req.propagationPolicy || undefined,
       });
-      return create(DeleteResponseSchema, { object: packObject(res.obj), removed: res.removed });
+      return create(DeleteResponseSchema, { object: packWritten(res.obj), removed: res.removed });
     }),
     bind: unary<BindRequest>("bind", () => "pods", async (req) =>
-      packObject(await service.bind(req.namespace, req.name, req.nodeName, req.uid)),
+      packWritten(await service.bind(req.namespace, req.name, req.nodeName, req.uid)),
     ),
     version: unary<unknown>("version", () => "", async () =>
       create(VersionInfoSchema, {

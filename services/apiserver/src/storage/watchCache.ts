@@ -41,6 +41,9 @@ export interface CacheEvent {
   encoded?: Map<string, Uint8Array>;
 }
 
+/** Own writes waiting for their watch event, at most; beyond it the wait is given up. */
+const MAX_OWN_WRITES = 10_000;
+
 export type Filter = (obj: KubeObject) => boolean;
 
 export interface CacheWatcher {
@@ -69,6 +72,9 @@ export class WatchCache {
   private history: CacheEvent[] = [];
   private historyStart = 0;
   private readonly watchers = new Map<string, Set<CacheWatcher>>();
+  /** Objects this server wrote, by key, until their own watch event arrives (see written()). */
+  private readonly ownWrites = new Map<string, CacheEntry>();
+  private readonly ownWriteEntries = new WeakMap<KubeObject, CacheEntry>();
   private etcdWatcher: Watcher | undefined;
   private revisionWaiters: Array<{ rev: number; resolve: () => void }> = [];
   private bookmarkTimer: NodeJS.Timeout | undefined;
@@ -99,6 +105,32 @@ export class WatchCache {
     for (const set of this.watchers.values()) for (const w of set) w.fail(new Error("API server shutting down"));
   }
 
+  /**
+   * Takes an object this server has just written at `rev`, as it wrote it. When the write's own
+   * watch event arrives, this object becomes the cache's entry instead of a decoding of the
+   * stored JSON, and the entry's binary encoding is the one the write's response is sent with:
+   * per write, one encoding instead of a JSON decode and two encodings. The object must not be
+   * changed afterwards (cache entries never are).
+   */
+  written(def: KindDefinition, key: string, obj: KubeObject, rev: number): void {
+    if (rev <= this.revision) {
+      // Its event came first and was decoded: the response shares that entry's encoding.
+      const cached = this.objects.get(def.resource)?.get(key);
+      if (cached?.rev === rev) this.ownWriteEntries.set(obj, cached);
+      return;
+    }
+    // Events that never come (a watch restarted past them) must not pile up.
+    if (this.ownWrites.size >= MAX_OWN_WRITES) this.ownWrites.clear();
+    const entry = new CacheEntry(def, key, obj, rev);
+    this.ownWrites.set(key, entry);
+    this.ownWriteEntries.set(obj, entry);
+  }
+
+  /** The binary encoding of an object this server wrote, shared with its cache entry. */
+  encodingOf(obj: KubeObject): Uint8Array | undefined {
+    return this.ownWriteEntries.get(obj)?.bytes();
+  }
+
   /** Lists everything under /registry/ at one revision, then watches from the next one. */
   private async load(): Promise<void> {
     const end = prefixEnd(REGISTRY_PREFIX);
@@ -116,6 +148,7 @@ export class WatchCache {
       start = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
     }
     this.objects.clear();
+    this.ownWrites.clear();
     for (const [r, m] of objects) this.objects.set(r, m);
     this.history = [];
     this.historyStart = rev;
@@ -189,7 +222,9 @@ export class WatchCache {
       obj.metadata!.resourceVersion = String(rev);
       event = { resource, rev, entry: new CacheEntry(def, key, obj, rev), prev, deleted: true };
     } else {
-      const entry = this.decodeKV(key, value, rev);
+      const own = this.ownWrites.get(key);
+      if (own && own.rev <= rev) this.ownWrites.delete(key);
+      const entry = own?.rev === rev ? own : this.decodeKV(key, value, rev);
       if (!entry) return;
       map.set(key, entry);
       event = { resource, rev, entry, prev, deleted: false };
