@@ -49,9 +49,14 @@ export class BenchLab {
     await exec("docker", ["run", "-d", "--label", "io.kubelab.lab=true", "--label", "io.kubelab.bench=run", "--name", `${this.project}-${name}`, ...(network ? ["--network", network] : []), image]);
   }
 
+  /** Removes every `docker run` reference container (labelled io.kubelab.bench=run). */
+  async removeRuns(): Promise<void> {
+    await exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) >/dev/null 2>&1 || true"]);
+  }
+
   async stop(): Promise<void> {
     this.client?.close();
-    await exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) 2>/dev/null || true"]).catch(() => undefined);
+    await this.removeRuns().catch(() => undefined);
     tools.teardown(this.project);
   }
 }

@@ -29,12 +29,11 @@ async function podStartup(client: ApiClient, name: string): Promise<number> {
   throw new Error(`${name}: the watch ended before Running`);
 }
 
-
 /** Removes a round's pods (no grace) and docker runs, and waits until Docker holds none of them. */
-async function clearRound(client: ApiClient): Promise<void> {
+async function clearRound(lab: BenchLab, client: ApiClient): Promise<void> {
   const pods = (await client.list<Pod>("pods", { namespace: "bench-pods" })).items.filter((p) => p.metadata!.name !== "warm");
   await Promise.all(pods.map((p) => client.delete("pods", "bench-pods", p.metadata!.name, { gracePeriodSeconds: 0 })));
-  await exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) >/dev/null 2>&1 || true"]);
+  await lab.removeRuns();
   const deadline = now() + 120_000;
   for (;;) {
     const left = (await exec("docker", ["ps", "-aq", "--filter", "label=io.kubelab.pod.namespace=bench-pods"])).stdout.split("\n").filter(Boolean).length;
@@ -76,7 +75,7 @@ export default async function run(): Promise<void> {
         bridgeRuns.push(await dockerRun(`bridge-${round}-${i}`, null));
       }
       rounds.push({ pods, runs, bridgeRuns, ratio: median(pods) / median(runs) });
-      await clearRound(client);
+      await clearRound(lab, client);
     }
     const { pods, runs, bridgeRuns, ratio } = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(ROUNDS / 2)]!;
     rows.push({ metric: `pod create → Running, ${PODS} pods one at a time, p50`, value: `${median(pods).toFixed(0)} ms`, target: "" });

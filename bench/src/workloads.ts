@@ -119,13 +119,12 @@ export default async function run(): Promise<void> {
     // second or more on two cores. The last round's Deployment stays for the parts below.
     const floors: number[] = [];
     const podShapes: number[] = [];
-    const removeRuns = () => exec("sh", ["-c", "docker rm -f $(docker ps -aq --filter label=io.kubelab.bench=run) >/dev/null 2>&1 || true"]);
     const rollouts: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const t0 = now();
       await Promise.all(Array.from({ length: REPLICAS }, (_, i) => lab.dockerRun(`run-${round}-${i}`, IMAGE)));
       floors.push(now() - t0);
-      await removeRuns();
+      await lab.removeRuns();
       // The same in a pod's shape, with no kubelab in the path: a pause container on the pod
       // network, then the image in its network namespace. What two containers per pod cost Docker.
       const t2 = now();
@@ -136,7 +135,7 @@ export default async function run(): Promise<void> {
         }),
       );
       podShapes.push(now() - t2);
-      await removeRuns();
+      await lab.removeRuns();
       const name = round === ROUNDS - 1 ? "web" : `web-${round}`;
       const rv = (await client.list("pods", { namespace: NS, limit: 1 })).resourceVersion;
       const t1 = now();
