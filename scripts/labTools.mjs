@@ -111,23 +111,11 @@ export function teardown(project) {
   const sweep = (kind, listArgs, rmArgs, label = "com.docker.compose.project") => {
     const ids = spawnSync("docker", [...listArgs, "--filter", `label=${label}=${project}`], { encoding: "utf8" }).stdout?.trim().split("\n").filter(Boolean) ?? [];
     if (ids.length) spawnSync("docker", [...rmArgs, ...ids], { stdio: "ignore" });
-    return ids.length;
   };
-  // The pods die with their node's PID namespace; removing one while Docker is still handling its
-  // death can leave a stale endpoint that keeps the pod network from ever being removed.
-  for (let waited = 0; waited < 50; waited++) {
-    const running = spawnSync("docker", ["ps", "-q", "--filter", `label=io.kubelab.project=${project}`], { encoding: "utf8" }).stdout?.trim();
-    if (!running) break;
-    spawnSync("sleep", ["0.1"]);
-  }
   sweep("pod containers", ["ps", "-aq"], ["rm", "-f", "-v"], "io.kubelab.project");
   sweep("pod volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"], "io.kubelab.project");
   composeRun(project, ["down", "-v", "--remove-orphans", "-t", "5"], { quiet: true, allowFail: true });
   sweep("containers", ["ps", "-aq"], ["rm", "-f", "-v"]);
-  // Docker may still be releasing a removed container's endpoint: a network it was on can refuse
-  // removal for a moment, so the sweep is tried again while any is left.
-  for (let attempt = 0; attempt < 10 && sweep("networks", ["network", "ls", "-q"], ["network", "rm"]) > 0; attempt++) {
-    spawnSync("sleep", ["0.5"]);
-  }
+  sweep("networks", ["network", "ls", "-q"], ["network", "rm"]);
   sweep("volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"]);
 }
