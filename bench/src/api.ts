@@ -3,7 +3,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { Etcd3 } from "etcd3";
 import { ApiService, ListRequestSchema, WatchRequestSchema, ConfigMapSchema, NamespaceSchema, PodSchema, decodeObject, objectToJson, type Pod } from "@kubelab/api";
 import * as grpc from "@grpc/grpc-js";
-import { ApiClient, grpcServiceDefinition } from "@kubelab/client";
+import { ApiClient, CLIENT_CHANNEL_OPTIONS, grpcServiceDefinition } from "@kubelab/client";
 import { EtcdCluster, spawnApiServer } from "@kubelab/testkit";
 import { median, percentile, pool } from "./stats.js";
 import { record, type Row } from "./results.js";
@@ -16,13 +16,13 @@ const WATCH_SECONDS = 6;
 const WATCH_WARMUP_SECONDS = 3;
 const LIST_PODS = 10_000;
 
-/** An ApiService client whose Watch and List hand over the response bytes undecoded. */
+/** An ApiService client (with ApiClient's channel options) whose Watch and List hand over the response bytes undecoded. */
 function rawWatchClient(address: string) {
   const def = { ...grpcServiceDefinition(ApiService) };
   def.watch = { ...def.watch, responseDeserialize: (b: Buffer) => b };
   def.list = { ...def.list, responseDeserialize: (b: Buffer) => b };
   const Ctor = grpc.makeGenericClientConstructor(def, "ApiService");
-  return new Ctor(address, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": -1 }) as unknown as grpc.Client & {
+  return new Ctor(address, grpc.credentials.createInsecure(), { ...CLIENT_CHANNEL_OPTIONS, "grpc.max_receive_message_length": -1 }) as unknown as grpc.Client & {
     watch(req: unknown): grpc.ClientReadableStream<Buffer>;
     list(req: unknown, cb: (err: Error | null, res: Buffer) => void): void;
   };
@@ -142,7 +142,7 @@ export default async function run(): Promise<void> {
       return call;
     });
     await new Promise((r) => setTimeout(r, 500));
-    const sent: Array<{ rv: number; at: number }> = [];
+    const sent: Array<{ rv: number; at: number; done: number }> = [];
     const writes: Promise<unknown>[] = [];
     const start = now();
     for (let i = 0; i < total; i++) {
@@ -153,7 +153,7 @@ export default async function run(): Promise<void> {
       writes.push(
         client
           .create(create(ConfigMapSchema, { metadata: { name: `w-${i}`, namespace: "bench-watch" }, data: { i: String(i) } }))
-          .then((o) => sent.push({ rv: Number(o.metadata!.resourceVersion), at })),
+          .then((o) => sent.push({ rv: Number(o.metadata!.resourceVersion), at, done: now() })),
       );
     }
     await Promise.all(writes);
@@ -166,9 +166,12 @@ export default async function run(): Promise<void> {
     const latencies = arrivals.flatMap((times) => times.slice(warmup, total).map((t, k) => t - sent[warmup + k].at));
     const delivered = arrivals.reduce((n, a) => n + a.length, 0);
     if (process.env.BENCH_DEBUG) {
-      for (let sec = 0; sec <= WATCH_SECONDS; sec++) {
+      const firsts = arrivals.map((a) => a[0] - start).sort((a, b) => a - b);
+      console.log(`first event at a watcher, after the first create was sent: min ${firsts[0].toFixed(0)} p50 ${percentile(firsts, 50).toFixed(0)} max ${firsts[firsts.length - 1].toFixed(0)} ms`);
+      for (let sec = 0; sec < WATCH_SECONDS + WATCH_WARMUP_SECONDS; sec++) {
         const slice = arrivals.flatMap((times) => times.slice(sec * WATCH_RATE, (sec + 1) * WATCH_RATE).map((t, k) => t - sent[sec * WATCH_RATE + k].at));
-        console.log(`second ${sec}: p50 ${percentile(slice, 50).toFixed(1)} p99 ${percentile(slice, 99).toFixed(1)} max ${Math.max(...slice).toFixed(1)}`);
+        const acked = sent.slice(sec * WATCH_RATE, (sec + 1) * WATCH_RATE).map((s) => s.done - s.at);
+        console.log(`second ${sec}: p50 ${percentile(slice, 50).toFixed(1)} p99 ${percentile(slice, 99).toFixed(1)} max ${Math.max(...slice).toFixed(1)}; create answered p50 ${percentile(acked, 50).toFixed(1)} p99 ${percentile(acked, 99).toFixed(1)}`);
       }
     }
     const p50 = percentile(latencies, 50);

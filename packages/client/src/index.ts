@@ -1,4 +1,4 @@
-export { ApiClient, WatchStream, DEFAULT_SERVER, kindDef } from "./apiClient.js";
+export { ApiClient, WatchStream, DEFAULT_SERVER, CLIENT_CHANNEL_OPTIONS, FLOW_CONTROL_WINDOW_BYTES, kindDef } from "./apiClient.js";
 export type { KindRef, LogOptions, ListOptions, ListResult, WatchOptions, WatchEvent, WatchEventType, DeleteOptions, ClientOptions } from "./apiClient.js";
 export { ApiError, isNotFound, isAlreadyExists, isConflict, isInvalid, isGone, isUnavailable, REASON_KEY, CAUSES_KEY } from "./errors.js";
 export type { StatusReason, Cause } from "./errors.js";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "@kubelab/client";
-import { clone, create, equals, toBinary } from "@bufbuild/protobuf";
+import { clone, create, equals } from "@bufbuild/protobuf";
 import {
   InvalidObjectError,
   ObjectMetaSchema,
@@ -79,14 +79,15 @@ function throwIfInvalid(def: KindDefinition, obj: KubeObject, errs: FieldError[]
   if (errs.length) throw new InvalidObjectError(def.kind, obj.metadata?.name || obj.metadata?.generateName || "", errs);
 }
 
-const specBytes = (def: KindDefinition, obj: KubeObject): Uint8Array | undefined => {
+/** Whether two objects of a kind have the same spec (compared as messages: no encoding, no allocation). */
+const sameSpec = (def: KindDefinition, a: KubeObject, b: KubeObject): boolean => {
   const field = def.schema.fields.find((f) => f.name === "spec");
-  const spec = (obj as unknown as Record<string, unknown>).spec;
-  if (!field || field.fieldKind !== "message" || !spec) return undefined;
-  return toBinary(field.message, spec as never);
+  if (!field || field.fieldKind !== "message") return true;
+  const x = (a as unknown as Record<string, unknown>).spec;
+  const y = (b as unknown as Record<string, unknown>).spec;
+  if (!x || !y) return !x === !y;
+  return equals(field.message, x as never, y as never);
 };
-const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
-  a === b || (a !== undefined && b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
 
 /**
  * The generic behaviour of every kind: defaulting, validation, optimistic concurrency,
@@ -285,7 +286,8 @@ export class ObjectService {
       if (added.length) errs.push(forbiddenField("metadata.finalizers", "no new finalizers can be added if the object is being deleted"));
     }
     throwIfInvalid(def, next, errs);
-    if (!sameBytes(specBytes(def, next), specBytes(def, old))) next.metadata!.generation = old.metadata!.generation + 1;
+    // Only a change of spec moves generation; the status subresource cannot change spec.
+    if (subresource === "" && !sameSpec(def, next, old)) next.metadata!.generation = old.metadata!.generation + 1;
     return next;
   }
 

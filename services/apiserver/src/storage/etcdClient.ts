@@ -1,6 +1,6 @@
 import { Etcd3, isRecoverableError } from "etcd3";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from "cockatiel";
-import { ApiError } from "@kubelab/client";
+import { ApiError, FLOW_CONTROL_WINDOW_BYTES } from "@kubelab/client";
 import { unavailable } from "../apiErrors.js";
 
 export interface EtcdOptions {
@@ -30,6 +30,9 @@ export function createEtcdClient(opts: EtcdOptions): Etcd3 {
       "grpc.max_receive_message_length": 512 * 1024 * 1024,
       "grpc.keepalive_time_ms": 5000,
       "grpc.keepalive_timeout_ms": 3000,
+      // The one etcd watch carries every write in the cluster: its window must not pace it (see
+      // FLOW_CONTROL_WINDOW_BYTES in @kubelab/client).
+      "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
     },
   });
 }
