@@ -29,7 +29,8 @@ export interface RunningApiServer {
 
 export async function startApiServer(cfg: ApiServerConfig, log: Logger = createLogger("apiserver")): Promise<RunningApiServer> {
   const etcd = createEtcdClient({ servers: cfg.etcdServers, requestTimeoutMs: cfg.etcdRequestTimeout * 1000 });
-  const store = new ObjectStore(etcd, cfg.etcdRequestTimeout * 1000);
+  // Events expire, as kube-apiserver's --event-ttl has them: etcd deletes them with their lease.
+  const store = new ObjectStore(etcd, cfg.etcdRequestTimeout * 1000, cfg.eventTtl > 0 ? { Event: cfg.eventTtl } : {});
   const cache = new WatchCache(store, etcd, log, {
     historySize: cfg.watchCacheSize,
     bookmarkIntervalMs: cfg.bookmarkInterval * 1000,

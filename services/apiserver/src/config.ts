@@ -12,6 +12,7 @@ export const apiServerOptions = {
   bookmarkInterval: { flag: "watch-bookmark-interval", description: "seconds between BOOKMARK events on idle watches", default: 5 },
   serviceClusterIpRange: { flag: "service-cluster-ip-range", description: "CIDR Services' ClusterIPs come from", default: "10.96.0.0/12" },
   serviceNodePortRange: { flag: "service-node-port-range", description: "ports NodePort Services get, LOW-HIGH", default: "30000-32767" },
+  eventTtl: { flag: "event-ttl", description: "seconds an Event is kept after its last write (0: forever)", default: 3600 },
   defaultNotReadyTolerationSeconds: {
     flag: "default-not-ready-toleration-seconds",
     description: "tolerationSeconds of the not-ready:NoExecute toleration added to every pod",

@@ -2,6 +2,7 @@ import type { Etcd3 } from "etcd3";
 import { fromJson, toJson } from "@bufbuild/protobuf";
 import type { KindDefinition, KubeObject } from "@kubelab/api";
 import { withDeadline } from "./etcdClient.js";
+import { LeaseManager } from "./leaseManager.js";
 import { objectKey, prefixEnd } from "./keys.js";
 
 export interface Versioned {
@@ -32,10 +33,28 @@ interface RawKV {
  * create_revision or mod_revision, so of two writers of the same version only one wins.
  */
 export class ObjectStore {
+  private readonly leases: LeaseManager;
+
   constructor(
     readonly etcd: Etcd3,
     private readonly timeoutMs: number,
-  ) {}
+    /** Seconds objects of a kind live after their last write, by kind (Event: --event-ttl); etcd deletes them then. */
+    private readonly ttlSeconds: Readonly<Record<string, number>> = {},
+  ) {
+    this.leases = new LeaseManager(etcd, timeoutMs);
+  }
+
+  /** The lease an object's key is written under when its kind expires. */
+  private async leaseOf(def: KindDefinition): Promise<string | undefined> {
+    const ttl = this.ttlSeconds[def.kind];
+    return ttl ? this.leases.leaseFor(ttl) : undefined;
+  }
+
+  // Not async: a PutBuilder is a thenable, and awaiting one runs the put on its own.
+  private putOf(key: string, value: Buffer, lease: string | undefined) {
+    const put = this.etcd.put(key).value(value);
+    return lease ? put.lease(lease) : put;
+  }
 
   encode(def: KindDefinition, obj: KubeObject): Buffer {
     // resourceVersion is the key's mod_revision, never stored; blanked in place rather than on a
@@ -70,11 +89,12 @@ export class ObjectStore {
   /** Creates the key (and takes its claims) only if neither exists; otherwise says what is there. */
   async create(def: KindDefinition, obj: KubeObject, value: Buffer, claims: readonly string[] = []): Promise<WriteResult> {
     const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const lease = await this.leaseOf(def);
     const res = await this.op("create", () => {
       let cmp = this.etcd.if(key, "Create", "==", 0);
       for (const c of claims) cmp = cmp.and(claimKey(c), "Create", "==", 0);
       return cmp
-        .then(this.etcd.put(key).value(value), ...claims.map((c) => this.etcd.put(claimKey(c)).value(key)))
+        .then(this.putOf(key, value, lease), ...claims.map((c) => this.etcd.put(claimKey(c)).value(key)))
         .else(this.etcd.get(key), ...claims.map((c) => this.etcd.get(claimKey(c))))
         .commit();
     });
@@ -94,12 +114,14 @@ export class ObjectStore {
     claims: { take: readonly string[]; release: readonly string[] } = { take: [], release: [] },
   ): Promise<WriteResult> {
     const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    // A put without a lease would detach the key from its lease: an update renews the TTL, as in Kubernetes.
+    const lease = await this.leaseOf(def);
     const res = await this.op("update", () => {
       let cmp = this.etcd.if(key, "Mod", "==", expectedRev);
       for (const c of claims.take) cmp = cmp.and(claimKey(c), "Create", "==", 0);
       return cmp
         .then(
-          this.etcd.put(key).value(value),
+          this.putOf(key, value, lease),
           ...claims.take.map((c) => this.etcd.put(claimKey(c)).value(key)),
           ...claims.release.map((c) => this.etcd.delete().key(claimKey(c))),
         )
