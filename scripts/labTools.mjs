@@ -118,4 +118,12 @@ export function teardown(project) {
   sweep("containers", ["ps", "-aq"], ["rm", "-f", "-v"]);
   sweep("networks", ["network", "ls", "-q"], ["network", "rm"]);
   sweep("volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"]);
+  // Said, not thrown: a teardown must finish. Docker 20.10's libnetwork can keep a stale endpoint
+  // count ("has active endpoints" with nothing attached; moby/moby#42119), which only a daemon
+  // restart clears; a network left so holds one of Docker's address pools until then.
+  const left = spawnSync("docker", ["network", "ls", "--filter", `label=com.docker.compose.project=${project}`, "--format", "{{.Name}}"], { encoding: "utf8" }).stdout?.trim();
+  for (const name of left ? left.split("\n") : []) {
+    const why = spawnSync("docker", ["network", "rm", name], { encoding: "utf8" }).stderr?.trim();
+    if (why) process.stderr.write(`kubelab: network ${name} could not be removed: ${why}\n`);
+  }
 }
