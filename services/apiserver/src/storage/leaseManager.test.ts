@@ -41,6 +41,14 @@ describe("LeaseManager", () => {
     expect(grants).toEqual([630, 10, 10]);
   });
 
+  it("never hands a writer a lease granted for another TTL", async () => {
+    const { etcd, grants } = fakeEtcd();
+    const leases = new LeaseManager(etcd, 1000, () => 0);
+    const [long, short] = await Promise.all([leases.leaseFor(600), leases.leaseFor(10)]);
+    expect(long).not.toBe(short);
+    expect(grants).toEqual([630, 10]);
+  });
+
   it("starts a new lease after 1000 keys", async () => {
     const { etcd, grants } = fakeEtcd();
     const leases = new LeaseManager(etcd, 1000, () => 0);

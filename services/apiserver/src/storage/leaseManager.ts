@@ -24,7 +24,7 @@ interface GrantedLease {
  */
 export class LeaseManager {
   private current: GrantedLease | undefined;
-  private granting: Promise<GrantedLease> | undefined;
+  private granting: { ttl: number; lease: Promise<GrantedLease> } | undefined;
 
   constructor(
     private readonly etcd: Etcd3,
@@ -34,17 +34,20 @@ export class LeaseManager {
 
   /** The id of a lease under which a key written now lives at least ttlSeconds (and not much longer). */
   async leaseFor(ttlSeconds: number): Promise<string> {
-    const reuse = Math.min(MAX_REUSE_SECONDS, Math.floor(ttlSeconds * REUSE_SHARE_OF_TTL));
+    const ttl = ttlSeconds + Math.min(MAX_REUSE_SECONDS, Math.floor(ttlSeconds * REUSE_SHARE_OF_TTL));
     const cur = this.current;
     // Reusable while it expires later than ttlSeconds from now (never, with no reuse window), for this TTL, with room for a key.
-    if (cur && cur.ttl === ttlSeconds + reuse && cur.expiresAt - this.clock() > ttlSeconds * 1000 && cur.keys < MAX_KEYS_PER_LEASE) {
+    if (cur && cur.ttl === ttl && cur.expiresAt - this.clock() > ttlSeconds * 1000 && cur.keys < MAX_KEYS_PER_LEASE) {
       cur.keys++;
       return cur.id;
     }
-    // Concurrent writers share one grant rather than each granting a lease; a fresh lease
-    // outlives ttlSeconds whatever the grant took.
-    this.granting ??= this.grant(ttlSeconds + reuse).finally(() => (this.granting = undefined));
-    const fresh = await this.granting;
+    // Concurrent writers of one TTL share one grant rather than each granting a lease; a fresh
+    // lease outlives ttlSeconds whatever the grant took.
+    if (this.granting?.ttl !== ttl) {
+      const granting = { ttl, lease: this.grant(ttl).finally(() => this.granting === granting && (this.granting = undefined)) };
+      this.granting = granting;
+    }
+    const fresh = await this.granting.lease;
     this.current = fresh;
     fresh.keys++;
     return fresh.id;
