@@ -129,7 +129,7 @@ const RawClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(Ap
  * default of 64 KiB, every watch stream of a connection shares 64 KiB in flight, and the server
  * may send more only when this process's event loop has read it and sent a window update: a
  * hundred watchers of a resource written 500 times a second (7.5 MB/s) were paced by that to
- * seconds behind, with the API server idle. A window this large leaves the pace to the reader's
+ * seconds behind while creates were answered in milliseconds. A window this large leaves the pace to the reader's
  * speed, and still bounds what a stalled reader can make the server buffer.
  */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
