@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { clone, create } from "@bufbuild/protobuf";
 import { Etcd3 } from "etcd3";
-import { ApiService, ListRequestSchema, WatchRequestSchema, ConfigMapSchema, NamespaceSchema, PodSchema, decodeObject, objectToJson, type Pod } from "@kubelab/api";
+import { ApiService, ListRequestSchema, WatchRequestSchema, ConfigMapSchema, NamespaceSchema, PodSchema, decodeObject, type Pod } from "@kubelab/api";
 import * as grpc from "@grpc/grpc-js";
 import { ApiClient, CLIENT_CHANNEL_OPTIONS, grpcServiceDefinition } from "@kubelab/client";
 import { EtcdCluster, spawnApiServer } from "@kubelab/testkit";
@@ -108,8 +108,10 @@ export default async function run(): Promise<void> {
 
     // 1. Create throughput: API server vs raw etcd puts of the same bytes, same concurrency.
     if (runs("create")) {
-    const sample = await client.create(benchPod("sample", "bench-tp"));
-    const bytes = Buffer.from(JSON.stringify(objectToJson(sample)));
+    await client.create(benchPod("sample", "bench-tp"));
+    // The bytes the API server stored for a pod: what each raw put writes.
+    const bytes = await raw.get("/registry/pods/bench-tp/sample").buffer();
+    if (!bytes) throw new Error("the sample pod is not in etcd under /registry/pods/bench-tp/sample");
     await pool(200, CONCURRENCY, (i) => client.create(benchPod(`warm-${i}`, "bench-tp")).then(() => {}));
     await pool(200, CONCURRENCY, (i) => raw.put(`/bench/warm/${i}`).value(bytes).then(() => {}));
     let apiRate = 0;

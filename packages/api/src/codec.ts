@@ -1,8 +1,10 @@
-import { create, fromBinary, fromJson, toBinary, toJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromJson, toJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { kindFor, kindForTypeName, type KindDefinition, type KubeObject } from "./registry.js";
 import { FieldError, InvalidObjectError, invalid, required } from "./validation/fieldErrors.js";
+import { encodeMessage } from "./binaryEncoder.js";
+import { decodeMessage } from "./binaryDecoder.js";
 
 const TYPE_URL_PREFIX = "type.googleapis.com/";
 
@@ -186,7 +188,7 @@ export function kindOf(obj: KubeObject): KindDefinition {
 
 export function packObject(obj: KubeObject): Any {
   const def = kindOf(obj);
-  return create(AnySchema, { typeUrl: TYPE_URL_PREFIX + def.schema.typeName, value: toBinary(def.schema, obj) });
+  return create(AnySchema, { typeUrl: TYPE_URL_PREFIX + def.schema.typeName, value: encodeMessage(def.schema, obj) });
 }
 
 /** Any with already-encoded message bytes, so a cached object is encoded once and sent many times. */
@@ -202,16 +204,16 @@ export function unpackObject(any: Any | undefined): KubeObject {
   if (!any) throw new InvalidObjectError("", "", [required("object")]);
   const def = kindOfAny(any);
   if (!def) throw new DecodeError("", "", [], `no kind is registered for type ${JSON.stringify(any.typeUrl)}`);
-  const obj = fromBinary(def.schema, any.value) as KubeObject;
+  const obj = decodeMessage(def.schema, any.value) as KubeObject;
   obj.apiVersion = def.apiVersion;
   obj.kind = def.kind;
   return obj;
 }
 
 export function encodeObject(obj: KubeObject): Uint8Array {
-  return toBinary(kindOf(obj).schema, obj);
+  return encodeMessage(kindOf(obj).schema, obj);
 }
 
 export function decodeBinary(def: KindDefinition, bytes: Uint8Array): KubeObject {
-  return fromBinary(def.schema, bytes) as KubeObject;
+  return decodeMessage(def.schema, bytes) as KubeObject;
 }

@@ -2,6 +2,8 @@ import "./kinds/index.js";
 
 export * from "./registry.js";
 export * from "./codec.js";
+export { encodeMessage } from "./binaryEncoder.js";
+export { decodeMessage } from "./binaryDecoder.js";
 export * from "./quantity.js";
 export * from "./validation/fieldErrors.js";
 export { validateObjectMeta, validateObjectMetaUpdate } from "./validation/objectMeta.js";

@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, type DescMessage, type DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescService } from "@bufbuild/protobuf";
+import { decodeMessage, encodeMessage } from "@kubelab/api";
 
 // A grpc-js service definition from a protobuf-es service descriptor. Written by hand because
 // protobuf-es targets Connect, and @grpc/proto-loader would parse the .proto files a second time
@@ -7,12 +8,14 @@ import { fromBinary, toBinary, type DescMessage, type DescService } from "@bufbu
 
 function serializer(schema: DescMessage) {
   // Pre-encoded bytes pass through, so the API server encodes a watch event once for many watchers.
-  return (msg: unknown): Buffer =>
-    msg instanceof Uint8Array ? Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength) : Buffer.from(toBinary(schema, msg as never));
+  return (msg: unknown): Buffer => {
+    const bytes = msg instanceof Uint8Array ? msg : encodeMessage(schema, msg as never);
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
 }
 
 function deserializer(schema: DescMessage) {
-  return (buf: Buffer) => fromBinary(schema, buf);
+  return (buf: Buffer) => decodeMessage(schema, buf);
 }
 
 export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {

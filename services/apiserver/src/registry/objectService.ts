@@ -29,7 +29,7 @@ import {
   notFound,
   tooLarge,
 } from "../apiErrors.js";
-import type { ObjectStore, Versioned } from "../storage/objectStore.js";
+import { storedEncoding, type ObjectStore, type Versioned } from "../storage/objectStore.js";
 import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.js";
 import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
 import { admitOnCreate, type AdmissionOptions } from "./admission.js";
@@ -126,9 +126,10 @@ export class ObjectService {
     if (def.namespaced) await this.checkNamespace(def, meta.namespace, meta.name);
     const alloc = this.opts.allocators?.[def.kind];
     if (!alloc) {
-      const res = await this.store.create(def, obj, this.encodeChecked(def, obj));
+      const value = this.encodeChecked(def, obj);
+      const res = await this.announced(def, obj, value, () => this.store.create(def, obj, value));
       if (!res.ok) throw alreadyExists(def, meta.name);
-      return this.written(def, obj, res.rev);
+      return this.written(def, obj, res.rev, value);
     }
     // What the client asked for by value is checked; what it left out is picked, and picked
     // again if another writer took it first.
@@ -137,8 +138,9 @@ export class ObjectService {
     for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
       const candidate = clone(def.schema, obj) as KubeObject;
       throwIfInvalid(def, candidate, alloc.assign(candidate, undefined, avoid));
-      const res = await this.store.create(def, candidate, this.encodeChecked(def, candidate), alloc.claims(candidate));
-      if (res.ok) return this.written(def, candidate, res.rev);
+      const value = this.encodeChecked(def, candidate);
+      const res = await this.announced(def, candidate, value, () => this.store.create(def, candidate, value, alloc.claims(candidate)));
+      if (res.ok) return this.written(def, candidate, res.rev, value);
       if (!res.takenClaims?.length) throw alreadyExists(def, meta.name);
       const theirs = res.takenClaims.filter((c) => requested.has(c));
       if (theirs.length) throwIfInvalid(def, candidate, theirs.map((c) => alloc.takenError(c, candidate)!).filter(Boolean));
@@ -157,11 +159,23 @@ export class ObjectService {
   }
 
   /** The object as stored at `rev`, handed to the watch cache (which then needs not decode it). */
-  private written(def: KindDefinition, obj: KubeObject, rev: number): KubeObject {
+  /** A store write of obj announced to the watch cache while it is in flight (see WatchCache.expectWrite). */
+  private async announced<T>(def: KindDefinition, obj: KubeObject, value: Buffer, write: () => Promise<T>): Promise<T> {
+    const withdraw = this.cache.expectWrite(objectKey(def, obj.metadata!.namespace, obj.metadata!.name), value, obj);
+    try {
+      return await write();
+    } finally {
+      withdraw();
+    }
+  }
+
+    /** The object as written at rev; `value` is what was stored (the watch cache answers with it). */
+  private written(def: KindDefinition, obj: KubeObject, rev: number, value: Buffer): KubeObject {
     obj.metadata!.resourceVersion = String(rev);
-    this.cache.written(def, objectKey(def, obj.metadata!.namespace, obj.metadata!.name), obj, rev);
+    this.cache.written(def, objectKey(def, obj.metadata!.namespace, obj.metadata!.name), obj, rev, value);
     return obj;
   }
+
 
   private encodeChecked(def: KindDefinition, obj: KubeObject): Buffer {
     const value = this.store.encode(def, obj);
@@ -225,7 +239,7 @@ export class ObjectService {
         const key = kv.key.toString();
         lastKey = key;
         const obj = this.store.decode(def, kv.value, Number(kv.mod_revision));
-        if (filter(obj)) out.push(new CacheEntry(def, key, obj, Number(kv.mod_revision)));
+        if (filter(obj)) out.push(new CacheEntry(def, key, obj, Number(kv.mod_revision), storedEncoding(kv.value)));
       }
       if (limit > 0 && out.length >= limit) {
         more = i < page.kvs.length || page.more;
@@ -343,8 +357,10 @@ export class ObjectService {
       const held = new Set(alloc?.claims(cur.obj) ?? []);
       const wanted = new Set(alloc?.claims(obj) ?? []);
       const claims = { take: [...wanted].filter((c) => !held.has(c)), release: [...held].filter((c) => !wanted.has(c)) };
-      const res = await this.store.update(def, obj, this.encodeChecked(def, obj), cur.rev, claims);
-      if (res.ok) return this.written(def, obj, res.rev);
+      const rev = cur.rev;
+      const value = this.encodeChecked(def, obj);
+      const res = await this.announced(def, obj, value, () => this.store.update(def, obj, value, rev, claims));
+      if (res.ok) return this.written(def, obj, res.rev, value);
       if (res.takenClaims?.length && alloc) {
         // A requested address another object holds is the client's error; a picked one is picked again.
         const requested = res.takenClaims.filter((c) => asked.has(c));
@@ -413,9 +429,11 @@ export class ObjectService {
           const n = clone(def.schema, cur.obj) as KubeObject;
           n.metadata!.deletionGracePeriodSeconds = grace;
           n.metadata!.deletionTimestamp = nowTimestamp(grace);
-          const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
+          const rev = cur.rev;
+          const value = this.store.encode(def, n);
+          const res = await this.announced(def, n, value, () => this.store.update(def, n, value, rev));
           if (!res.ok) continue;
-          return { obj: this.written(def, n, res.rev), removed: false };
+          return { obj: this.written(def, n, res.rev, value), removed: false };
         }
       } else if (finalizersLeft || grace > 0) {
         const n = clone(def.schema, cur.obj) as KubeObject;
@@ -423,9 +441,11 @@ export class ObjectService {
         n.metadata!.deletionGracePeriodSeconds = grace;
         if (policyFinalizer && !n.metadata!.finalizers.includes(policyFinalizer)) n.metadata!.finalizers.push(policyFinalizer);
         def.onDeletionStart?.(n);
-        const res = await this.store.update(def, n, this.store.encode(def, n), cur.rev);
+        const rev = cur.rev;
+        const value = this.store.encode(def, n);
+        const res = await this.announced(def, n, value, () => this.store.update(def, n, value, rev));
         if (!res.ok) continue;
-        return { obj: this.written(def, n, res.rev), removed: false };
+        return { obj: this.written(def, n, res.rev, value), removed: false };
       }
       const res = await this.store.delete(def, ns, name, cur.rev, this.opts.allocators?.[def.kind]?.claims(cur.obj));
       if (!res.ok) continue;

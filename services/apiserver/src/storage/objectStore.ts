@@ -1,6 +1,6 @@
 import type { Etcd3 } from "etcd3";
-import { fromJson, toJson } from "@bufbuild/protobuf";
-import type { KindDefinition, KubeObject } from "@kubelab/api";
+import { create, fromJson } from "@bufbuild/protobuf";
+import { decodeMessage, encodeMessage, type KindDefinition, type KubeObject } from "@kubelab/api";
 import { withDeadline } from "./etcdClient.js";
 import { LeaseManager } from "./leaseManager.js";
 import { objectKey, prefixEnd } from "./keys.js";
@@ -28,9 +28,47 @@ interface RawKV {
 }
 
 /**
- * Objects in etcd. Values are the object's JSON (readable with etcdctl) without
- * resourceVersion, which is the key's mod_revision. Writes are transactions that compare
- * create_revision or mod_revision, so of two writers of the same version only one wins.
+ * The first bytes of every stored object: the object's protobuf encoding follows. Kubernetes
+ * stores protobuf too, behind "k8s\0" and a runtime.Unknown envelope; kubelab's own prefix says
+ * these are not that envelope (the key's resource names the message type).
+ */
+export const STORAGE_MAGIC = Buffer.from("kubelab\0");
+const hasStorageMagic = (b: Buffer) => b.length >= STORAGE_MAGIC.length && STORAGE_MAGIC.equals(b.subarray(0, STORAGE_MAGIC.length));
+
+/**
+ * The value itself when it is a whole buffer, else a copy. Decoded bytes fields (a Secret's data)
+ * are views of their input, and an etcd value is a view of the response it came in: a copy keeps
+ * a cached object from holding on to the whole response.
+ */
+export function ownedCopy(value: Uint8Array): Buffer {
+  const whole = value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value);
+  return Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength);
+}
+
+/** The object's protobuf encoding in a stored value (without resourceVersion); undefined for a JSON value. */
+export function storedEncoding(value: Buffer): Buffer | undefined {
+  return hasStorageMagic(value) ? value.subarray(STORAGE_MAGIC.length) : undefined;
+}
+
+/**
+ * The wire encoding of a stored object at a revision, with no decoding or encoding of the object:
+ * its stored encoding followed by a metadata holding only resourceVersion. Protobuf parsers merge
+ * a singular message field that occurs twice, so this decodes to the object with its
+ * resourceVersion set.
+ */
+export function encodingAtRevision(def: KindDefinition, stored: Uint8Array, rev: number): Uint8Array {
+  const suffix = encodeMessage(def.schema, create(def.schema, { metadata: { resourceVersion: String(rev) } } as never));
+  const out = Buffer.allocUnsafe(stored.length + suffix.length);
+  out.set(stored, 0);
+  out.set(suffix, stored.length);
+  return out;
+}
+
+/**
+ * Objects in etcd. Values are STORAGE_MAGIC and the object's protobuf encoding (as Kubernetes
+ * stores protobuf: smaller and cheaper to write than JSON) without resourceVersion, which is the
+ * key's mod_revision. Writes are transactions that compare create_revision or mod_revision, so
+ * of two writers of the same version only one wins.
  */
 export class ObjectStore {
   private readonly leases: LeaseManager;
@@ -62,14 +100,24 @@ export class ObjectStore {
     const rv = obj.metadata?.resourceVersion ?? "";
     if (obj.metadata) obj.metadata.resourceVersion = "";
     try {
-      return Buffer.from(JSON.stringify({ apiVersion: def.apiVersion, kind: def.kind, ...(toJson(def.schema, obj) as object) }));
+      const body = encodeMessage(def.schema, obj);
+      const value = Buffer.allocUnsafe(STORAGE_MAGIC.length + body.length);
+      STORAGE_MAGIC.copy(value, 0);
+      value.set(body, STORAGE_MAGIC.length);
+      return value;
     } finally {
       if (obj.metadata) obj.metadata.resourceVersion = rv;
     }
   }
 
   decode(def: KindDefinition, value: Buffer | Uint8Array, rev: number): KubeObject {
-    const obj = fromJson(def.schema, JSON.parse(Buffer.from(value).toString("utf8")), { ignoreUnknownFields: true }) as KubeObject;
+    const bytes = ownedCopy(value);
+    const obj = (
+      hasStorageMagic(bytes)
+        ? decodeMessage(def.schema, bytes.subarray(STORAGE_MAGIC.length))
+        : // JSON, as earlier kubelab versions stored objects: a lab's etcd volume outlives upgrades.
+          fromJson(def.schema, JSON.parse(bytes.toString("utf8")), { ignoreUnknownFields: true })
+    ) as KubeObject;
     obj.apiVersion = def.apiVersion;
     obj.kind = def.kind;
     if (obj.metadata) obj.metadata.resourceVersion = String(rev);

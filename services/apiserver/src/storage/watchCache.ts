@@ -1,17 +1,18 @@
 import type { Etcd3, Watcher } from "etcd3";
-import { clone, create, toBinary } from "@bufbuild/protobuf";
+import { clone, create } from "@bufbuild/protobuf";
 import {
   BookmarkSchema,
   WatchEventSchema,
   kindForResource,
   packEncoded,
   encodeObject,
+  encodeMessage,
   type KindDefinition,
   type KubeObject,
 } from "@kubelab/api";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "@kubelab/service-kit";
-import type { ObjectStore } from "./objectStore.js";
+import { encodingAtRevision, ownedCopy, storedEncoding, type ObjectStore } from "./objectStore.js";
 import { REGISTRY_PREFIX, prefixEnd, resourceOfKey } from "./keys.js";
 import { gone, tooOldResourceVersion } from "../apiErrors.js";
 
@@ -23,10 +24,16 @@ export class CacheEntry {
     readonly key: string,
     readonly obj: KubeObject,
     readonly rev: number,
+    /** The object's stored encoding (no resourceVersion), when at hand: bytes() then needs no encoding. */
+    private stored?: Uint8Array,
   ) {}
 
   bytes(): Uint8Array {
-    return (this.encoded ??= encodeObject(this.obj));
+    if (!this.encoded) {
+      this.encoded = this.stored ? encodingAtRevision(this.def, this.stored, this.rev) : encodeObject(this.obj);
+      this.stored = undefined;
+    }
+    return this.encoded;
   }
 }
 
@@ -75,6 +82,8 @@ export class WatchCache {
   /** Objects this server wrote, by key, until their own watch event arrives (see written()). */
   private readonly ownWrites = new Map<string, CacheEntry>();
   private readonly ownWriteEntries = new WeakMap<KubeObject, CacheEntry>();
+  /** Writes this server has sent and etcd has not answered yet, by key (see expectWrite()). */
+  private readonly inFlight = new Map<string, { value: Buffer; obj: KubeObject }>();
   private etcdWatcher: Watcher | undefined;
   private revisionWaiters: Array<{ rev: number; resolve: () => void }> = [];
   private bookmarkTimer: NodeJS.Timeout | undefined;
@@ -112,7 +121,7 @@ export class WatchCache {
    * per write, one encoding instead of a JSON decode and two encodings. The object must not be
    * changed afterwards (cache entries never are).
    */
-  written(def: KindDefinition, key: string, obj: KubeObject, rev: number): void {
+  written(def: KindDefinition, key: string, obj: KubeObject, rev: number, value?: Buffer): void {
     if (rev <= this.revision) {
       // Its event came first and was decoded: the response shares that entry's encoding.
       const cached = this.objects.get(def.resource)?.get(key);
@@ -121,9 +130,35 @@ export class WatchCache {
     }
     // Events that never come (a watch restarted past them) must not pile up.
     if (this.ownWrites.size >= MAX_OWN_WRITES) this.ownWrites.clear();
-    const entry = new CacheEntry(def, key, obj, rev);
+    const entry = new CacheEntry(def, key, obj, rev, value && storedEncoding(value));
     this.ownWrites.set(key, entry);
     this.ownWriteEntries.set(obj, entry);
+  }
+
+  /**
+   * Announces a write about to be sent: its key, the stored value, and the object it encodes. The
+   * write's watch event often comes before the transaction's answer (watch and transaction may
+   * go to different members); an event carrying exactly these bytes takes this object as its
+   * entry instead of a decoding of them. Returns the withdrawal, for when etcd has answered.
+   */
+  expectWrite(key: string, value: Buffer, obj: KubeObject): () => void {
+    const write = { value, obj };
+    this.inFlight.set(key, write);
+    return () => {
+      if (this.inFlight.get(key) === write) this.inFlight.delete(key);
+    };
+  }
+
+  /** The entry of an announced write whose bytes this event carries, if any. */
+  private announcedEntry(def: KindDefinition, key: string, value: Buffer, rev: number): CacheEntry | undefined {
+    const write = this.inFlight.get(key);
+    if (!write || !write.value.equals(value)) return undefined;
+    this.inFlight.delete(key);
+    // Same bytes, same object: only its resourceVersion was not stored.
+    write.obj.metadata!.resourceVersion = String(rev);
+    const entry = new CacheEntry(def, key, write.obj, rev, storedEncoding(write.value));
+    this.ownWriteEntries.set(write.obj, entry);
+    return entry;
   }
 
   /** The binary encoding of an object this server wrote, shared with its cache entry. */
@@ -201,7 +236,8 @@ export class WatchCache {
     const def = kindForResource(resourceOfKey(key));
     if (!def) return undefined;
     try {
-      return new CacheEntry(def, key, this.store.decode(def, value, rev), rev);
+      const owned = ownedCopy(value);
+      return new CacheEntry(def, key, this.store.decode(def, owned, rev), rev, storedEncoding(owned));
     } catch (e) {
       this.log.error("undecodable object in etcd; skipped", { key, error: (e as Error).message });
       return undefined;
@@ -224,7 +260,7 @@ export class WatchCache {
     } else {
       const own = this.ownWrites.get(key);
       if (own && own.rev <= rev) this.ownWrites.delete(key);
-      const entry = own?.rev === rev ? own : this.decodeKV(key, value, rev);
+      const entry = own?.rev === rev ? own : (this.announcedEntry(def, key, value, rev) ?? this.decodeKV(key, value, rev));
       if (!entry) return;
       map.set(key, entry);
       event = { resource, rev, entry, prev, deleted: false };
@@ -349,11 +385,11 @@ function structuredCloneObject(def: KindDefinition, obj: KubeObject): KubeObject
 }
 
 function encodeEvent(type: string, entry: CacheEntry): Uint8Array {
-  return toBinary(WatchEventSchema, create(WatchEventSchema, { type, object: packEncoded(entry.def, entry.bytes()) }));
+  return encodeMessage(WatchEventSchema, create(WatchEventSchema, { type, object: packEncoded(entry.def, entry.bytes()) }));
 }
 
 function encodeBookmark(resource: string, rev: number): Uint8Array {
   const def = kindForResource(resource)!;
   const bookmark = create(BookmarkSchema, { apiVersion: def.apiVersion, kind: def.kind, metadata: { resourceVersion: String(rev) } });
-  return toBinary(WatchEventSchema, create(WatchEventSchema, { type: "BOOKMARK", object: anyPack(BookmarkSchema, bookmark) }));
+  return encodeMessage(WatchEventSchema, create(WatchEventSchema, { type: "BOOKMARK", object: anyPack(BookmarkSchema, bookmark) }));
 }
