@@ -59,6 +59,11 @@ export class EtcdCluster {
     return this.members.map((m) => `http://127.0.0.1:${m.clientPort}`);
   }
 
+  /** Process ids of the running members (for benchmarks reading their CPU time). */
+  get pids(): number[] {
+    return this.members.flatMap((m) => (m.proc?.pid !== undefined && m.proc.exitCode === null ? [m.proc.pid] : []));
+  }
+
   endpoint(i: number): string {
     return this.endpoints[i];
   }
