@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { clone, create } from "@bufbuild/protobuf";
 import { Etcd3 } from "etcd3";
 import { ApiService, ListRequestSchema, WatchRequestSchema, ConfigMapSchema, NamespaceSchema, PodSchema, decodeObject, type Pod } from "@kubelab/api";
@@ -56,11 +56,17 @@ async function processCpuMicros(pid: number): Promise<number> {
 }
 const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture Node runs on
 
-/** The machine's CPU time, busy and all, in ticks, from /proc/stat. */
-async function machineTicks(): Promise<{ busy: number; all: number }> {
+/** The machine's CPU time, busy and all, in ticks, from /proc/stat; steal: taken by the hypervisor. */
+async function machineTicks(): Promise<{ busy: number; all: number; steal: number }> {
   const f = (await readFile("/proc/stat", "utf8")).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
   const all = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: all - f[3]! - f[4]!, all }; // idle and iowait are not busy
+  return { busy: all - f[3]! - f[4]!, all, steal: f[7]! }; // idle and iowait are not busy
+}
+
+/** The API server's longest event-loop delay since the last scrape of its metrics, in ms. */
+async function serverLoopDelayMaxMs(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
 }
 const busyShare = (a: { busy: number; all: number }, b: { busy: number; all: number }) => (b.busy - a.busy) / Math.max(1, b.all - a.all);
 
@@ -183,6 +189,11 @@ export default async function run(): Promise<void> {
       return call;
     });
     await new Promise((r) => setTimeout(r, 500));
+    // Who stalls, when the tail is long: each process's longest event-loop delay over the run.
+    const ownDelay = monitorEventLoopDelay({ resolution: 5 });
+    ownDelay.enable();
+    await serverLoopDelayMaxMs(api.metricsPort); // prom-client restarts its delay histogram at each scrape
+    const stat0 = await machineTicks();
     const sent: Array<{ rv: number; at: number; done: number }> = [];
     const writes: Promise<unknown>[] = [];
     const start = now();
@@ -206,7 +217,10 @@ export default async function run(): Promise<void> {
     sent.sort((a, b) => a.rv - b.rv);
     const latencies = arrivals.flatMap((times) => times.slice(warmup, total).map((t, k) => t - sent[warmup + k].at));
     const delivered = arrivals.reduce((n, a) => n + a.length, 0);
+    ownDelay.disable();
     if (process.env.BENCH_DEBUG) {
+      const stat1 = await machineTicks();
+      console.log(`longest event-loop delay: API server ${(await serverLoopDelayMaxMs(api.metricsPort)).toFixed(0)} ms, this process ${(ownDelay.max / 1e6).toFixed(0)} ms; machine busy ${(busyShare(stat0, stat1) * 100).toFixed(0)}%, stolen ${(((stat1.steal - stat0.steal) / Math.max(1, stat1.all - stat0.all)) * 100).toFixed(1)}%`);
       const firsts = arrivals.map((a) => a[0] - start).sort((a, b) => a - b);
       console.log(`first event at a watcher, after the first create was sent: min ${firsts[0].toFixed(0)} p50 ${percentile(firsts, 50).toFixed(0)} max ${firsts[firsts.length - 1].toFixed(0)} ms`);
       for (let sec = 0; sec < WATCH_SECONDS + WATCH_WARMUP_SECONDS; sec++) {

@@ -176,7 +176,12 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
             if (closed) return;
             pending.push(bytes);
             if (pending.length > MAX_PENDING_WATCH_EVENTS) close(unavailable("watcher is too slow; please watch again"));
-            else if (!writing) flush();
+            else if (!writing) {
+              // Written after this turn of the event loop: the events of one etcd watch response
+              // (often several) go out to each watcher as one message, not one write each.
+              writing = true;
+              setImmediate(flush);
+            }
           },
           fail: (err) => close(toApiError(err)),
         };
