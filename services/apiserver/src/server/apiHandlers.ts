@@ -177,10 +177,11 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
             pending.push(bytes);
             if (pending.length > MAX_PENDING_WATCH_EVENTS) close(unavailable("watcher is too slow; please watch again"));
             else if (!writing) {
-              // Written after this turn of the event loop: the events of one etcd watch response
-              // (often several) go out to each watcher as one message, not one write each.
+              // Written once the current task is done: the events of one etcd watch response
+              // (often several, applied in one go) reach each watcher as one message, not one
+              // write each, and without waiting for another turn of the event loop.
               writing = true;
-              setImmediate(flush);
+              queueMicrotask(flush);
             }
           },
           fail: (err) => close(toApiError(err)),
