@@ -204,8 +204,8 @@ function dataView(): DataView {
   return (view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
 }
 
-function readValue(fp: FieldPlan, op: Op, limit: number, depth: number): unknown {
-  switch (op) {
+function readValue(fp: FieldPlan, limit: number, depth: number): unknown {
+  switch (fp.op) {
     case Op.String:
       return readString(limit, fp.verifyUtf8);
     case Op.Bytes: {
@@ -291,10 +291,10 @@ function readFields(plan: MessagePlan, m: Record<string, unknown>, end: number, 
     }
     if (fp.shape === "list") {
       const list = m[fp.name] as unknown[];
-      if (wireType === fp.wireType) list.push(readValue(fp, fp.op, end, depth));
+      if (wireType === fp.wireType) list.push(readValue(fp, end, depth));
       else if (wireType === 2 && fp.op !== Op.Message) {
         const listEnd = lengthEnd(end);
-        while (pos < listEnd) list.push(readValue(fp, fp.op, listEnd, depth));
+        while (pos < listEnd) list.push(readValue(fp, listEnd, depth));
         if (pos !== listEnd) throw FALLBACK;
       } else throw FALLBACK;
       continue;
@@ -310,7 +310,7 @@ function readFields(plan: MessagePlan, m: Record<string, unknown>, end: number, 
       else m[fp.name] = { case: fp.oneofCase, value: target };
       continue;
     }
-    const v = readValue(fp, fp.op, end, depth);
+    const v = readValue(fp, end, depth);
     if (fp.oneofCase === undefined) m[fp.name] = v;
     else m[fp.name] = { case: fp.oneofCase, value: v };
   }
@@ -325,7 +325,7 @@ function readMapEntry(fp: FieldPlan, map: Record<string, unknown>, limit: number
   while (pos < end) {
     const tag = varint32() >>> 0;
     if (tag === ((1 << 3) | 2)) key = readString(end, fp.verifyUtf8);
-    else if (tag === ((2 << 3) | fp.wireType)) value = readValue(fp, fp.op, end, depth);
+    else if (tag === ((2 << 3) | fp.wireType)) value = readValue(fp, end, depth);
     else throw FALLBACK;
   }
   if (pos !== end) throw FALLBACK;

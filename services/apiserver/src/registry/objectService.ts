@@ -29,7 +29,7 @@ import {
   notFound,
   tooLarge,
 } from "../apiErrors.js";
-import { storedEncoding, type ObjectStore, type Versioned } from "../storage/objectStore.js";
+import { storedEncoding, type ObjectStore, type Versioned, type WriteResult } from "../storage/objectStore.js";
 import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.js";
 import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
 import { admitOnCreate, type AdmissionOptions } from "./admission.js";
@@ -126,10 +126,9 @@ export class ObjectService {
     if (def.namespaced) await this.checkNamespace(def, meta.namespace, meta.name);
     const alloc = this.opts.allocators?.[def.kind];
     if (!alloc) {
-      const value = this.encodeChecked(def, obj);
-      const res = await this.announced(def, obj, value, () => this.store.create(def, obj, value));
+      const res = await this.write(def, obj, this.encodeChecked(def, obj), (value) => this.store.create(def, obj, value));
       if (!res.ok) throw alreadyExists(def, meta.name);
-      return this.written(def, obj, res.rev, value);
+      return obj;
     }
     // What the client asked for by value is checked; what it left out is picked, and picked
     // again if another writer took it first.
@@ -138,9 +137,8 @@ export class ObjectService {
     for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
       const candidate = clone(def.schema, obj) as KubeObject;
       throwIfInvalid(def, candidate, alloc.assign(candidate, undefined, avoid));
-      const value = this.encodeChecked(def, candidate);
-      const res = await this.announced(def, candidate, value, () => this.store.create(def, candidate, value, alloc.claims(candidate)));
-      if (res.ok) return this.written(def, candidate, res.rev, value);
+      const res = await this.write(def, candidate, this.encodeChecked(def, candidate), (value) => this.store.create(def, candidate, value, alloc.claims(candidate)));
+      if (res.ok) return candidate;
       if (!res.takenClaims?.length) throw alreadyExists(def, meta.name);
       const theirs = res.takenClaims.filter((c) => requested.has(c));
       if (theirs.length) throwIfInvalid(def, candidate, theirs.map((c) => alloc.takenError(c, candidate)!).filter(Boolean));
@@ -158,24 +156,27 @@ export class ObjectService {
     }
   }
 
-  /** The object as stored at `rev`, handed to the watch cache (which then needs not decode it). */
-  /** A store write of obj announced to the watch cache while it is in flight (see WatchCache.expectWrite). */
-  private async announced<T>(def: KindDefinition, obj: KubeObject, value: Buffer, write: () => Promise<T>): Promise<T> {
-    const withdraw = this.cache.expectWrite(objectKey(def, obj.metadata!.namespace, obj.metadata!.name), value, obj);
+  /**
+   * Writes obj as `value` with the store operation `op`. The write is announced to the watch cache
+   * while etcd has it (see WatchCache.expectWrite), and once it succeeded the object, now at its
+   * resourceVersion, is handed to the cache as written (see WatchCache.written): its watch event
+   * then needs no decoding, and the response shares the event's encoding.
+   */
+  private async write(def: KindDefinition, obj: KubeObject, value: Buffer, op: (value: Buffer) => Promise<WriteResult>): Promise<WriteResult> {
+    const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const withdraw = this.cache.expectWrite(key, value, obj);
+    let res: WriteResult;
     try {
-      return await write();
+      res = await op(value);
     } finally {
       withdraw();
     }
+    if (res.ok) {
+      obj.metadata!.resourceVersion = String(res.rev);
+      this.cache.written(def, key, obj, res.rev, value);
+    }
+    return res;
   }
-
-    /** The object as written at rev; `value` is what was stored (the watch cache answers with it). */
-  private written(def: KindDefinition, obj: KubeObject, rev: number, value: Buffer): KubeObject {
-    obj.metadata!.resourceVersion = String(rev);
-    this.cache.written(def, objectKey(def, obj.metadata!.namespace, obj.metadata!.name), obj, rev, value);
-    return obj;
-  }
-
 
   private encodeChecked(def: KindDefinition, obj: KubeObject): Buffer {
     const value = this.store.encode(def, obj);
@@ -358,9 +359,8 @@ export class ObjectService {
       const wanted = new Set(alloc?.claims(obj) ?? []);
       const claims = { take: [...wanted].filter((c) => !held.has(c)), release: [...held].filter((c) => !wanted.has(c)) };
       const rev = cur.rev;
-      const value = this.encodeChecked(def, obj);
-      const res = await this.announced(def, obj, value, () => this.store.update(def, obj, value, rev, claims));
-      if (res.ok) return this.written(def, obj, res.rev, value);
+      const res = await this.write(def, obj, this.encodeChecked(def, obj), (value) => this.store.update(def, obj, value, rev, claims));
+      if (res.ok) return obj;
       if (res.takenClaims?.length && alloc) {
         // A requested address another object holds is the client's error; a picked one is picked again.
         const requested = res.takenClaims.filter((c) => asked.has(c));
@@ -430,10 +430,9 @@ export class ObjectService {
           n.metadata!.deletionGracePeriodSeconds = grace;
           n.metadata!.deletionTimestamp = nowTimestamp(grace);
           const rev = cur.rev;
-          const value = this.store.encode(def, n);
-          const res = await this.announced(def, n, value, () => this.store.update(def, n, value, rev));
+          const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, rev));
           if (!res.ok) continue;
-          return { obj: this.written(def, n, res.rev, value), removed: false };
+          return { obj: n, removed: false };
         }
       } else if (finalizersLeft || grace > 0) {
         const n = clone(def.schema, cur.obj) as KubeObject;
@@ -442,10 +441,9 @@ export class ObjectService {
         if (policyFinalizer && !n.metadata!.finalizers.includes(policyFinalizer)) n.metadata!.finalizers.push(policyFinalizer);
         def.onDeletionStart?.(n);
         const rev = cur.rev;
-        const value = this.store.encode(def, n);
-        const res = await this.announced(def, n, value, () => this.store.update(def, n, value, rev));
+        const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, rev));
         if (!res.ok) continue;
-        return { obj: this.written(def, n, res.rev, value), removed: false };
+        return { obj: n, removed: false };
       }
       const res = await this.store.delete(def, ns, name, cur.rev, this.opts.allocators?.[def.kind]?.claims(cur.obj));
       if (!res.ok) continue;

@@ -115,22 +115,22 @@ export class WatchCache {
   }
 
   /**
-   * Takes an object this server has just written at `rev`, as it wrote it. When the write's own
-   * watch event arrives, this object becomes the cache's entry instead of a decoding of the
-   * stored JSON, and the entry's binary encoding is the one the write's response is sent with:
-   * per write, one encoding instead of a JSON decode and two encodings. The object must not be
-   * changed afterwards (cache entries never are).
+   * Takes an object this server has just written at `rev`, as it wrote it (`value`: the stored
+   * bytes). When the write's own watch event arrives after etcd's answer, this object becomes the
+   * cache's entry instead of a decoding of the value (expectWrite() covers an event that comes
+   * first), and the entry's wire encoding is the one the write's response is sent with. The
+   * object must not be changed afterwards (cache entries never are).
    */
-  written(def: KindDefinition, key: string, obj: KubeObject, rev: number, value?: Buffer): void {
+  written(def: KindDefinition, key: string, obj: KubeObject, rev: number, value: Buffer): void {
     if (rev <= this.revision) {
-      // Its event came first and was decoded: the response shares that entry's encoding.
+      // Its event came first: the response shares that entry's encoding.
       const cached = this.objects.get(def.resource)?.get(key);
       if (cached?.rev === rev) this.ownWriteEntries.set(obj, cached);
       return;
     }
     // Events that never come (a watch restarted past them) must not pile up.
     if (this.ownWrites.size >= MAX_OWN_WRITES) this.ownWrites.clear();
-    const entry = new CacheEntry(def, key, obj, rev, value && storedEncoding(value));
+    const entry = new CacheEntry(def, key, obj, rev, storedEncoding(value));
     this.ownWrites.set(key, entry);
     this.ownWriteEntries.set(obj, entry);
   }
