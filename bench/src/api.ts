@@ -6,6 +6,7 @@ import { ApiService, ListRequestSchema, WatchRequestSchema, ConfigMapSchema, Nam
 import * as grpc from "@grpc/grpc-js";
 import { ApiClient, CLIENT_CHANNEL_OPTIONS, grpcServiceDefinition } from "@kubelab/client";
 import { EtcdCluster, spawnApiServer } from "@kubelab/testkit";
+import { busyShare, machineTicks } from "./machine.js";
 import { median, percentile, pool } from "./stats.js";
 import { record, type Row } from "./results.js";
 
@@ -56,19 +57,11 @@ async function processCpuMicros(pid: number): Promise<number> {
 }
 const CLOCK_TICKS = 100; // USER_HZ: 100 on every Linux architecture Node runs on
 
-/** The machine's CPU time, busy and all, in ticks, from /proc/stat; steal: taken by the hypervisor. */
-async function machineTicks(): Promise<{ busy: number; all: number; steal: number }> {
-  const f = (await readFile("/proc/stat", "utf8")).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const all = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: all - f[3]! - f[4]!, all, steal: f[7]! }; // idle and iowait are not busy
-}
-
 /** The API server's longest event-loop delay since the last scrape of its metrics, in ms. */
 async function serverLoopDelayMaxMs(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   return Number(/^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN) * 1000;
 }
-const busyShare = (a: { busy: number; all: number }, b: { busy: number; all: number }) => (b.busy - a.busy) / Math.max(1, b.all - a.all);
 
 /** A pod of realistic size: labels, resources, a probe, env. Decoded once, cloned per create. */
 const podTemplate = decodeTemplate();

@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { NamespaceSchema, decodeObject, type Deployment, type Pod } from "@kubelab/api";
 import type { ApiClient } from "@kubelab/client";
 import { BenchLab, exec } from "./benchLab.js";
+import { settle } from "./machine.js";
 import { record, type Row } from "./results.js";
 import { median } from "./stats.js";
 
@@ -11,7 +12,7 @@ const IMAGE = "kubelab/echo:dev";
 const PAUSE_IMAGE = "kubelab/pause:dev";
 const NS = "bench-workloads";
 const KILLS = 5;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const now = () => performance.timeOrigin + performance.now();
 
 const isReady = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions.some((c) => c.type === "Ready" && c.status === "True");
@@ -116,15 +117,18 @@ export default async function run(): Promise<void> {
 
     // 1. A 20-replica Deployment to all Ready, against 20 `docker run` in parallel; rounds
     // alternate, and the medians are compared, as one burst of 40 container starts varies by a
-    // second or more on two cores. The last round's Deployment stays for the parts below.
+    // second or more on two cores. Each measurement starts on a quiet machine (settle), so none
+    // pays for the clean-up of the one before. The last round's Deployment stays for the parts below.
     const floors: number[] = [];
     const podShapes: number[] = [];
     const rollouts: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      await settle();
       const t0 = now();
       await Promise.all(Array.from({ length: REPLICAS }, (_, i) => lab.dockerRun(`run-${round}-${i}`, IMAGE)));
       floors.push(now() - t0);
       await lab.removeRuns();
+      await settle();
       // The same in a pod's shape, with no kubelab in the path: a pause container on the pod
       // network, then the image in its network namespace. What two containers per pod cost Docker.
       const t2 = now();
@@ -136,6 +140,7 @@ export default async function run(): Promise<void> {
       );
       podShapes.push(now() - t2);
       await lab.removeRuns();
+      await settle();
       const name = round === ROUNDS - 1 ? "web" : `web-${round}`;
       const rv = (await client.list("pods", { namespace: NS, limit: 1 })).resourceVersion;
       const t1 = now();
@@ -188,7 +193,7 @@ export default async function run(): Promise<void> {
     record("workloads", rows, [
       "On the composed lab with its lab settings: node-monitor-grace-period 10 s, pods evicted 10 s after their node is unreachable (Kubernetes: 40 s and 300 s), so node loss takes about 20 s plus the restart of the pods.",
       "Pods have no readiness probe here: Ready as soon as their container runs, as with `docker run`.",
-      `Deployment and floor are medians of ${ROUNDS} alternating rounds (each Deployment deleted and its containers gone before the next round): Deployment ${rollouts.map((r) => r.toFixed(0)).join(", ")} ms; floor ${floors.map((r) => r.toFixed(0)).join(", ")} ms; pod shape ${podShapes.map((r) => r.toFixed(0)).join(", ")} ms.`,
+      `Deployment and floor are medians of ${ROUNDS} alternating rounds (each Deployment deleted and its containers gone before the next round; each measurement started once the machine was quiet, under 30% busy for 0.5 s): Deployment ${rollouts.map((r) => r.toFixed(0)).join(", ")} ms; floor ${floors.map((r) => r.toFixed(0)).join(", ")} ms; pod shape ${podShapes.map((r) => r.toFixed(0)).join(", ")} ms.`,
     ]);
   } finally {
     await lab.stop();
