@@ -198,8 +198,8 @@ export default async function run(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     // Who stalls, when the tail is long: each process's longest event-loop delay over the run.
     const debug = Boolean(process.env.BENCH_DEBUG);
-    const ownDelay = monitorEventLoopDelay({ resolution: 5 });
-    if (debug) ownDelay.enable();
+    const ownDelay = debug ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
+    ownDelay?.enable();
     if (debug) await serverLoopDelayMaxMs(api.metricsPort); // prom-client restarts its delay histogram at each scrape
     const stat0 = await machineTicks();
     const sent: Array<{ rv: number; at: number; done: number }> = [];
@@ -225,8 +225,8 @@ export default async function run(): Promise<void> {
     sent.sort((a, b) => a.rv - b.rv);
     const latencies = arrivals.flatMap((times) => times.slice(warmup, total).map((t, k) => t - sent[warmup + k].at));
     const delivered = arrivals.reduce((n, a) => n + a.length, 0);
-    ownDelay.disable();
-    if (debug) {
+    ownDelay?.disable();
+    if (debug && ownDelay) {
       const stat1 = await machineTicks();
       console.log(`longest event-loop delay: API server ${(await serverLoopDelayMaxMs(api.metricsPort)).toFixed(0)} ms, this process ${(ownDelay.max / 1e6).toFixed(0)} ms; machine busy ${(busyShare(stat0, stat1) * 100).toFixed(0)}%, stolen ${(((stat1.steal - stat0.steal) / Math.max(1, stat1.all - stat0.all)) * 100).toFixed(1)}%`);
       const firsts = arrivals.map((a) => a[0] - start).sort((a, b) => a - b);
