@@ -17,7 +17,7 @@ const OFFICIAL_BUSYBOX = "busybox:1.36";
 /** Small images the examples and tests run as pods, and the pod sandbox; built with the lab. */
 export const WORKLOAD_IMAGES = { pause: "kubelab/pause:dev", echo: "kubelab/echo:dev", burner: "kubelab/burner:dev", shell: "kubelab/shell:dev" };
 const WORKLOAD_BASES = { pause: "busybox", echo: "node", burner: "node", shell: "busybox" };
-export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver", "scheduler", "controller-manager", "dns", "node-1", "node-2", "node-3", "kube-proxy-1", "kube-proxy-2", "kube-proxy-3"];
+export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver", "scheduler", "controller-manager", "dns", "pod-network", "node-1", "node-2", "node-3", "kube-proxy-1", "kube-proxy-2", "kube-proxy-3"];
 
 export function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, { cwd: root, stdio: opts.quiet ? "pipe" : "inherit", encoding: "utf8", env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs });

@@ -29,7 +29,11 @@ export class BenchLab {
     const port = await freePort();
     const nodePorts = await freePortRange(50);
     tools.buildAll(() => {}, { workspace: false });
-    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...env, KUBELAB_API_PORT: String(port), KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}` } });
+    const podNetworkMetrics = String(await freePort());
+    tools.composeRun(this.project, ["up", "-d"], {
+      quiet: true,
+      env: { ...env, KUBELAB_API_PORT: String(port), KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}`, KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics },
+    });
     this.client = new ApiClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
     await tools.waitHealthy(this.project);
     for (let i = 0; ; i++) {

@@ -86,7 +86,7 @@ export default async function run(): Promise<void> {
     rows.push({ metric: `ratio pod p50 / docker run p50 (median round of ${ROUNDS})`, value: ratio.toFixed(2), target: "≤ 1.5", pass: ratio <= 1.5 });
     rows.push({ metric: "ratio pod p99 / docker run p99", value: (percentile(pods, 99) / percentile(runs, 99)).toFixed(2), target: "" });
     record("pods", rows, [
-      "On the composed lab (3 nodes, scheduler, API server, 3-member etcd). A pod's path: API create, scheduler bind, the node's kubelet sees it, creates and starts the sandbox (the pod's network) and the app container, writes status Running; measured by a watch.",
+      "On the composed lab (3 nodes, scheduler, API server, 3-member etcd). A pod's path: API create, scheduler bind, the node's kubelet sees it, creates the sandbox with an address from the pod network plugin, starts it, has the plugin wire it to the pods network (veth pair, routes), starts the app container, writes status Running; measured by a watch.",
       `Ratios of the ${ROUNDS} rounds (each of ${PODS} pods and ${PODS} docker runs, alternating; pods and containers removed between rounds): ${rounds.map((r) => r.ratio.toFixed(2)).join(", ")}; the table shows the median round.`,
       "The reference is `docker run -d` through the docker CLI (create and start of one container) on the same Docker network the pods get their addresses on, alternating with the pods in the same run. Docker's default bridge is faster to join (no embedded DNS); its figure is shown for comparison.",
     ]);

@@ -193,6 +193,7 @@ export default async function run(): Promise<void> {
     record("workloads", rows, [
       "On the composed lab with its lab settings: node-monitor-grace-period 10 s, pods evicted 10 s after their node is unreachable (Kubernetes: 40 s and 300 s), so node loss takes about 20 s plus the restart of the pods.",
       "Pods have no readiness probe here: Ready as soon as their container runs, as with `docker run`.",
+      "A kubelab pod is two containers too, but its sandbox gets no Docker network: the lab's pod network plugin (services/pod-network) wires it to the same bridge, as a CNI plugin does, which spares Docker the two re-executions of dockerd that each container it attaches itself costs (libnetwork's setkey hook, the embedded DNS's setup). The pod shape row uses Docker's own networking, as the floor does.",
       `Deployment and floor are medians of ${ROUNDS} alternating rounds (each Deployment deleted and its containers gone before the next round; each measurement started once the machine was quiet, under 30% busy for 0.5 s): Deployment ${rollouts.map((r) => r.toFixed(0)).join(", ")} ms; floor ${floors.map((r) => r.toFixed(0)).join(", ")} ms; pod shape ${podShapes.map((r) => r.toFixed(0)).join(", ")} ms.`,
     ]);
   } finally {

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event, Node, Pod, Service } from "@kubelab/api";
 import { ApiClient } from "@kubelab/client";
@@ -300,6 +302,47 @@ spec:
         expect(out).toMatch(new RegExp(`^named => .*Name: +named\\.${NS}\\.svc\\.cluster\\.local +Address: +${ip}( |$)`, "m"));
         expect(out).toMatch(new RegExp(`^named\\.${NS}\\.svc\\.cluster\\.local => .*Address: +${ip}( |$)`, "m"));
         expect(out).toMatch(new RegExp(`^nothere\\.${NS}\\.svc\\.cluster\\.local => .*NXDOMAIN`, "m"));
+      });
+    });
+
+    it("wires each pod's network through the pod network plugin: its own eth0 and address, its routes, its name in /etc/hosts", async () => {
+      await apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: wired}
+spec:
+  containers:
+  - name: sh
+    image: kubelab/shell:dev
+    command: [sh, -c, 'ip -o -4 addr show eth0; ip route; grep wired /etc/hosts; sleep 3600']
+`);
+      const p = await eventually("wired running", async () => running(await pod("wired")));
+      const ip = p.status!.podIp;
+      const uid = p.metadata!.uid;
+      // An address from the upper half of the pods network's subnet (the plugin's range).
+      const [subnet, gateway] = (await lab.docker("network", "inspect", `${lab.project}_pods`, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}")).trim().split(" ");
+      const [base, len] = subnet!.split("/");
+      const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+      const size = 2 ** (32 - Number(len));
+      expect(toInt(ip) - toInt(base!)).toBeGreaterThan(size / 2);
+      expect(toInt(ip) - toInt(base!)).toBeLessThan(size - 1);
+      // The sandbox has no Docker network; it carries its address in its labels.
+      const [sandbox] = await containersOf(`io.kubelab.pod.uid=${uid}`, "io.kubelab.container.type=sandbox");
+      const inspected = (await lab.docker("inspect", sandbox!.id, "--format", '{{.HostConfig.NetworkMode}} {{index .Config.Labels "io.kubelab.pod.ip"}}')).trim();
+      expect(inspected).toBe(`none ${ip}`);
+      await eventually("wired's view of its network", async () => {
+        const out = await logs("wired");
+        expect(out).toMatch(new RegExp(`eth0 +inet ${ip.replaceAll(".", "\\.")}/${len} `));
+        expect(out).toContain(`default via ${gateway} dev eth0`);
+        expect(out).toMatch(/^10\.96\.0\.0\/12 via \S+ dev eth0/m);
+        expect(out).toMatch(new RegExp(`^${ip.replaceAll(".", "\\.")}\\s+wired$`, "m"));
+      });
+      // The host end of the pair is on the bridge while the sandbox lives, and goes with it.
+      const hostEnd = `/sys/class/net/kl${sandbox!.id.slice(0, 12)}`;
+      expect(path.basename(fs.readlinkSync(`${hostEnd}/master`))).toMatch(/^br-/);
+      await client.delete("pods", NS, "wired", { gracePeriodSeconds: 0 });
+      await eventually("the host end gone", async () => {
+        expect(fs.existsSync(hostEnd)).toBe(false);
       });
     });
 

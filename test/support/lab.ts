@@ -46,7 +46,11 @@ export class TestLab {
     tools.buildAll(() => {}, { workspace: false });
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
-    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: { ...this.env, KUBELAB_API_PORT: String(this.port), KUBELAB_NODE_PORTS: nodePorts } });
+    const podNetworkMetrics = String(await freePort());
+    tools.composeRun(this.project, ["up", "-d"], {
+      quiet: true,
+      env: { ...this.env, KUBELAB_API_PORT: String(this.port), KUBELAB_NODE_PORTS: nodePorts, KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics },
+    });
     await tools.waitHealthy(this.project);
   }
 

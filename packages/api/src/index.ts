@@ -32,3 +32,5 @@ export * from "./gen/kubelab/apiserver/v1/api_pb.js";
 export { KUBELAB_VERSION } from "./version.js";
 export * from "./gen/kubelab/core/v1/podlogs_pb.js";
 export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";
+export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";
+export { POD_NETWORK_LABEL } from "./podNetwork.js";

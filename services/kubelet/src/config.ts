@@ -21,6 +21,7 @@ export const kubeletOptions = {
   imagePullBackOffMax: { flag: "image-pull-back-off-max", description: "longest image pull back-off in seconds", default: 300 },
   dockerHost: { flag: "docker-host", description: "Docker Engine socket", default: "/var/run/docker.sock", env: "DOCKER_HOST_SOCKET" },
   podNetwork: { flag: "pod-network", description: "Docker network of pods (default: the node container's network labelled io.kubelab.network=pods)", default: "" },
+  podNetworkPlugin: { flag: "pod-network-plugin", description: "unix socket of the pod network plugin (services/pod-network) that wires each sandbox to --pod-network; empty: Docker attaches sandboxes itself", default: "" },
   nodeContainer: { flag: "node-container", description: "container whose PID namespace pods join (default: this container, when in one)", default: "" },
   pauseImage: { flag: "pod-infra-container-image", description: "image of each pod's sandbox container", default: "kubelab/pause:dev" },
   clusterDns: { flag: "cluster-dns", description: "the cluster DNS server pods use (an IP, or a name resolved at start); empty: Docker's", default: "" },

@@ -10,6 +10,7 @@ import { PodSyncer } from "./pods/podSyncer.js";
 import { ProbeManager, probeFailureMessage } from "./probes/probeManager.js";
 import { DockerRuntime } from "./runtime/dockerRuntime.js";
 import { discoverNode } from "./runtime/nodeIdentity.js";
+import { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
 import { startKubeletServer } from "./server/logServer.js";
 
 export interface RunningKubelet {
@@ -27,13 +28,18 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
   const podNetwork = cfg.podNetwork || found.podNetwork;
   if (!podNetwork) throw new Error("no pod network: set --pod-network, or run the kubelet in a container attached to a network labelled io.kubelab.network=pods");
   const internalIP = cfg.nodeIP || found.internalIP || "127.0.0.1";
-  const runtime = new DockerRuntime(docker, {
-    nodeName: cfg.nodeName,
-    podNetwork,
-    nodeContainer: cfg.nodeContainer || found.containerId,
-    project: cfg.labProject || found.project || "kubelab",
-    serviceRoute: serviceRouteOf(cfg.serviceClusterIpRange, found.podNetworkIP, log),
-  });
+  const plugin = cfg.podNetworkPlugin ? new PodNetworkPlugin(cfg.podNetworkPlugin, podNetwork) : undefined;
+  const runtime = new DockerRuntime(
+    docker,
+    {
+      nodeName: cfg.nodeName,
+      podNetwork,
+      nodeContainer: cfg.nodeContainer || found.containerId,
+      project: cfg.labProject || found.project || "kubelab",
+      serviceRoute: serviceRouteOf(cfg.serviceClusterIpRange, found.podNetworkIP, log),
+    },
+    plugin,
+  );
   const runtimeVersion = `docker://${(await docker.version()).Version}`;
   const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
   const recorder = new EventRecorder(client, { component: "kubelet", host: cfg.nodeName }, (e) => log.warn("event not recorded", { error: e }));
@@ -54,7 +60,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     runtimeVersion,
   });
   const node = await registerWithRetry(nodeStatus, log);
-  log.info("node registered", { node: cfg.nodeName, internalIP, podNetwork, runtime: runtimeVersion });
+  log.info("node registered", { node: cfg.nodeName, internalIP, podNetwork, podNetworkPlugin: cfg.podNetworkPlugin || "none (Docker's)", runtime: runtimeVersion });
   const lease = new LeaseRenewer(client, cfg.nodeName, node.metadata!.uid, cfg.nodeLeaseDurationSeconds, (e) => log.warn("lease renewal failed", { error: e }));
   lease.start();
 
@@ -181,6 +187,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
       await logServer.close();
       await metrics.close();
       client.close();
+      plugin?.close();
     },
   };
 }

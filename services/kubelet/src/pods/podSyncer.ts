@@ -87,6 +87,7 @@ export class PodSyncer {
     const current = sandboxes[0];
     if (current && current.state === "running") {
       sandboxId = current.id;
+      sandboxStarted = this.runtime.ensureWired(current.id);
       podIP = async () => current.ip;
     } else {
       acted = true;
@@ -94,9 +95,10 @@ export class PodSyncer {
       if (!created) return this.writeStatus(pod, containers, "", waiting);
       if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
       sandboxId = created;
-      sandboxStarted = this.runtime.start(created);
+      const wired = this.runtime.startSandbox(created);
+      sandboxStarted = wired.then(() => undefined);
       let ip: Promise<string> | undefined;
-      podIP = () => (ip ??= sandboxStarted.then(async () => (await this.runtime.inspect(created))?.ip ?? ""));
+      podIP = () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(created))?.ip ?? ""));
     }
     // A sandbox that fails to start fails every container start: the next sync makes a new one.
     sandboxStarted.catch(() => undefined);

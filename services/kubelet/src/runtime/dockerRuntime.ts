@@ -1,5 +1,7 @@
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
+import { POD_NETWORK_LABEL } from "@kubelab/api";
+import type { PodNetworkPlugin } from "./podNetworkPlugin.js";
 import { LABEL, SANDBOX_NAME, dockerName, type ContainerType } from "./labels.js";
 
 /** What the kubelet needs to know of one of its containers. */
@@ -84,10 +86,17 @@ export class DockerRuntime {
    * sync lists; only new or changed containers cost an inspect.
    */
   private readonly inspected = new Map<string, RuntimeContainer>();
+  /** Sandboxes the plugin wired for this process. */
+  private readonly wired = new Set<string>();
 
   constructor(
     readonly docker: Docker,
     readonly identity: RuntimeIdentity,
+    /**
+     * When set, sandboxes are created with no network and wired by the plugin (as Kubernetes'
+     * dockershim did with CNI); otherwise Docker attaches them to the pod network itself.
+     */
+    private readonly podNetworkPlugin?: PodNetworkPlugin,
   ) {}
 
   private baseLabels(pod: PodRef): Record<string, string> {
@@ -153,7 +162,8 @@ export class DockerRuntime {
       createdAt: isoOrEmpty(info.Created),
       image: info.Config.Image,
       imageId: info.Image,
-      ip: nets[this.identity.podNetwork]?.IPAddress ?? "",
+      // A plugin-wired sandbox carries its address in a label; Docker knows it for its own networks.
+      ip: nets[this.identity.podNetwork]?.IPAddress || (info.State.Running ? (l[POD_NETWORK_LABEL.ip] ?? "") : ""),
     };
     // "created" is passing (start follows) and has no start time yet: not worth keeping.
     if (c.state === "exited" || c.state === "dead" || c.state === "running") this.inspected.set(c.id, c);
@@ -168,35 +178,72 @@ export class DockerRuntime {
     attempt: number,
     dns?: { servers: string[]; searches: string[]; options: string[] },
   ): Promise<string> {
+    const plugin = this.podNetworkPlugin;
+    const address = plugin ? await plugin.allocate(`${pod.namespace}/${pod.name}`) : undefined;
+    const hostname = pod.hostname.slice(0, 63);
+    const route = this.identity.serviceRoute;
     const c = await this.docker.createContainer({
       name: dockerName(SANDBOX_NAME, pod, attempt),
       Image: image,
-      Hostname: pod.hostname.slice(0, 63),
-      // The pause image adds this route as its first act, before it sleeps: the pod's network is
-      // plumbed from inside, with no exec and no round trip on the way to starting the pod.
-      Env: this.identity.serviceRoute ? [`KUBELAB_SERVICE_ROUTE=${this.identity.serviceRoute.cidr} via ${this.identity.serviceRoute.via}`] : undefined,
+      Hostname: hostname,
+      // Docker's own networking: the pause image adds this route as its first act, before it
+      // sleeps, with no exec and no round trip on the way to starting the pod. The plugin adds
+      // it when it wires the sandbox.
+      Env: route && !plugin ? [`KUBELAB_SERVICE_ROUTE=${route.cidr} via ${route.via}`] : undefined,
       Labels: {
         ...this.baseLabels(pod),
         [LABEL.containerName]: SANDBOX_NAME,
         [LABEL.containerType]: "sandbox",
         [LABEL.attempt]: String(attempt),
         [LABEL.gracePeriod]: String(pod.gracePeriod),
+        ...(address ? { [POD_NETWORK_LABEL.ip]: address.ip, [POD_NETWORK_LABEL.network]: address.networkId } : {}),
       },
       HostConfig: {
-        NetworkMode: this.identity.podNetwork,
+        NetworkMode: address ? "none" : this.identity.podNetwork,
         PidMode: this.identity.nodeContainer ? `container:${this.identity.nodeContainer}` : undefined,
         // The pod's resolv.conf, shared by its containers (they join this network namespace).
         Dns: dns?.servers.length ? dns.servers : undefined,
         DnsSearch: dns?.searches.length ? dns.searches : undefined,
         DnsOptions: dns?.options.length ? dns.options : undefined,
+        // The kubelet's /etc/hosts entry for the pod's own name (Docker writes it for its own networks).
+        ExtraHosts: address ? [`${hostname}:${address.ip}`] : undefined,
         // Kubernetes' pause container is tiny; the limit keeps a runaway one from hurting the node.
         Memory: 16 * 1024 * 1024,
         MemorySwap: 16 * 1024 * 1024,
         // For the route the sandbox adds as it starts: it alone holds the capability, not the pod's containers.
-        CapAdd: this.identity.serviceRoute ? ["NET_ADMIN"] : undefined,
+        CapAdd: route && !plugin ? ["NET_ADMIN"] : undefined,
       },
     });
     return c.id;
+  }
+
+  /** Starts a sandbox and, with the plugin, wires it: its address, when the plugin gave it. */
+  async startSandbox(id: string): Promise<string | undefined> {
+    await this.start(id);
+    if (!this.podNetworkPlugin) return undefined;
+    try {
+      return await this.wire(id);
+    } catch (e) {
+      // A sandbox without its network is no sandbox: the next sync makes another.
+      await this.remove(id);
+      throw e;
+    }
+  }
+
+  /**
+   * Makes sure a running sandbox found on a sync is wired: after a kubelet restart, one started
+   * by the previous process may have been left between its start and its wiring. Wiring is
+   * idempotent in the plugin, so each sandbox costs one call per kubelet process.
+   */
+  async ensureWired(id: string): Promise<void> {
+    if (this.podNetworkPlugin && !this.wired.has(id)) await this.wire(id);
+  }
+
+  private async wire(id: string): Promise<string> {
+    const route = this.identity.serviceRoute;
+    const ip = await this.podNetworkPlugin!.attach(id, route ? [{ destination: route.cidr, via: route.via }] : []);
+    this.wired.add(id);
+    return ip;
   }
 
   async createContainer(pod: PodRef, sandboxId: string, spec: ContainerSpecForRuntime): Promise<string> {
@@ -247,6 +294,7 @@ export class DockerRuntime {
 
   async remove(id: string): Promise<void> {
     this.inspected.delete(id);
+    this.wired.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (e) {
