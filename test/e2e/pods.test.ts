@@ -452,6 +452,27 @@ spec:
       expect(new Set(runningKeys).size).toBe(runningKeys.length);
     });
 
+    it("reports FailedCreatePodSandBox while the pod network plugin is down and runs the pod once it is back; running pods keep their network", async () => {
+      await apply(pinned("before-outage", "node-1"));
+      const before = await eventually("before-outage Running", async () => running(await pod("before-outage")));
+      const plugin = lab.container("pod-network");
+      await lab.docker("stop", "-t", "2", plugin);
+      try {
+        await apply(pinned("during-outage", "node-1"));
+        await eventually("a FailedCreatePodSandBox event", async () => {
+          const ev = (await events("during-outage")).find((e) => e.reason === "FailedCreatePodSandBox");
+          expect(ev?.message).toMatch(/^Failed to create pod sandbox: pod network plugin: /);
+        });
+        expect((await pod("during-outage")).status?.phase).toBe("Pending");
+        // A wired sandbox needs the plugin no more: the running pod still answers at its address.
+        const res = await fetch(`http://${before.status!.podIp}:8080/`, { signal: AbortSignal.timeout(5000) });
+        expect(((await res.json()) as { pod: string }).pod).toBe("before-outage");
+      } finally {
+        await lab.docker("start", plugin);
+      }
+      await eventually("during-outage Running", async () => running(await pod("during-outage")));
+    });
+
     it("stops a node's pods when its container stops, and runs them again when it starts", async () => {
       await apply(pinned("powered", "node-2"));
       await eventually("powered Running", async () => running(await pod("powered")));

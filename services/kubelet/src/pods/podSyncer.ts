@@ -95,7 +95,10 @@ export class PodSyncer {
       if (!created) return this.writeStatus(pod, containers, "", waiting);
       if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
       sandboxId = created;
-      const wired = this.runtime.startSandbox(created);
+      const wired = this.runtime.startSandbox(created).catch((e: Error) => {
+        this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${e.message}`);
+        throw e;
+      });
       sandboxStarted = wired.then(() => undefined);
       let ip: Promise<string> | undefined;
       podIP = () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(created))?.ip ?? ""));
@@ -255,12 +258,18 @@ export class PodSyncer {
         });
       }
     }
-    return this.runtime.createSandbox(
-      { name: m.name, namespace: m.namespace, uid: m.uid, hostname: pod.spec!.hostname || m.name, gracePeriod: pod.spec!.terminationGracePeriodSeconds ?? 30 },
-      this.opts.pauseImage,
-      old ? old.attempt + 1 : 0,
-      this.dnsFor(pod),
-    );
+    try {
+      return await this.runtime.createSandbox(
+        { name: m.name, namespace: m.namespace, uid: m.uid, hostname: pod.spec!.hostname || m.name, gracePeriod: pod.spec!.terminationGracePeriodSeconds ?? 30 },
+        this.opts.pauseImage,
+        old ? old.attempt + 1 : 0,
+        this.dnsFor(pod),
+      );
+    } catch (e) {
+      // Kubernetes' event when the runtime or the network plugin cannot make a sandbox; the sync is retried.
+      this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   /**

@@ -17,7 +17,12 @@ interface Stub extends grpc.Client {
 const StubCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(PodNetworkService), "PodNetworkService") as unknown as new (
   address: string,
   creds: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
 ) => Stub;
+
+// A local socket is cheap to dial: after the plugin restarts, pods wait seconds for it, not
+// grpc-js's default back-off of up to two minutes.
+const RECONNECT = { "grpc.initial_reconnect_backoff_ms": 200, "grpc.max_reconnect_backoff_ms": 2000 };
 
 /**
  * The kubelet's side of the pod network plugin (services/pod-network), as a kubelet calls its
@@ -31,7 +36,7 @@ export class PodNetworkPlugin {
     private readonly network: string,
     private readonly timeoutMs = 15_000,
   ) {
-    this.stub = new StubCtor(`unix:${socket}`, grpc.credentials.createInsecure());
+    this.stub = new StubCtor(`unix:${socket}`, grpc.credentials.createInsecure(), RECONNECT);
   }
 
   private call<Res>(fn: Unary<unknown, Res>, req: unknown): Promise<Res> {
