@@ -54,7 +54,9 @@ spec:
 const podOf = (body: string) => (JSON.parse(body) as { pod: string }).pod;
 
 describe("services on the composed lab", () => {
-  const lab = new TestLab();
+  // This suite runs its pods on Docker's own networking (the kubelet without the pod network
+  // plugin), the others with the plugin: both ways of wiring a sandbox carry Service traffic.
+  const lab = new TestLab({ KUBELAB_POD_NETWORK_PLUGIN: "" });
   let client: ApiClient;
 
   const apply = async (yaml: string) => {
@@ -90,6 +92,12 @@ describe("services on the composed lab", () => {
   afterAll(() => {
     client?.close();
     lab.stop();
+  });
+
+  it("runs these pods' sandboxes on Docker's own pod networking, as the lab was asked", async () => {
+    const uid = (await readyPods("web"))[0]!.metadata!.uid;
+    const mode = await lab.docker("ps", "-a", "--filter", `label=io.kubelab.pod.uid=${uid}`, "--filter", "label=io.kubelab.container.type=sandbox", "--format", "{{.Networks}}");
+    expect(mode.trim()).toBe(`${lab.project}_pods`);
   });
 
   it("spreads 300 requests from a pod on node-1 over the replicas on every node, by short and full name", async () => {
