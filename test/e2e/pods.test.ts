@@ -83,6 +83,25 @@ spec:
       expect(reasons).toEqual(expect.arrayContaining(["Scheduled", "Pulled", "Created", "Started"]));
     });
 
+    it("shares the pod's network and IPC namespaces between its containers", async () => {
+      await apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: shared-ns}
+spec:
+  containers:
+  - {name: a, image: kubelab/shell:dev, command: [sh, -c, 'echo "net $(readlink /proc/self/ns/net) ipc $(readlink /proc/self/ns/ipc)"; sleep 3600']}
+  - {name: b, image: kubelab/shell:dev, command: [sh, -c, 'echo "net $(readlink /proc/self/ns/net) ipc $(readlink /proc/self/ns/ipc)"; sleep 3600']}
+`);
+      await eventually("shared-ns Running", async () => running(await pod("shared-ns")));
+      const [a, b] = await eventually("both containers' namespaces", async () => {
+        const out = await Promise.all(["a", "b"].map((c) => logs("shared-ns", c)));
+        for (const o of out) expect(o).toMatch(/^net net:\[\d+\] ipc ipc:\[\d+\]$/m);
+        return out;
+      });
+      expect(a).toBe(b);
+    });
+
     it("runs init containers to completion, in order, before the app", async () => {
       await apply(`
 apiVersion: v1

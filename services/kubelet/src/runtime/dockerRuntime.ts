@@ -200,6 +200,9 @@ export class DockerRuntime {
       },
       HostConfig: {
         NetworkMode: address ? "none" : this.identity.podNetwork,
+        // The pod's IPC namespace (System V IPC, POSIX shared memory), joined by its containers as
+        // in Kubernetes; Docker lets others join only a "shareable" one.
+        IpcMode: "shareable",
         PidMode: this.identity.nodeContainer ? `container:${this.identity.nodeContainer}` : undefined,
         // The pod's resolv.conf, shared by its containers (they join this network namespace).
         Dns: dns?.servers.length ? dns.servers : undefined,
@@ -266,6 +269,7 @@ export class DockerRuntime {
       },
       HostConfig: {
         NetworkMode: `container:${sandboxId}`,
+        IpcMode: `container:${sandboxId}`,
         PidMode: this.identity.nodeContainer ? `container:${this.identity.nodeContainer}` : undefined,
         NanoCpus: spec.nanoCpus || undefined,
         CpuShares: spec.cpuShares || undefined,
