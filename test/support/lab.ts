@@ -17,6 +17,11 @@ interface LabTools {
 }
 const tools = labTools as unknown as LabTools;
 
+/** Builds the lab's images (from the built workspace), as a lab's start does. */
+export function buildImages(): void {
+  tools.buildAll(() => {}, { workspace: false });
+}
+
 /**
  * The composed lab under a compose project of its own, on a free port of 127.0.0.1, so tests
  * never touch a user's lab. Its containers, network and volumes go at stop(), and at exit if

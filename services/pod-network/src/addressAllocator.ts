@@ -1,8 +1,5 @@
 import { isIPv4 } from "node:net";
-
-// IPv4 arithmetic on 32-bit integers: three one-line conversions, less than any library's API.
-const toInt = (ip: string) => ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-const toIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+import { intToIpv4 as toIp, ipv4ToInt as toInt } from "./ipv4.js";
 
 export class AllocationError extends Error {}
 

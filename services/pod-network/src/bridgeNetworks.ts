@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import { firstHost } from "./ipv4.js";
 
 export interface BridgeNetwork {
   id: string;
@@ -35,13 +36,14 @@ export class BridgeNetworks {
     };
     if (info.Driver !== "bridge") throw new Error(`network "${info.Name}" has driver "${info.Driver}": pods join bridge networks only`);
     const v4 = info.IPAM?.Config?.find((c) => c.Subnet && !c.Subnet.includes(":"));
-    if (!v4?.Subnet || !v4.Gateway) throw new Error(`network "${info.Name}" has no IPv4 subnet with a gateway`);
+    if (!v4?.Subnet) throw new Error(`network "${info.Name}" has no IPv4 subnet`);
     return {
       id: info.Id,
       name: info.Name,
       bridge: info.Options?.["com.docker.network.bridge.name"] || `br-${info.Id.slice(0, 12)}`,
       subnet: v4.Subnet,
-      gateway: v4.Gateway,
+      // Docker shows the gateway only when it chose the subnet itself; otherwise it is the first host.
+      gateway: v4.Gateway || firstHost(v4.Subnet),
     };
   }
 }

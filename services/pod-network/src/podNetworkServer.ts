@@ -70,7 +70,7 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
       const ip = allocator.allocate(sandboxes.map((s) => s.Labels[POD_NETWORK_LABEL.ip] ?? ""));
       return create(AllocateResponseSchema, { ip, prefixLength: allocator.prefixLength, gateway: net.gateway, networkId: net.id });
     } catch (e) {
-      if (e instanceof AllocationError) throw new RequestError(grpc.status.RESOURCE_EXHAUSTED, `network "${net.name}": ${e.message}`);
+      if (e instanceof AllocationError) throw new RequestError(grpc.status.RESOURCE_EXHAUSTED, `network "${net.name}", pod ${req.pod || "(unnamed)"}: ${e.message}`);
       throw e;
     }
   };
@@ -94,13 +94,12 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
       throw new RequestError(grpc.status.FAILED_PRECONDITION, `container "${req.containerId}": not labelled with an address on network "${net.name}" (${POD_NETWORK_LABEL.ip}, ${POD_NETWORK_LABEL.network})`);
     }
     if (!info.State.Running || !info.State.Pid) throw new RequestError(grpc.status.FAILED_PRECONDITION, `container "${req.containerId}": not running`);
-    const allocator = allocators.get(net.id) ?? new AddressAllocator(net.subnet);
     await wireSandbox({
       pid: info.State.Pid,
       hostInterface: `kl${info.Id.slice(0, 12)}`,
       bridge: net.bridge,
       ip,
-      prefixLength: allocator.prefixLength,
+      prefixLength: Number(net.subnet.split("/")[1]),
       gateway: net.gateway,
       routes: req.routes.map((r) => ({ destination: r.destination, via: r.via })),
     });
