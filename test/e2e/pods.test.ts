@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event, Node, Pod, Service } from "@kubelab/api";
 import { ApiClient } from "@kubelab/client";
+import { parseIPv4, parseIPv4Cidr } from "@kubelab/service-kit";
 import { eventually as eventuallyWithin } from "../support/eventually.js";
 import { TestLab } from "../support/lab.js";
 
@@ -340,11 +341,9 @@ spec:
       const uid = p.metadata!.uid;
       // An address from the upper half of the pods network's subnet (the plugin's range).
       const [subnet, gateway] = (await lab.docker("network", "inspect", `${lab.project}_pods`, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}")).trim().split(" ");
-      const [base, len] = subnet!.split("/");
-      const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
-      const size = 2 ** (32 - Number(len));
-      expect(toInt(ip) - toInt(base!)).toBeGreaterThan(size / 2);
-      expect(toInt(ip) - toInt(base!)).toBeLessThan(size - 1);
+      const { base, size, prefixLength: len } = parseIPv4Cidr(subnet!)!;
+      expect(parseIPv4(ip)! - base).toBeGreaterThan(size / 2);
+      expect(parseIPv4(ip)! - base).toBeLessThan(size - 1);
       // The sandbox has no Docker network; it carries its address in its labels.
       const [sandbox] = await containersOf(`io.kubelab.pod.uid=${uid}`, "io.kubelab.container.type=sandbox");
       const inspected = (await lab.docker("inspect", sandbox!.id, "--format", '{{.HostConfig.NetworkMode}} {{index .Config.Labels "io.kubelab.pod.ip"}}')).trim();

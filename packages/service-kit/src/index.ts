@@ -4,3 +4,4 @@ export { startMetricsServer } from "./metricsServer.js";
 export type { MetricsServer } from "./metricsServer.js";
 export { createLogger, onShutdown, runComponent } from "./log.js";
 export type { Logger } from "./log.js";
+export { formatIPv4, parseIPv4, parseIPv4Cidr } from "./ipv4.js";

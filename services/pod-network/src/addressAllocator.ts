@@ -1,5 +1,4 @@
-import { isIPv4 } from "node:net";
-import { intToIpv4 as toIp, ipv4ToInt as toInt } from "./ipv4.js";
+import { formatIPv4, parseIPv4, parseIPv4Cidr } from "@kubelab/service-kit";
 
 export class AllocationError extends Error {}
 
@@ -26,14 +25,12 @@ export class AddressAllocator {
     private readonly holdMs = 120_000,
     private readonly now: () => number = Date.now,
   ) {
-    const [addr, len] = subnet.split("/");
-    const prefix = Number(len);
-    if (!addr || !isIPv4(addr) || !Number.isInteger(prefix) || prefix < 1 || prefix > 28) {
+    const cidr = parseIPv4Cidr(subnet);
+    if (!cidr || cidr.prefixLength < 1 || cidr.prefixLength > 28) {
       throw new AllocationError(`subnet "${subnet}": an IPv4 CIDR of /28 or wider is needed`);
     }
-    this.prefixLength = prefix;
-    const size = 2 ** (32 - prefix);
-    const base = toInt(addr) - (toInt(addr) % size);
+    const { base, size, prefixLength } = cidr;
+    this.prefixLength = prefixLength;
     // The half's first address would end in .0 in most subnets: legal, and confusing to read.
     this.first = base + size / 2 + 1;
     this.last = base + size - 2; // the top address is the broadcast address
@@ -45,15 +42,18 @@ export class AddressAllocator {
     const t = this.now();
     for (const [n, until] of this.held) if (until <= t) this.held.delete(n);
     const used = new Set<number>(this.held.keys());
-    for (const ip of taken) if (isIPv4(ip)) used.add(toInt(ip));
+    for (const ip of taken) {
+      const n = parseIPv4(ip);
+      if (n !== undefined) used.add(n);
+    }
     const count = this.last - this.first + 1;
     for (let i = 0; i < count; i++) {
       const n = this.first + ((this.next - this.first + i) % count);
       if (used.has(n)) continue;
       this.next = n + 1 > this.last ? this.first : n + 1;
       this.held.set(n, t + this.holdMs);
-      return toIp(n);
+      return formatIPv4(n);
     }
-    throw new AllocationError(`no free pod address in ${toIp(this.first)}-${toIp(this.last)} (${count} addresses, all taken)`);
+    throw new AllocationError(`no free pod address in ${formatIPv4(this.first)}-${formatIPv4(this.last)} (${count} addresses, all taken)`);
   }
 }

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { firstHost } from "./ipv4.js";
+import { formatIPv4, parseIPv4Cidr } from "@kubelab/service-kit";
 
 export interface BridgeNetwork {
   id: string;
@@ -36,14 +36,15 @@ export class BridgeNetworks {
     };
     if (info.Driver !== "bridge") throw new Error(`network "${info.Name}" has driver "${info.Driver}": pods join bridge networks only`);
     const v4 = info.IPAM?.Config?.find((c) => c.Subnet && !c.Subnet.includes(":"));
-    if (!v4?.Subnet) throw new Error(`network "${info.Name}" has no IPv4 subnet`);
+    const subnet = v4?.Subnet ? parseIPv4Cidr(v4.Subnet) : undefined;
+    if (!v4?.Subnet || !subnet) throw new Error(`network "${info.Name}" has no IPv4 subnet`);
     return {
       id: info.Id,
       name: info.Name,
       bridge: info.Options?.["com.docker.network.bridge.name"] || `br-${info.Id.slice(0, 12)}`,
       subnet: v4.Subnet,
       // Docker shows the gateway only when it chose the subnet itself; otherwise it is the first host.
-      gateway: v4.Gateway || firstHost(v4.Subnet),
+      gateway: v4.Gateway || formatIPv4(subnet.base + 1),
     };
   }
 }

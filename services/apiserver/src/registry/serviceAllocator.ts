@@ -1,4 +1,5 @@
 import { invalid, isHeadless, type FieldError, type KubeObject, type Service } from "@kubelab/api";
+import { formatIPv4, parseIPv4, parseIPv4Cidr } from "@kubelab/service-kit";
 
 /** What an allocator does for a kind: fill in and check unique resources, and name them as claims. */
 export interface Allocator {
@@ -15,12 +16,6 @@ export interface Allocator {
 const ipClaim = (ip: string) => `serviceips/${ip}`;
 const portClaim = (port: number) => `servicenodeports/${port}`;
 
-function ipToInt(ip: string): number | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-const intToIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
 
 export interface ServiceRanges {
   /** --service-cluster-ip-range, e.g. 10.96.0.0/12. */
@@ -30,16 +25,13 @@ export interface ServiceRanges {
 }
 
 export function parseRanges(r: ServiceRanges): { base: number; size: number; cidr: string; lo: number; hi: number } {
-  const m = /^([\d.]+)\/(\d+)$/.exec(r.clusterIpRange);
-  const base = m ? ipToInt(m[1]!) : undefined;
-  const bits = m ? Number(m[2]) : NaN;
-  if (base === undefined || !(bits >= 8 && bits <= 30)) throw new Error(`--service-cluster-ip-range: invalid value ${JSON.stringify(r.clusterIpRange)}: must be an IPv4 CIDR from /8 to /30`);
+  const range = parseIPv4Cidr(r.clusterIpRange);
+  if (!range || !(range.prefixLength >= 8 && range.prefixLength <= 30)) throw new Error(`--service-cluster-ip-range: invalid value ${JSON.stringify(r.clusterIpRange)}: must be an IPv4 CIDR from /8 to /30`);
   const p = /^(\d+)-(\d+)$/.exec(r.nodePortRange);
   const lo = p ? Number(p[1]) : NaN;
   const hi = p ? Number(p[2]) : NaN;
   if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw new Error(`--service-node-port-range: invalid value ${JSON.stringify(r.nodePortRange)}: must be LOW-HIGH within 1-65535`);
-  const size = 2 ** (32 - bits);
-  return { base: (base & ~(size - 1)) >>> 0, size, cidr: r.clusterIpRange, lo, hi };
+  return { base: range.base, size: range.size, cidr: r.clusterIpRange, lo, hi };
 }
 
 /**
@@ -69,7 +61,7 @@ export class ServiceAllocator implements Allocator {
   }
 
   private inRange(ip: string): boolean {
-    const n = ipToInt(ip);
+    const n = parseIPv4(ip);
     // The network address and the last address of the range are never given out.
     return n !== undefined && n > this.r.base && n < this.r.base + this.r.size - 1;
   }
@@ -94,7 +86,7 @@ export class ServiceAllocator implements Allocator {
     if (spec.clusterIp === "None" || (old && spec.clusterIp === old.spec?.clusterIp)) {
       // headless, or kept
     } else if (spec.clusterIp) {
-      if (ipToInt(spec.clusterIp) === undefined) errs.push(invalid("spec.clusterIPs", [spec.clusterIp], "must be a valid IP address"));
+      if (parseIPv4(spec.clusterIp) === undefined) errs.push(invalid("spec.clusterIPs", [spec.clusterIp], "must be a valid IP address"));
       else if (!this.inRange(spec.clusterIp)) {
         errs.push(
           invalid(
@@ -106,7 +98,7 @@ export class ServiceAllocator implements Allocator {
       }
     } else {
       const ip = this.pick(
-        () => intToIp(this.r.base + 1 + Math.floor(Math.random() * (this.r.size - 2))),
+        () => formatIPv4(this.r.base + 1 + Math.floor(Math.random() * (this.r.size - 2))),
         (c) => !used.ips.has(c) && !avoid.has(ipClaim(c)),
         1000,
       );
