@@ -28,7 +28,7 @@ import {
   type VersionInfo,
   type WatchResponse,
 } from "@kubelab/api";
-import { grpcServiceDefinition } from "./grpcService.js";
+import { grpcClientClass } from "./grpcService.js";
 import { ApiError } from "./errors.js";
 
 /** The lab's API server on the host, used when no address is given. */
@@ -118,11 +118,7 @@ interface RawClient extends grpc.Client {
   logs(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
 }
 
-const RawClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(ApiService), "ApiService") as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-  options?: grpc.ChannelOptions,
-) => RawClient;
+const RawClientCtor = grpcClientClass<RawClient>(ApiService);
 
 /**
  * HTTP/2 flow-control window of a client's connection and of each of its streams. With HTTP/2's

@@ -34,3 +34,14 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
   }
   return def;
 }
+
+/** A grpc-js client class for a protobuf-es service; `Stub` types the methods grpc-js gives it. */
+export function grpcClientClass<Stub extends grpc.Client>(
+  service: DescService,
+): new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => Stub {
+  return grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.name) as unknown as new (
+    address: string,
+    credentials: grpc.ChannelCredentials,
+    options?: grpc.ChannelOptions,
+  ) => Stub;
+}

@@ -1,16 +1,13 @@
 import * as grpc from "@grpc/grpc-js";
 import { KubeletService, kindForResource, type Node, type Pod, type PodLogChunk, type PodLogOptions } from "@kubelab/api";
-import { ApiError, grpcServiceDefinition } from "@kubelab/client";
+import { ApiError, grpcClientClass } from "@kubelab/client";
 import { badRequest, toApiError } from "../apiErrors.js";
 import type { ObjectService } from "../registry/objectService.js";
 
 type KubeletClient = grpc.Client & {
   logs(req: PodLogOptions, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
 };
-const KubeletClientCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(KubeletService), "KubeletService") as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-) => KubeletClient;
+const KubeletClientCtor = grpcClientClass<KubeletClient>(KubeletService);
 
 /**
  * The pods/log subresource: the API server checks the request against the pod, finds the pod's

@@ -7,18 +7,14 @@ import {
   type AllocateResponse,
   type AttachResponse,
 } from "@kubelab/api";
-import { grpcServiceDefinition } from "@kubelab/client";
+import { grpcClientClass } from "@kubelab/client";
 
 type Unary<Req, Res> = (req: Req, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
 interface Stub extends grpc.Client {
   allocate: Unary<unknown, AllocateResponse>;
   attach: Unary<unknown, AttachResponse>;
 }
-const StubCtor = grpc.makeGenericClientConstructor(grpcServiceDefinition(PodNetworkService), "PodNetworkService") as unknown as new (
-  address: string,
-  creds: grpc.ChannelCredentials,
-  options?: grpc.ChannelOptions,
-) => Stub;
+const StubCtor = grpcClientClass<Stub>(PodNetworkService);
 
 // A local socket is cheap to dial: after the plugin restarts, pods wait seconds for it, not
 // grpc-js's default back-off of up to two minutes.
