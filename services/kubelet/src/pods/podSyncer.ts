@@ -95,10 +95,7 @@ export class PodSyncer {
       if (!created) return this.writeStatus(pod, containers, "", waiting);
       if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
       sandboxId = created;
-      const wired = this.runtime.startSandbox(created).catch((e: Error) => {
-        this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${e.message}`);
-        throw e;
-      });
+      const wired = this.runtime.startSandbox(created).catch((e: Error) => this.sandboxFailed(pod, e));
       sandboxStarted = wired.then(() => undefined);
       let ip: Promise<string> | undefined;
       podIP = () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(created))?.ip ?? ""));
@@ -266,10 +263,14 @@ export class PodSyncer {
         this.dnsFor(pod),
       );
     } catch (e) {
-      // Kubernetes' event when the runtime or the network plugin cannot make a sandbox; the sync is retried.
-      this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${(e as Error).message}`);
-      throw e;
+      return this.sandboxFailed(pod, e as Error);
     }
+  }
+
+  /** Kubernetes' event when the runtime or the network plugin cannot make a sandbox; the error goes on, and the sync is retried. */
+  private sandboxFailed(pod: Pod, e: Error): never {
+    this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${e.message}`);
+    throw e;
   }
 
   /**
