@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-// npm run lab: install, build, build the images (offline if need be), compose up, wait healthy.
-// Also: down (remove the lab and its volumes), images, status.
-import { LAB_SERVICES, buildAll, composeRun, health, teardown, waitHealthy } from "./labTools.mjs";
+// npm run lab: check the machine (installing what it lacks where it may), install, build, build
+// the images (offline if need be), compose up, wait healthy.
+// Also: stop and start (the lab's state kept), down (the lab and its volumes removed), images, status.
+import { DEFAULT_PROJECT, LAB_SERVICES, buildAll, composeRun, containerOf, health, teardown, waitHealthy } from "./labTools.mjs";
+import { ensurePrerequisites } from "./prerequisites.mjs";
 
-const project = process.env.KUBELAB_PROJECT ?? "kubelab";
+const project = process.env.KUBELAB_PROJECT ?? DEFAULT_PROJECT;
 const port = process.env.KUBELAB_API_PORT ?? "6443";
 const log = (m) => process.stderr.write(`lab: ${m}\n`);
 
 const commands = {
   async up() {
+    await ensurePrerequisites({ log });
     buildAll(log);
     log(`starting ${LAB_SERVICES.join(", ")} (compose project "${project}")`);
     composeRun(project, ["up", "-d"], { quiet: true });
-    log("waiting for etcd and the API server to be healthy");
+    log("waiting for every service to be healthy");
     await waitHealthy(project);
     process.stdout.write(
       [
@@ -27,16 +30,34 @@ const commands = {
         "",
         `Chaos: docker stop ${project}-etcd-1-1 (or ${project}_etcd-1_1 with docker-compose 1.x) and the API keeps serving;`,
         `       docker stop ${project}-node-2-1 and its pods come back on the other nodes.`,
-        "Stop the lab with: npm run lab:down",
+        "Stop it with npm run lab:stop (its state kept; npm run lab:start brings it back),",
+        "or remove it, with everything it holds, with npm run lab:down.",
         "",
       ].join("\n"),
     );
   },
+  /** Stops every container; etcd's volumes, the objects and the pods' containers stay for start. */
+  async stop() {
+    log(`stopping the lab (compose project "${project}"); its state stays: npm run lab:start brings it back`);
+    composeRun(project, ["stop"], { quiet: true });
+    log("lab stopped");
+  },
+  async start() {
+    await ensurePrerequisites({ log });
+    if (!containerOf(project, "apiserver")) throw new Error(`there is no lab "${project}" to start: npm run lab makes one`);
+    log(`starting the lab (compose project "${project}")`);
+    composeRun(project, ["start"], { quiet: true });
+    log("waiting for every service to be healthy");
+    await waitHealthy(project);
+    log(`lab started: the API server listens on 127.0.0.1:${port}; the nodes restart their pods`);
+  },
   async down() {
+    log(`removing the lab (compose project "${project}") with everything it holds: its containers, its pods, its networks and its volumes (etcd's data)`);
     teardown(project);
     log("lab removed");
   },
   async images() {
+    await ensurePrerequisites({ log });
     buildAll(log);
   },
   async status() {

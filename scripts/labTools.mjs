@@ -1,16 +1,19 @@
 // Shared by scripts/lab.mjs and the end-to-end tests: building the images, running compose,
 // waiting for health. Plain ESM so it runs before anything is compiled.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { ensureDependencies } from "./prerequisites.mjs";
 
 const execFileAsync = promisify(execFile);
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const IMAGE = "kubelab/kubelab:dev";
 export const ETCD_IMAGE = "kubelab/etcd:dev";
+/** The compose project of `npm run lab`, and of compose run by hand in the repository's root. */
+export const DEFAULT_PROJECT = "kubelab";
 const OFFICIAL_NODE = "node:20-bookworm-slim";
 const OFFICIAL_ETCD = "gcr.io/etcd-development/etcd:v3.5.17";
 const OFFICIAL_BUSYBOX = "busybox:1.36";
@@ -29,24 +32,26 @@ export function run(cmd, args, opts = {}) {
 
 const imageExists = (tag) => spawnSync("docker", ["image", "inspect", tag], { stdio: "ignore" }).status === 0;
 
-/** An official base when it is here or can be pulled within a short wait; else the local one. */
+/**
+ * An official base when it is here or can be pulled within a short wait; else the local one,
+ * built from this machine's binaries. A local base made by an earlier run is taken as it is, so
+ * an offline machine does not ask a registry again at every start.
+ */
 function baseImage(official, local, log) {
+  if (imageExists(official)) return official;
+  if (imageExists(local)) return local;
   if (process.env.KUBELAB_OFFLINE !== "1") {
-    if (imageExists(official)) return official;
     const pulled = spawnSync("docker", ["pull", "-q", official], { stdio: "ignore", timeout: 20_000 });
     if (pulled.status === 0) return official;
   }
-  log(`no registry reachable for ${official}: using ${local}, built from this machine's binaries`);
+  log(`no registry reachable for ${official}: building ${local} from this machine's binaries`);
   run("bash", ["images/build-local-bases.sh"], { quiet: true });
   return local;
 }
 
 /** Installs, builds the workspace (unless told it is built) and both images. */
 export function buildAll(log = (m) => process.stderr.write(`${m}\n`), { workspace = true } = {}) {
-  if (!existsSync(path.join(root, "node_modules"))) {
-    log("installing dependencies (npm ci)");
-    run("npm", ["ci", "--no-audit", "--no-fund"]);
-  }
+  ensureDependencies(log);
   if (workspace) {
     log("building the workspace");
     run("npm", ["run", "build", "--silent"]);
@@ -61,6 +66,30 @@ export function buildAll(log = (m) => process.stderr.write(`${m}\n`), { workspac
     const base = WORKLOAD_BASES[name] === "node" ? nodeBase : busyboxBase;
     run("docker", ["build", "-q", "-t", tag, "--build-arg", `BASE_IMAGE=${base}`, `images/workloads/${name}`], { quiet: true });
   }
+  writeComposeEnv();
+}
+
+/**
+ * What compose.yaml takes from the environment to run the lab: its images (compose.yaml has no
+ * default for them, so that compose run before the images exist says what to run) and, for
+ * compose run by hand in the root, the project name `npm run lab` uses.
+ */
+const COMPOSE_ENV = { KUBELAB_IMAGE: IMAGE, KUBELAB_ETCD_IMAGE: ETCD_IMAGE };
+
+/**
+ * Writes .env beside compose.yaml once the images exist, so `docker-compose up -d` and the rest
+ * work there with no other step; rewritten only when its content would change.
+ */
+function writeComposeEnv() {
+  const file = path.join(root, ".env");
+  const text = [
+    "# Written by `npm run lab` / `npm run images` once the lab's images are built, so that compose run",
+    "# by hand here uses them, under the project name `npm run lab` uses. Variables set in the shell win.",
+    `COMPOSE_PROJECT_NAME=${DEFAULT_PROJECT}`,
+    ...Object.entries(COMPOSE_ENV).map(([k, v]) => `${k}=${v}`),
+    "",
+  ].join("\n");
+  if (!existsSync(file) || readFileSync(file, "utf8") !== text) writeFileSync(file, text);
 }
 
 let composeCmd;
@@ -79,7 +108,7 @@ export function containerOf(project, service) {
 
 export function composeRun(project, args, opts = {}) {
   const [cmd, ...pre] = compose();
-  return run(cmd, [...pre, "-p", project, "-f", path.join(root, "compose.yaml"), ...args], opts);
+  return run(cmd, [...pre, "-p", project, "-f", path.join(root, "compose.yaml"), ...args], { ...opts, env: { ...COMPOSE_ENV, ...process.env, ...opts.env } });
 }
 
 /** Each of the project's containers: its compose service, id, and health as Docker last saw it. */

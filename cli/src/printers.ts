@@ -29,7 +29,6 @@ export function renderNames(def: KindDefinition, objects: KubeObject[]): string 
   return objects.map((o) => refOf(def, o)).join("\n");
 }
 
-/** kubectl's "pod/web" form for apply and delete messages. */
 /** kubectl's "kind.group/name": pod/web, deployment.apps/web. */
 export const refOf = (def: KindDefinition, obj: KubeObject | string) =>
   `${def.singular}${def.apiVersion.includes("/") ? `.${def.apiVersion.split("/")[0]}` : ""}/${typeof obj === "string" ? obj : obj.metadata?.name}`;

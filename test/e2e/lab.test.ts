@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { eventually } from "../support/eventually.js";
 import { TestLab } from "../support/lab.js";
 
 const manifests = `
@@ -30,6 +34,49 @@ spec:
     resources:
       limits: {cpu: 500m, memory: 64Mi}
 `;
+
+const web = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: e2e}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: life, namespace: e2e}
+data: {kept: "yes"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: e2e}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: life}}
+  template:
+    metadata: {labels: {app: life}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: echo
+        image: kubelab/echo:dev
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /healthz, port: http}
+          periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: e2e}
+spec:
+  selector: {app: life}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;
+
+interface PodView {
+  metadata: { name: string; uid: string };
+  spec: { nodeName?: string };
+  status: { phase?: string; conditions?: { type: string; status: string }[] };
+}
+const ready = (p: PodView) => p.status.phase === "Running" && p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
 
 describe("the composed lab", () => {
   const lab = new TestLab();
@@ -72,5 +119,82 @@ describe("the composed lab", () => {
     } finally {
       await lab.docker("start", member);
     }
+  });
+
+  describe("compose run by hand in the repository's root", () => {
+    it("says what to run when the images are not built yet", async () => {
+      const empty = path.join(mkdtempSync(path.join(tmpdir(), "kubelab-env-")), ".env");
+      writeFileSync(empty, "");
+      const r = await lab.composeByHand(["--env-file", empty, "config"], { KUBELAB_IMAGE: undefined, KUBELAB_ETCD_IMAGE: undefined });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("the lab's images are not built yet: run npm run images (or npm run lab) first");
+    });
+
+    it("stops and starts the whole lab with its state: the objects, the same pods Running and Ready again, the Service answering, no container twice", async () => {
+      const applied = await lab.kubelab(["apply", "-f", "-"], web);
+      expect(applied.stderr).toBe("");
+      const podsNow = async () => (JSON.parse((await lab.kubelab(["get", "pods", "-n", "e2e", "-l", "app=life", "-o", "json"])).stdout) as { items: PodView[] }).items;
+      const before = await eventually("3 web pods Ready", async () => {
+        const pods = await podsNow();
+        expect(pods.filter(ready).length).toBe(3);
+        return pods;
+      }, 120_000);
+      const svc = JSON.parse((await lab.kubelab(["get", "svc", "web", "-n", "e2e", "-o", "json"])).stdout) as { spec: { clusterIP: string } };
+      const answer = async () => {
+        const body = await lab.docker("exec", lab.container("node-1"), "timeout", "5", "wget", "-q", "-O-", `http://${svc.spec.clusterIP}/`);
+        expect(before.map((p) => p.metadata.name)).toContain((JSON.parse(body) as { pod: string }).pod);
+      };
+      await eventually("the Service answering", answer, 30_000);
+
+      const stopped = await lab.composeByHand(["stop"]);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      const ps = await lab.composeByHand(["ps"]);
+      expect(ps.stdout).toContain("etcd-0");
+      expect(ps.stdout).not.toMatch(/\bUp\b|running/);
+      const running = await lab.docker("ps", "-q", "--filter", `label=io.kubelab.project=${lab.project}`);
+      expect(running.trim()).toBe("");
+      // Stopped for longer than the lab's node grace period (10 s): a controller-manager that starts
+      // again must still give the nodes their grace period, not evict every pod at once.
+      await new Promise((r) => setTimeout(r, 15_000));
+
+      const startedAt = Date.now();
+      const started = await lab.composeByHand(["start"]);
+      expect(started.code, started.stderr).toBe(0);
+      await lab.waitHealthy();
+      const after = await eventually("the same 3 pods Ready again", async () => {
+        const pods = await podsNow();
+        expect(pods.map((p) => p.metadata.uid).sort()).toEqual(before.map((p) => p.metadata.uid).sort());
+        expect(pods.filter(ready).length).toBe(3);
+        return pods;
+      }, 120_000);
+      process.stderr.write(`lab stop/start: pods Ready again ${Date.now() - startedAt} ms after compose start\n`);
+      expect(after.map((p) => p.spec.nodeName).sort()).toEqual(before.map((p) => p.spec.nodeName).sort());
+      await eventually("the Service answering", answer, 60_000);
+
+      const cm = parse((await lab.kubelab(["get", "cm", "life", "-n", "e2e", "-o", "yaml"])).stdout);
+      expect(cm.data).toEqual({ kept: "yes" });
+      expect((await lab.kubelab(["get", "deploy", "web", "-n", "e2e"])).code).toBe(0);
+      const evictions = (await lab.kubelab(["get", "events", "-n", "e2e"])).stdout;
+      expect(evictions).not.toContain("TaintManagerEviction");
+      // Nodes that report within the grace period after the start were never lost.
+      const nodeEvents = JSON.parse((await lab.kubelab(["get", "events", "-n", "default", "-o", "json"])).stdout) as { items: { reason: string; lastTimestamp: string }[] };
+      expect(nodeEvents.items.filter((e) => e.reason === "NodeNotReady" && Date.parse(e.lastTimestamp) >= startedAt - 1000)).toEqual([]);
+      // One running sandbox and one running app container per pod, and nothing of any other pod.
+      const live = (await lab.docker("ps", "--filter", `label=io.kubelab.project=${lab.project}`, "--format", '{{.Label "io.kubelab.pod.uid"}}/{{.Label "io.kubelab.container.name"}}'))
+        .trim()
+        .split("\n")
+        .filter(Boolean);
+      expect(new Set(live).size).toBe(live.length);
+      const uids = new Set(after.map((p) => p.metadata.uid));
+      const ofWeb = live.filter((k) => uids.has(k.split("/")[0]!)).sort();
+      expect(ofWeb).toEqual(after.flatMap((p) => [`${p.metadata.uid}/POD`, `${p.metadata.uid}/echo`]).sort());
+
+      const logs = await lab.composeByHand(["logs", "--tail", "5", "apiserver"]);
+      expect(logs.code).toBe(0);
+      expect(logs.stdout).toContain("apiserver");
+      const restarted = await lab.composeByHand(["restart", "scheduler"]);
+      expect(restarted.code, restarted.stderr).toBe(0);
+      await lab.waitHealthy();
+    });
   });
 });

@@ -57,6 +57,17 @@ describe("kubelab CLI against a real API server", () => {
     expect(cm.data).toEqual({ a: "1" }); // the key the last apply dropped is gone (three-way apply)
   });
 
+  it("prints an empty List for -o json and -o yaml when nothing matches, and a note for a table", async () => {
+    const json = await kubelab(["get", "configmaps", "-n", "nothing-here", "-o", "json"]);
+    expect(json.stderr).toBe("");
+    expect(JSON.parse(json.stdout)).toMatchObject({ apiVersion: "v1", kind: "List", items: [] });
+    const yaml = await kubelab(["get", "configmaps", "-n", "nothing-here", "-o", "yaml"]);
+    expect(yaml.stdout).toMatch(/^items: \[\]$/m);
+    const table = await kubelab(["get", "configmaps", "-n", "nothing-here"]);
+    expect(table.stdout).toBe("");
+    expect(table.stderr).toBe("No resources found in nothing-here namespace.\n");
+  });
+
   it("writes nothing when any document is invalid, naming the field", async () => {
     const res = await kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first, namespace: cli}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: cli}\nspec:\n  containers:\n  - name: c\n    imagee: busybox\n");
     expect(res.code).toBe(1);

@@ -14,6 +14,7 @@ interface LabTools {
   waitHealthy(project: string, services?: string[], timeoutMs?: number): Promise<void>;
   teardown(project: string): void;
   containerOf(project: string, service: string): string;
+  compose(): string[];
 }
 const tools = labTools as unknown as LabTools;
 
@@ -33,6 +34,8 @@ export class TestLab {
   /** Host port where node-1's NodePort range (30000-30049) starts: base + (nodePort - 30000). */
   nodePortBase = 0;
   private stopped = false;
+  /** What compose takes from the environment for this lab (its ports, the settings asked for). */
+  private composeEnv: Record<string, string> = {};
 
   get server(): string {
     return `127.0.0.1:${this.port}`;
@@ -52,10 +55,8 @@ export class TestLab {
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
     const podNetworkMetrics = String(await freePort());
-    tools.composeRun(this.project, ["up", "-d"], {
-      quiet: true,
-      env: { ...this.env, KUBELAB_API_PORT: String(this.port), KUBELAB_NODE_PORTS: nodePorts, KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics },
-    });
+    this.composeEnv = { ...this.env, KUBELAB_API_PORT: String(this.port), KUBELAB_NODE_PORTS: nodePorts, KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics };
+    tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: this.composeEnv });
     await tools.waitHealthy(this.project);
   }
 
@@ -84,6 +85,26 @@ export class TestLab {
 
   container(service: string): string {
     return tools.containerOf(this.project, service);
+  }
+
+  /** Waits until every service of the lab passes its healthcheck. */
+  waitHealthy(): Promise<void> {
+    return tools.waitHealthy(this.project);
+  }
+
+  /**
+   * Compose as a user runs it by hand: `docker-compose ARGS` (or `docker compose`) in the
+   * repository's root, on the compose.yaml and .env found there, with no -f; the project is this
+   * lab's (COMPOSE_PROJECT_NAME set in the environment wins over .env's), never the user's.
+   */
+  async composeByHand(args: string[], env: Record<string, string | undefined> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+    const [cmd, ...pre] = tools.compose();
+    const fullEnv = { ...process.env, ...this.composeEnv, COMPOSE_PROJECT_NAME: this.project, ...env };
+    return new Promise((resolve) => {
+      execFile(cmd!, [...pre, ...args], { cwd: tools.root, env: fullEnv, timeout: 180_000 }, (err, stdout, stderr) =>
+        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      );
+    });
   }
 
   async docker(...args: string[]): Promise<string> {

@@ -48,7 +48,8 @@ export async function get(kindsArg: string, names: string[], opts: GetOptions): 
         objects = res.items;
         resourceVersion = res.resourceVersion;
       }
-      if (objects.length === 0 && !opts.watch) {
+      // As kubectl: an empty list is still a List for a machine-readable format, and a note for a person.
+      if (objects.length === 0 && !opts.watch && format !== "json" && format !== "yaml") {
         process.stderr.write(namespace ? `No resources found in ${namespace} namespace.\n` : "No resources found\n");
         continue;
       }

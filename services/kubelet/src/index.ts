@@ -4,3 +4,4 @@ export { loadKubeletConfig, defaultKubeletConfig, kubeletOptions } from "./confi
 export type { KubeletConfig } from "./config.js";
 export { LABEL } from "./runtime/labels.js";
 export { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
+export { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.js";

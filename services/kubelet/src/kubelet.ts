@@ -9,6 +9,7 @@ import { NodeStatusUpdater, parseLabels, parseTaint } from "./node/nodeStatus.js
 import { PodSyncer } from "./pods/podSyncer.js";
 import { ProbeManager, probeFailureMessage } from "./probes/probeManager.js";
 import { DockerRuntime } from "./runtime/dockerRuntime.js";
+import { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.js";
 import { discoverNode } from "./runtime/nodeIdentity.js";
 import { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
 import { startKubeletServer } from "./server/logServer.js";
@@ -28,6 +29,14 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
   const podNetwork = cfg.podNetwork || found.podNetwork;
   if (!podNetwork) throw new Error("no pod network: set --pod-network, or run the kubelet in a container attached to a network labelled io.kubelab.network=pods");
   const internalIP = cfg.nodeIP || found.internalIP || "127.0.0.1";
+  // Before anything waits on the API server: a Docker daemon that restarts starts its containers
+  // in no particular order, so this node's kube-proxy may have failed to start before the node;
+  // checked again while the daemon may still be starting the rest.
+  const sharerChecks = found.containerId
+    ? [0, 5_000, 15_000, 30_000].map((ms) =>
+        setTimeout(() => void startNetworkNamespaceSharers(docker, found.containerId!, log).catch((e) => log.warn("checking this node's network namespace sharers failed", { error: e })), ms),
+      )
+    : [];
   const plugin = cfg.podNetworkPlugin ? new PodNetworkPlugin(cfg.podNetworkPlugin, podNetwork) : undefined;
   const runtime = new DockerRuntime(
     docker,
@@ -178,6 +187,7 @@ export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<Run
     close: async () => {
       clearInterval(statusTimer);
       clearInterval(resyncTimer);
+      sharerChecks.forEach(clearTimeout);
       events.abort();
       lease.stop();
       informer.stop();

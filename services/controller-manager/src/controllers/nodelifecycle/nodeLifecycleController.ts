@@ -36,6 +36,12 @@ export class NodeLifecycleController extends QueueController {
   private readonly leases: Informer<Lease>;
   private readonly pods: Informer<Pod>;
   private monitor: NodeJS.Timeout | undefined;
+  /**
+   * When this controller first saw each node. Kubernetes' controller starts each node's probe time
+   * at its own first observation, so a controller-manager that starts after the whole cluster was
+   * stopped (leases all old) gives every node a full grace period to report before it is Unknown.
+   */
+  private readonly firstObservedMs = new Map<string, number>();
 
   constructor(
     ctx: ControllerContext,
@@ -46,7 +52,11 @@ export class NodeLifecycleController extends QueueController {
     this.leases = ctx.informers.for<Lease>("leases");
     this.pods = ctx.informers.for<Pod>("pods");
     if (!this.pods.indexer.hasIndex("nodeName")) this.pods.indexer.addIndex("nodeName", (p) => [p.spec?.nodeName ?? ""]);
-    this.nodes.addEventHandler({ onAdd: (n) => this.enqueue(n), onUpdate: (_, n) => this.enqueue(n) });
+    this.nodes.addEventHandler({
+      onAdd: (n) => this.enqueue(n),
+      onUpdate: (_, n) => this.enqueue(n),
+      onDelete: (n) => this.firstObservedMs.delete(n.metadata!.name),
+    });
     this.pods.addEventHandler({
       onAdd: (p) => p.spec?.nodeName && this.queue.add(p.spec.nodeName),
       onUpdate: (a, b) => b.spec?.nodeName && a.spec?.nodeName !== b.spec.nodeName && this.queue.add(b.spec.nodeName),
@@ -79,7 +89,9 @@ export class NodeLifecycleController extends QueueController {
   private async monitorHealth(node: Node): Promise<Node> {
     const ready = node.status?.conditions.find((c) => c.type === "Ready");
     const lease = this.leases.get(`kube-node-lease/${node.metadata!.name}`);
+    if (!this.firstObservedMs.has(node.metadata!.name)) this.firstObservedMs.set(node.metadata!.name, Date.now());
     const lastSeen = Math.max(
+      this.firstObservedMs.get(node.metadata!.name)!,
       Date.parse(lease?.spec?.renewTime ?? "") || 0,
       Date.parse(ready?.lastHeartbeatTime ?? "") || 0,
       Date.parse(node.metadata!.creationTimestamp) || 0,
