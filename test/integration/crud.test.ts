@@ -92,10 +92,12 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
   });
 
   it("rejects an object over 1.5 MiB with RESOURCE_EXHAUSTED", async () => {
-    const cm = create(ConfigMapSchema, { metadata: { name: "big" }, data: { blob: "x".repeat(1.6 * 1024 * 1024) } });
-    const err = await apiError(client.create(cm));
+    // A pod: ConfigMaps and Secrets stop at 1 MiB of data before this limit.
+    const pod = create(PodSchema, { metadata: { name: "big" }, spec: { containers: [{ name: "c", image: "x", args: ["x".repeat(1.6 * 1024 * 1024)] }] } });
+    const err = await apiError(client.create(pod));
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(await apiError(client.get(ConfigMapSchema, "default", "big"))).toMatchObject({ code: grpc.status.NOT_FOUND });
+    expect(err.reason).toBe("RequestEntityTooLarge");
+    expect(await apiError(client.get(PodSchema, "default", "big"))).toMatchObject({ code: grpc.status.NOT_FOUND });
   });
 
   it("updates with optimistic concurrency: a stale resourceVersion is ABORTED", async () => {

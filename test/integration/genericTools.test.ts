@@ -61,7 +61,12 @@ describe("generic gRPC tools", () => {
         call.write(req);
       });
     const services = await ask({ list_services: "" });
-    expect(services.list_services_response.service.map((s: { name: string }) => s.name)).toContain("kubelab.apiserver.v1.ApiService");
+    expect(services.list_services_response.service.map((s: { name: string }) => s.name).sort()).toEqual(["grpc.health.v1.Health", "kubelab.apiserver.v1.ApiService"]);
+    // What `grpcurl -plaintext ADDRESS grpc.health.v1.Health/Check` looks up first.
+    const health = await ask({ file_containing_symbol: "grpc.health.v1.Health" });
+    const healthFiles = health.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => fromBinary(FileDescriptorProtoSchema, b));
+    const healthFile = healthFiles.find((f: { package: string }) => f.package === "grpc.health.v1");
+    expect(healthFile?.service.map((s: { name: string }) => s.name)).toEqual(["Health"]);
     const files = await ask({ file_containing_symbol: "kubelab.core.v1.Pod" });
     const names = files.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => fromBinary(FileDescriptorProtoSchema, b).name);
     expect(names).toContain("kubelab/core/v1/pod.proto");

@@ -30,6 +30,7 @@ export { intOrPercent } from "./kinds/deployment.js";
 export { JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from "./kinds/job.js";
 export * from "./gen/kubelab/apiserver/v1/api_pb.js";
 export { KUBELAB_VERSION } from "./version.js";
+export { apiResources } from "./discovery.js";
 export * from "./gen/kubelab/core/v1/podlogs_pb.js";
 export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";
 export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";

@@ -30,6 +30,8 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   resource: string;
   singular: string;
   shortNames: readonly string[];
+  /** Kubernetes' categories: "all" for what `kubectl get all` shows. */
+  categories?: readonly string[];
   namespaced: boolean;
   schema: GenMessage<T>;
   /** metadata.name rule: most kinds take a DNS-1123 subdomain, Namespace a label. */

@@ -5,6 +5,9 @@ import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import {
   ApiService,
   BookmarkSchema,
+  GetAPIResourcesRequestSchema,
+  type APIResource,
+  type APIResourceList,
   BindRequestSchema,
   type Pod,
   type PodLogChunk,
@@ -114,6 +117,7 @@ interface RawClient extends grpc.Client {
   delete: Unary<unknown, DeleteResponse>;
   version: Unary<unknown, VersionInfo>;
   bind: Unary<unknown, Any>;
+  getAPIResources: Unary<unknown, APIResourceList>;
   watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
   logs(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
 }
@@ -130,13 +134,17 @@ const RawClientCtor = grpcClientClass<RawClient>(ApiService);
  */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 
-/** Channel options of an ApiClient; exported for tools that open their own channel to the API server. */
+/**
+ * Channel options of an ApiClient; exported for tools that open their own channel to the API
+ * server. gRPC's default 4 MiB receive limit stands: the server keeps every message under it.
+ */
 export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  "grpc.max_receive_message_length": 256 * 1024 * 1024,
-  "grpc.max_send_message_length": 16 * 1024 * 1024,
   "grpc.keepalive_time_ms": 30_000,
   "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
 };
+
+/** Items per page of listAll and of informers' lists, as client-go's reflector pages them. */
+export const LIST_PAGE_SIZE = 500;
 
 /** A typed client of the kubelab API server. Errors are ApiError with the server's gRPC code and reason. */
 export class ApiClient {
@@ -197,13 +205,13 @@ export class ApiClient {
     };
   }
 
-  /** Every page of a list, followed through continue tokens. */
+  /** Every page of a list (500 items a page unless a limit is given), followed through continue tokens. */
   async listAll<T extends KubeObject>(kind: KindRef<T>, opts: Omit<ListOptions, "continue"> = {}): Promise<ListResult<T>> {
     const items: T[] = [];
     let cont = "";
     let rv = "";
     do {
-      const page = await this.list(kind, { ...opts, continue: cont });
+      const page = await this.list(kind, { limit: LIST_PAGE_SIZE, ...opts, continue: cont });
       items.push(...page.items);
       if (!rv) rv = page.resourceVersion;
       cont = page.continue;
@@ -271,6 +279,11 @@ export class ApiClient {
 
   version(): Promise<VersionInfo> {
     return this.call<VersionInfo>("version", create(VersionRequestSchema));
+  }
+
+  /** Discovery: every resource the server serves, with its kind, scope, verbs and short names. */
+  async apiResources(): Promise<APIResource[]> {
+    return (await this.call<APIResourceList>("getAPIResources", create(GetAPIResourcesRequestSchema))).resources;
   }
 
   /**

@@ -7,6 +7,7 @@ export type StatusReason =
   | "NotFound"
   | "AlreadyExists"
   | "Conflict"
+  | "Forbidden"
   | "Expired"
   | "RequestEntityTooLarge"
   | "ServiceUnavailable"
@@ -76,6 +77,8 @@ function defaultReason(code: grpc.status): StatusReason {
       return "ServiceUnavailable";
     case grpc.status.DEADLINE_EXCEEDED:
       return "Timeout";
+    case grpc.status.PERMISSION_DENIED:
+      return "Forbidden";
     default:
       return "Unknown";
   }

@@ -18,7 +18,33 @@ function deserializer(schema: DescMessage) {
   return (buf: Buffer) => decodeMessage(schema, buf);
 }
 
-export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinition {
+/**
+ * A request whose bytes are not the method's message. grpc-js answers a deserializer that throws
+ * with INTERNAL ("Error deserializing request"), a server fault; a server definition made with
+ * `{ server: true }` hands this to the handler instead, which answers INVALID_ARGUMENT.
+ */
+export class UndecodableRequest {
+  constructor(
+    readonly messageName: string,
+    readonly cause: unknown,
+  ) {}
+}
+
+function lenientDeserializer(schema: DescMessage) {
+  return (buf: Buffer): unknown => {
+    try {
+      return decodeMessage(schema, buf);
+    } catch (e) {
+      return new UndecodableRequest(schema.typeName, e);
+    }
+  };
+}
+
+/**
+ * The grpc-js definition of a protobuf-es service. For a server (`{ server: true }`), requests
+ * that cannot be decoded reach the handler as an UndecodableRequest.
+ */
+export function grpcServiceDefinition(service: DescService, opts: { server?: boolean } = {}): grpc.ServiceDefinition {
   const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
     def[method.localName] = {
@@ -26,7 +52,7 @@ export function grpcServiceDefinition(service: DescService): grpc.ServiceDefinit
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: opts.server ? lenientDeserializer(method.input) : deserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,

@@ -6,7 +6,7 @@ export { Informer, Indexer, objectKey, splitKey } from "./informer.js";
 export type { EventHandler, IndexFunc, InformerOptions } from "./informer.js";
 export { WorkQueue, runWorkers } from "./workQueue.js";
 export type { WorkQueueOptions } from "./workQueue.js";
-export { grpcClientClass, grpcServiceDefinition } from "./grpcService.js";
+export { grpcClientClass, grpcServiceDefinition, UndecodableRequest } from "./grpcService.js";
 export { EventRecorder } from "./eventRecorder.js";
 export { retryOnConflict } from "./retryOnConflict.js";
 export type { EventType, EventSourceInfo, EventTarget } from "./eventRecorder.js";

@@ -18,7 +18,7 @@ export const conflict = (def: KindDefinition, name: string, detail = "the object
   new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on ${qualified(def)} "${name}": ${detail}`, "Conflict");
 
 export const forbidden = (def: KindDefinition, name: string, detail: string) =>
-  new ApiError(grpc.status.PERMISSION_DENIED, `${qualified(def)} "${name}" is forbidden: ${detail}`, "Unknown");
+  new ApiError(grpc.status.PERMISSION_DENIED, `${qualified(def)} "${name}" is forbidden: ${detail}`, "Forbidden");
 
 export const badRequest = (message: string) => new ApiError(grpc.status.INVALID_ARGUMENT, message, "BadRequest");
 
@@ -36,6 +36,28 @@ export const tooOldResourceVersion = (requested: number, oldest: number) =>
 
 export const unavailable = (detail: string) =>
   new ApiError(grpc.status.UNAVAILABLE, `storage is unavailable: ${detail}`, "ServiceUnavailable");
+
+/** Open watches when the server stops: UNAVAILABLE, so clients watch again (on another server). */
+export const shuttingDown = () => new ApiError(grpc.status.UNAVAILABLE, "the API server is shutting down; please watch again", "ServiceUnavailable");
+
+/** A watcher closed for not reading: UNAVAILABLE, so its client watches again from its last resourceVersion. */
+export const watcherTooSlow = (detail: string) =>
+  new ApiError(grpc.status.UNAVAILABLE, `the watcher was too slow and was closed (${detail}); please watch again from its last resourceVersion`, "ServiceUnavailable");
+
+/**
+ * A LIST without a limit whose answer would not fit in one gRPC message: the client is told to
+ * page (with a limit, the server returns fewer items per page instead).
+ */
+export const listTooLarge = (resource: string, bytes: number, maxBytes: number) =>
+  new ApiError(
+    grpc.status.RESOURCE_EXHAUSTED,
+    `the list of ${resource} is ${bytes} bytes or more, larger than one response may be (${maxBytes} bytes): list it in pages with limit and continue`,
+    "BadRequest",
+  );
+
+/** Request bytes that are not the message the method takes: the client's mistake, not the server's. */
+export const undecodableRequest = (what: string, cause: unknown) =>
+  badRequest(`the request could not be decoded as ${what}: ${(cause as Error)?.message ?? String(cause)}`);
 
 export function invalid(e: InvalidObjectError): ApiError {
   return new ApiError(

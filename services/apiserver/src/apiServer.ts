@@ -33,6 +33,8 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   const store = new ObjectStore(etcd, cfg.etcdRequestTimeout * 1000, cfg.eventTtl > 0 ? { Event: cfg.eventTtl } : {});
   const cache = new WatchCache(store, etcd, log, {
     historySize: cfg.watchCacheSize,
+    historyMaxBytes: cfg.watchCacheMaxBytes,
+    historyWindowMs: cfg.watchCacheWindowSeconds * 1000,
     bookmarkIntervalMs: cfg.bookmarkInterval * 1000,
   });
   const health = new HealthImplementation({ "": "NOT_SERVING", [ApiService.typeName]: "NOT_SERVING" });
@@ -76,12 +78,13 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
     "grpc.keepalive_permit_without_calls": 1,
   });
   server.addService(
-    grpcServiceDefinition(ApiService),
+    grpcServiceDefinition(ApiService, { server: true }),
     apiHandlers({
       service,
       cache,
-      metrics: apiMetrics(metrics.registry, { watchers: () => cache.watcherCount, objects: () => cache.count() }),
+      metrics: apiMetrics(metrics.registry, { watchers: () => cache.watcherCount, objects: () => cache.count(), history: () => cache.historyStats }),
       log,
+      watchLimits: { maxPendingBytes: cfg.watchMaxPendingBytes, stallTimeoutMs: cfg.watchStallTimeoutSeconds * 1000 },
       etcdVersion: async () => (await etcd.maintenance.status()).version,
     }),
   );

@@ -10,6 +10,26 @@ export const apiServerOptions = {
   etcdRequestTimeout: { flag: "etcd-request-timeout", description: "seconds before an etcd request answers UNAVAILABLE", default: 5 },
   watchCacheSize: { flag: "default-watch-cache-size", description: "events kept for watchers resuming from an older resourceVersion", default: 10000 },
   bookmarkInterval: { flag: "watch-bookmark-interval", description: "seconds between BOOKMARK events on idle watches", default: 5 },
+  watchCacheMaxBytes: {
+    flag: "watch-cache-max-bytes",
+    description: "bytes the watch cache's kept events may hold (their objects and previous versions, encoded)",
+    default: 32 * 1024 * 1024,
+  },
+  watchCacheWindowSeconds: {
+    flag: "watch-cache-window",
+    description: "seconds an event is kept for resuming watchers at most (Kubernetes' watch cache freshness: 75)",
+    default: 75,
+  },
+  watchMaxPendingBytes: {
+    flag: "watch-max-pending-bytes",
+    description: "bytes of events that may wait for one watcher; beyond them it is closed as too slow",
+    default: 16 * 1024 * 1024,
+  },
+  watchStallTimeoutSeconds: {
+    flag: "watch-stall-timeout",
+    description: "seconds a watch message may wait for the client to take it; then the watcher is closed as too slow",
+    default: 10,
+  },
   serviceClusterIpRange: { flag: "service-cluster-ip-range", description: "CIDR Services' ClusterIPs come from", default: "10.96.0.0/12" },
   serviceNodePortRange: { flag: "service-node-port-range", description: "ports NodePort Services get, LOW-HIGH", default: "30000-32767" },
   eventTtl: { flag: "event-ttl", description: "seconds an Event is kept after its last write (0: forever)", default: 3600 },

@@ -5,10 +5,16 @@ export interface ApiMetrics {
   latency: Histogram<"verb" | "resource">;
   watchers: Gauge;
   objects: Gauge;
+  terminatedWatchers: Counter<"resource" | "reason">;
+  watchCacheEvents: Gauge;
+  watchCacheBytes: Gauge;
 }
 
 /** Kubernetes' own metric names where it has them (apiserver_request_total ...). */
-export function apiMetrics(registry: Registry, counts: { watchers: () => number; objects: () => number }): ApiMetrics {
+export function apiMetrics(
+  registry: Registry,
+  counts: { watchers: () => number; objects: () => number; history: () => { events: number; bytes: number } },
+): ApiMetrics {
   return {
     requests: new Counter({
       name: "apiserver_request_total",
@@ -37,6 +43,28 @@ export function apiMetrics(registry: Registry, counts: { watchers: () => number;
       registers: [registry],
       collect() {
         this.set(counts.objects());
+      },
+    }),
+    terminatedWatchers: new Counter({
+      name: "apiserver_terminated_watchers_total",
+      help: "Watchers closed for not taking their events in time (reason: pending-bytes or stalled)",
+      labelNames: ["resource", "reason"],
+      registers: [registry],
+    }),
+    watchCacheEvents: new Gauge({
+      name: "apiserver_watch_cache_events",
+      help: "Events the watch cache keeps for watchers resuming from an older resourceVersion",
+      registers: [registry],
+      collect() {
+        this.set(counts.history().events);
+      },
+    }),
+    watchCacheBytes: new Gauge({
+      name: "apiserver_watch_cache_event_bytes",
+      help: "Bytes those events hold (their objects and previous versions, encoded)",
+      registers: [registry],
+      collect() {
+        this.set(counts.history().bytes);
       },
     }),
   };

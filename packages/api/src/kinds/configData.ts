@@ -1,4 +1,4 @@
-import { FieldError, duplicate, forbidden, invalid } from "../validation/fieldErrors.js";
+import { FieldError, duplicate, forbidden, invalid, tooLongBytes } from "../validation/fieldErrors.js";
 
 // ConfigMap and Secret key rules (k8s IsConfigMapKey) and immutability, shared by both kinds.
 const configKey = /^[-._a-zA-Z0-9]+$/;
@@ -33,4 +33,18 @@ export function validateImmutableData(
   if (!newImmutable) errs.push(forbidden("immutable", "field is immutable when `immutable` is set"));
   if (dataChanged) errs.push(forbidden("data", "field is immutable when `immutable` is set"));
   return errs;
+}
+
+/** Kubernetes' MaxSecretSize: the data of a ConfigMap or a Secret, all values together. */
+export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
+
+/**
+ * The total size of a ConfigMap's or Secret's values (keys are not counted, as in Kubernetes),
+ * refused over 1 MiB on create, update and patch alike. `field` is where Kubernetes reports it:
+ * "[]" (the whole object) for a ConfigMap, "data" for a Secret.
+ */
+export function validateConfigDataSize(field: string, values: Iterable<string | Uint8Array>): FieldError[] {
+  let total = 0;
+  for (const v of values) total += typeof v === "string" ? Buffer.byteLength(v, "utf8") : v.byteLength;
+  return total > MAX_CONFIG_DATA_BYTES ? [tooLongBytes(field, MAX_CONFIG_DATA_BYTES)] : [];
 }

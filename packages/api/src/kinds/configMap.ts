@@ -2,7 +2,7 @@ import { equals } from "@bufbuild/protobuf";
 import { ConfigMapSchema, type ConfigMap } from "../gen/kubelab/core/v1/config_pb.js";
 import { registerKind } from "../registry.js";
 import { age } from "./print.js";
-import { validateConfigKeys, validateImmutableData } from "./configData.js";
+import { validateConfigDataSize, validateConfigKeys, validateImmutableData } from "./configData.js";
 
 registerKind<ConfigMap>({
   kind: "ConfigMap",
@@ -19,6 +19,7 @@ registerKind<ConfigMap>({
     return [
       ...validateConfigKeys("data", Object.keys(cm.data), seen),
       ...validateConfigKeys("binaryData", Object.keys(cm.binaryData), seen),
+      ...validateConfigDataSize("[]", [...Object.values(cm.data), ...Object.values(cm.binaryData)]),
     ];
   },
   validateUpdate: (cm, old) =>

@@ -42,6 +42,7 @@ registerKind<Deployment>({
   kind: "Deployment",
   apiVersion: "apps/v1",
   resource: "deployments",
+  categories: ["all"],
   singular: "deployment",
   shortNames: ["deploy"],
   namespaced: true,

@@ -23,6 +23,7 @@ registerKind<Job>({
   kind: "Job",
   apiVersion: "batch/v1",
   resource: "jobs",
+  categories: ["all"],
   singular: "job",
   shortNames: [],
   namespaced: true,

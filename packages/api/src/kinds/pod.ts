@@ -127,6 +127,7 @@ registerKind<Pod>({
   kind: "Pod",
   apiVersion: "v1",
   resource: "pods",
+  categories: ["all"],
   singular: "pod",
   shortNames: ["po"],
   namespaced: true,

@@ -7,6 +7,7 @@ registerKind<ReplicaSet>({
   kind: "ReplicaSet",
   apiVersion: "apps/v1",
   resource: "replicasets",
+  categories: ["all"],
   singular: "replicaset",
   shortNames: ["rs"],
   namespaced: true,

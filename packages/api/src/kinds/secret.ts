@@ -2,7 +2,7 @@ import { SecretSchema, type Secret } from "../gen/kubelab/core/v1/config_pb.js";
 import { registerKind } from "../registry.js";
 import { invalid } from "../validation/fieldErrors.js";
 import { age } from "./print.js";
-import { validateConfigKeys, validateImmutableData } from "./configData.js";
+import { validateConfigDataSize, validateConfigKeys, validateImmutableData } from "./configData.js";
 
 const sameData = (a: Record<string, Uint8Array>, b: Record<string, Uint8Array>) =>
   Object.keys(a).length === Object.keys(b).length &&
@@ -25,7 +25,7 @@ registerKind<Secret>({
     for (const [k, v] of Object.entries(s.stringData)) s.data[k] = new TextEncoder().encode(v);
     s.stringData = {};
   },
-  validate: (s) => validateConfigKeys("data", Object.keys(s.data)),
+  validate: (s) => [...validateConfigKeys("data", Object.keys(s.data)), ...validateConfigDataSize("data", Object.values(s.data))],
   validateUpdate: (s, old) => [
     ...(s.type !== old.type ? [invalid("type", s.type, "field is immutable")] : []),
     ...validateImmutableData(old.immutable, s.immutable, !sameData(s.data, old.data)),

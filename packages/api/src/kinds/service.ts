@@ -54,6 +54,7 @@ registerKind<Service>({
   kind: "Service",
   apiVersion: "v1",
   resource: "services",
+  categories: ["all"],
   singular: "service",
   shortNames: ["svc"],
   namespaced: true,

@@ -47,6 +47,8 @@ export const forbidden = (field: string, detail: string) => new FieldError("Forb
 export const duplicate = (field: string, value: unknown) => new FieldError("Duplicate", field, value);
 export const tooLong = (field: string, max: number) =>
   new FieldError("TooLong", field, undefined, `may not be more than ${max} bytes`);
+/** Kubernetes' field.TooLong, as ConfigMap and Secret data limits word it. */
+export const tooLongBytes = (field: string, max: number) => new FieldError("TooLong", field, undefined, `must have at most ${max} bytes`);
 export const notFound = (field: string, value: unknown) => new FieldError("NotFound", field, value);
 export const notSupported = (field: string, value: unknown, supported: readonly string[]) =>
   new FieldError(

@@ -25,6 +25,7 @@ import {
   conflict,
   forbidden,
   gone,
+  listTooLarge,
   namespaceNotFound,
   notFound,
   tooLarge,
@@ -58,6 +59,14 @@ export interface ListQuery {
   fieldSelector: string;
   limit: number;
   continue: string;
+  /**
+   * Bytes of objects a page with a limit carries at most (one larger object comes alone): the
+   * page then ends early, with a continue token, as Kubernetes lets a server return fewer items
+   * than the limit.
+   */
+  pageMaxBytes?: number;
+  /** Bytes a LIST without a limit may carry; beyond them the client is told to page. */
+  unpagedMaxBytes?: number;
 }
 
 export interface ListPage {
@@ -192,39 +201,66 @@ export class ObjectService {
 
   /**
    * A consistent LIST: the first page comes from the watch cache once it has caught up with
-   * etcd's current revision (a quorum read), later pages from etcd at the first page's revision.
+   * etcd's current revision (a quorum read); later pages too while nothing of the list changed
+   * since the first page's revision, else from etcd at that revision.
    */
   async list(def: KindDefinition, q: ListQuery): Promise<ListPage> {
     const filter = objectFilter(def, q.namespace, q.labelSelector, q.fieldSelector);
     const prefix = resourcePrefix(def, q.namespace);
+    const bounds = listBounds(def, q);
+    const matchAll = !q.labelSelector && !q.fieldSelector;
     if (q.continue) {
       const token = decodeContinue(q.continue, prefix);
-      return this.listFromEtcd(def, prefix, token.rev, token.start, q.limit, filter);
+      // A token naming a revision etcd has not reached was not made by this cluster.
+      if (token.rev > this.cache.revision && token.rev > (await this.store.currentRevision())) throw invalidContinue(`its resourceVersion ${token.rev} is in the future`);
+      if (this.cache.unchangedSince(def.resource, prefix, token.rev)) {
+        return this.pageFromCache(def, prefix, token.start, token.rev, bounds, filter, matchAll);
+      }
+      return this.listFromEtcd(def, prefix, token.rev, token.start, bounds, filter);
     }
     const rev = await this.store.currentRevision();
     if (!(await this.cache.waitForRevision(rev, this.opts.listCacheWaitMs))) {
-      return this.listFromEtcd(def, prefix, rev, prefix, q.limit, filter);
+      return this.listFromEtcd(def, prefix, rev, prefix, bounds, filter);
     }
-    const listRev = this.cache.revision;
-    const all = this.cache.list(def.resource, prefix).filter((e) => filter(e.obj));
-    if (q.limit > 0 && all.length > q.limit) {
-      const page = all.slice(0, q.limit);
-      return {
-        entries: page,
-        resourceVersion: String(listRev),
-        continue: encodeContinue(listRev, page[page.length - 1].key),
-        remaining: all.length - q.limit,
-      };
-    }
-    return { entries: all, resourceVersion: String(listRev), continue: "" };
+    return this.pageFromCache(def, prefix, prefix, this.cache.revision, bounds, filter, matchAll);
   }
 
-  private async listFromEtcd(def: KindDefinition, prefix: string, rev: number, start: string, limit: number, filter: Filter): Promise<ListPage> {
+  /**
+   * A page of the cache's objects under `prefix` from `fromKey` on, at revision `rev`. With no
+   * selector, remainingItemCount says how many objects follow; with one it is left unset, as
+   * Kubernetes leaves it (the count would cost a scan of the rest).
+   */
+  private pageFromCache(def: KindDefinition, prefix: string, fromKey: string, rev: number, bounds: ListBounds, filter: Filter, matchAll: boolean): ListPage {
+    const { entries, start, end } = this.cache.range(def.resource, prefix, fromKey);
+    const page: CacheEntry[] = [];
+    let i = start;
+    for (; i < end && !bounds.full(page); i++) {
+      const e = entries[i]!;
+      if (!filter(e.obj)) continue;
+      if (!bounds.fits(page, e)) break;
+      page.push(e);
+    }
+    let more = i < end;
+    if (more && !matchAll) {
+      more = false;
+      for (let j = i; j < end && !more; j++) more = filter(entries[j]!.obj);
+    }
+    if (!more || page.length === 0) return { entries: page, resourceVersion: String(rev), continue: "" };
+    return {
+      entries: page,
+      resourceVersion: String(rev),
+      continue: encodeContinue(rev, page[page.length - 1]!.key),
+      remaining: matchAll ? end - i : undefined,
+    };
+  }
+
+  private async listFromEtcd(def: KindDefinition, prefix: string, rev: number, start: string, bounds: ListBounds, filter: Filter): Promise<ListPage> {
     const end = prefixEnd(prefix);
     const out: CacheEntry[] = [];
     let from = Buffer.from(start);
     let more = false;
     let lastKey = "";
+    const limit = bounds.limit;
     for (;;) {
       let page;
       try {
@@ -235,14 +271,20 @@ export class ObjectService {
       }
       rev = page.revision && rev === 0 ? page.revision : rev;
       let i = 0;
-      for (; i < page.kvs.length && !(limit > 0 && out.length >= limit); i++) {
+      for (; i < page.kvs.length && !bounds.full(out); i++) {
         const kv = page.kvs[i];
         const key = kv.key.toString();
-        lastKey = key;
         const obj = this.store.decode(def, kv.value, Number(kv.mod_revision));
-        if (filter(obj)) out.push(new CacheEntry(def, key, obj, Number(kv.mod_revision), storedEncoding(kv.value)));
+        if (!filter(obj)) {
+          lastKey = key;
+          continue;
+        }
+        const entry = new CacheEntry(def, key, obj, Number(kv.mod_revision), storedEncoding(kv.value));
+        if (!bounds.fits(out, entry)) break;
+        lastKey = key;
+        out.push(entry);
       }
-      if (limit > 0 && out.length >= limit) {
+      if (bounds.full(out) || i < page.kvs.length) {
         more = i < page.kvs.length || page.more;
         break;
       }
@@ -468,6 +510,42 @@ export function notFoundResource(resource: string): ApiError {
   return new ApiError(grpc.status.NOT_FOUND, `the server could not find the requested resource (${resource})`, "NotFound");
 }
 
+interface ListBounds {
+  limit: number;
+  /** Whether the page is full. */
+  full(page: CacheEntry[]): boolean;
+  /** Whether `next` still fits on the page; throws when an unpaged list grows too large. */
+  fits(page: CacheEntry[], next: CacheEntry): boolean;
+}
+
+/** The size an entry adds to a response: its encoding, with room for its envelope. */
+const responseBytes = (e: CacheEntry) => e.sizeBytes + 64;
+
+/** A page's bounds: the client's limit, and the bytes one response may carry (see ListQuery). */
+function listBounds(def: KindDefinition, q: ListQuery): ListBounds {
+  const pageMax = q.pageMaxBytes ?? Infinity;
+  const unpagedMax = q.unpagedMaxBytes ?? Infinity;
+  let bytes = 0;
+  let counted = 0;
+  const add = (page: CacheEntry[], next: CacheEntry): boolean => {
+    // Bytes of the page so far (the page only ever grows between calls).
+    for (; counted < page.length; counted++) bytes += responseBytes(page[counted]!);
+    const after = bytes + responseBytes(next);
+    if (q.limit > 0) return page.length === 0 || after <= pageMax;
+    if (after > unpagedMax) throw listTooLarge(def.resource, after, unpagedMax);
+    return true;
+  };
+  return {
+    limit: q.limit,
+    full: (page) => q.limit > 0 && page.length >= q.limit,
+    fits: add,
+  };
+}
+
+function invalidContinue(detail: string): ApiError {
+  return badRequest(`continue key is not valid: ${detail}`);
+}
+
 function encodeContinue(rev: number, lastKey: string): string {
   return Buffer.from(JSON.stringify({ v: 1, rv: rev, start: lastKey + "\u0000" })).toString("base64url");
 }
@@ -478,6 +556,6 @@ function decodeContinue(token: string, prefix: string): { rev: number; start: st
     if (typeof t.rv !== "number" || typeof t.start !== "string" || !t.start.startsWith(prefix)) throw new Error();
     return { rev: t.rv, start: t.start };
   } catch {
-    throw badRequest("continue key is not valid: the token does not belong to this list");
+    throw invalidContinue("the token does not belong to this list");
   }
 }

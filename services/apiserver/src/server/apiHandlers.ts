@@ -1,7 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import {
+  APIResourceListSchema,
+  apiResources,
   DeleteResponseSchema,
+  InvalidObjectError,
   KUBELAB_VERSION,
   VersionInfoSchema,
   kindOf,
@@ -18,9 +21,9 @@ import {
   type UpdateRequest,
   type WatchRequest,
 } from "@kubelab/api";
-import type { ApiError } from "@kubelab/client";
+import { UndecodableRequest, type ApiError } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
-import { badRequest, toApiError, unavailable } from "../apiErrors.js";
+import { badRequest, toApiError, undecodableRequest, unavailable, watcherTooSlow } from "../apiErrors.js";
 import type { ApiMetrics } from "../metrics.js";
 import type { ObjectService } from "../registry/objectService.js";
 import { objectFilter } from "../registry/selectors.js";
@@ -28,9 +31,7 @@ import { resourcePrefix } from "../storage/keys.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
 import { logsRelay } from "./logsRelay.js";
 import type { CacheWatcher, WatchCache } from "../storage/watchCache.js";
-
-/** A watcher this many events behind is too slow and is closed (its client re-watches). */
-const MAX_PENDING_WATCH_EVENTS = 100_000;
+import { MAX_MESSAGE_BYTES, MAX_UNPAGED_RESPONSE_BYTES, WatchSender, type WatchSenderLimits } from "./watchSender.js";
 
 export interface HandlerDeps {
   service: ObjectService;
@@ -38,6 +39,8 @@ export interface HandlerDeps {
   metrics: ApiMetrics;
   log: Logger;
   etcdVersion: () => Promise<string>;
+  /** What a watcher may leave waiting before it is closed as too slow. */
+  watchLimits: Omit<WatchSenderLimits, "maxMessageBytes">;
 }
 
 const toServiceError = (e: ApiError): Partial<grpc.ServiceError> => ({
@@ -51,8 +54,39 @@ const subresourceOf = (s: string): "" | "status" => {
   throw badRequest(`subresource ${JSON.stringify(s)} is not supported: use "" or "status"`);
 };
 
+/**
+ * A request object (a CreateRequest's or UpdateRequest's Any) decoded as its kind: bytes that are
+ * not that kind's message are the client's mistake (INVALID_ARGUMENT), not a server fault.
+ */
+function unpackRequest(any: Parameters<typeof unpackObject>[0]): KubeObject {
+  try {
+    return unpackObject(any);
+  } catch (e) {
+    if (e instanceof InvalidObjectError) throw e;
+    throw undecodableRequest(any?.typeUrl.split("/").pop() ?? "an object", e);
+  }
+}
+
 /** The ApiService's handlers: decode, call the object service, encode, count. */
 export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
+  const handlers = serviceHandlers(deps);
+  // Request bytes that are not the method's message reach each handler as UndecodableRequest.
+  for (const [name, handler] of Object.entries(handlers)) {
+    handlers[name] = ((call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+      if (call.request instanceof UndecodableRequest) {
+        const err = toServiceError(undecodableRequest(call.request.messageName, call.request.cause));
+        deps.metrics.requests.inc({ verb: name.toLowerCase(), resource: "", code: grpc.status[grpc.status.INVALID_ARGUMENT] });
+        if (callback) callback(err);
+        else call.emit("error", err);
+        return;
+      }
+      return (handler as (c: typeof call, cb?: typeof callback) => void)(call, callback);
+    }) as grpc.UntypedHandleCall;
+  }
+  return handlers;
+}
+
+function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
   const { service, cache, metrics, log } = deps;
 
   function unary<Req>(verb: string, resourceOf: (req: Req) => string, fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> {
@@ -85,7 +119,7 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
   const anyResource = (req: { object?: { typeUrl: string } }) => req.object?.typeUrl.split(".").pop() ?? "";
 
   return {
-    create: unary<CreateRequest>("create", anyResource, async (req) => packWritten(await service.create(unpackObject(req.object)))),
+    create: unary<CreateRequest>("create", anyResource, async (req) => packWritten(await service.create(unpackRequest(req.object)))),
     get: unary<GetRequest>("get", (r) => r.resource, async (req) =>
       packObject(await service.get(service.resolve(req.resource), req.namespace, req.name)),
     ),
@@ -98,13 +132,15 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
         fieldSelector: req.fieldSelector,
         limit: req.limit,
         continue: req.continue,
+        pageMaxBytes: MAX_MESSAGE_BYTES,
+        unpagedMaxBytes: MAX_UNPAGED_RESPONSE_BYTES,
       });
       // Pre-encoded: the service definition's serializer passes bytes through.
       return encodeListResponse(page.resourceVersion, page.continue, page.remaining, page.entries);
     }),
-    update: unary<UpdateRequest>("update", anyResource, async (req) => packWritten(await service.update(unpackObject(req.object), ""))),
+    update: unary<UpdateRequest>("update", anyResource, async (req) => packWritten(await service.update(unpackRequest(req.object), ""))),
     updateStatus: unary<UpdateRequest>("update-status", anyResource, async (req) =>
-      packWritten(await service.update(unpackObject(req.object), "status")),
+      packWritten(await service.update(unpackRequest(req.object), "status")),
     ),
     patch: unary<PatchRequest>("patch", (r) => r.resource, async (req) =>
       packWritten(await service.patch(service.resolve(req.resource), req.namespace, req.name, req.patch, subresourceOf(req.subresource))),
@@ -133,15 +169,18 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
       }),
     ),
     logs: logsRelay(service),
+    getAPIResources: unary<unknown>("discovery", () => "", async () => create(APIResourceListSchema, { resources: apiResources() })),
     watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => {
       const req = call.request;
       metrics.requests.inc({ verb: "watch", resource: req.resource, code: "OK" });
       let unregister: (() => void) | undefined;
+      let stopSender: (() => void) | undefined;
       let closed = false;
       const close = (err?: ApiError) => {
         if (closed) return;
         closed = true;
         unregister?.();
+        stopSender?.();
         if (err) call.emit("error", toServiceError(err));
         else call.end();
       };
@@ -155,35 +194,29 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
             throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(req.resourceVersion)}: must be an integer`);
           }
         }
-        // Events wait here while the stream is busy and go out together as one WatchResponse,
-        // so a watcher that falls behind costs one write per batch, not one per event.
-        const pending: Uint8Array[] = [];
-        let writing = false;
-        const flush = () => {
-          if (closed || pending.length === 0) {
-            writing = false;
-            return;
-          }
-          writing = true;
-          call.write(encodeWatchResponse(pending.splice(0)), () => flush());
-        };
+        const sender = new WatchSender(
+          (batch, taken) => call.write(encodeWatchResponse(batch), taken),
+          (why) => {
+            metrics.terminatedWatchers.inc({ resource: def.resource, reason: why });
+            log.info("closed a watcher that did not take its events", { resource: def.resource, reason: why, peer: call.getPeer() });
+            close(
+              watcherTooSlow(
+                why === "stalled"
+                  ? `its stream took nothing for ${deps.watchLimits.stallTimeoutMs / 1000} s`
+                  : `more than ${deps.watchLimits.maxPendingBytes} bytes of events waited for it`,
+              ),
+            );
+          },
+          { ...deps.watchLimits, maxMessageBytes: MAX_MESSAGE_BYTES },
+        );
+        stopSender = () => sender.close();
         const watcher: CacheWatcher = {
           resource: def.resource,
           filter: objectFilter(def, req.namespace, req.labelSelector, req.fieldSelector),
           bookmarks: req.allowWatchBookmarks,
           lastRev: 0,
-          send: (bytes) => {
-            if (closed) return;
-            pending.push(bytes);
-            if (pending.length > MAX_PENDING_WATCH_EVENTS) close(unavailable("watcher is too slow; please watch again"));
-            else if (!writing) {
-              // Written once the current task is done: the events of one etcd watch response
-              // (often several, applied in one go) reach each watcher as one message, not one
-              // write each, and without waiting for another turn of the event loop.
-              writing = true;
-              queueMicrotask(flush);
-            }
-          },
+          sendInitial: (events) => sender.sendInitial(events),
+          send: (bytes) => sender.send(bytes),
           fail: (err) => close(toApiError(err)),
         };
         unregister = cache.addWatcher(watcher, fromRev, resourcePrefix(def, req.namespace));

@@ -50,17 +50,89 @@ export function storedEncoding(value: Buffer): Buffer | undefined {
   return hasStorageMagic(value) ? value.subarray(STORAGE_MAGIC.length) : undefined;
 }
 
+// Written by hand: the wire form of an object at a revision is its stored bytes with
+// metadata.resourceVersion set inside the metadata field, made by copying bytes around one
+// splice, where a protobuf library would decode and encode the whole object.
+const METADATA_TAG = (3 << 3) | 2; // every kind's metadata is field 3
+const RESOURCE_VERSION_TAG = (5 << 3) | 2; // ObjectMeta.resource_version
+
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
+
+/** Where the top-level metadata field's tag, payload and end are in `bytes`, if it has one. */
+function findMetadata(bytes: Uint8Array): { tagAt: number; payloadAt: number; end: number } | undefined {
+  let pos = 0;
+  const varint = () => {
+    let n = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[pos++]!;
+      n += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80 || pos >= bytes.length) return n;
+    }
+  };
+  while (pos < bytes.length) {
+    const tagAt = pos;
+    const tag = varint();
+    switch (tag & 7) {
+      case 0:
+        varint();
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const len = varint();
+        if (tag === METADATA_TAG) return { tagAt, payloadAt: pos, end: pos + len };
+        pos += len;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return undefined;
+}
+
 /**
  * The wire encoding of a stored object at a revision, with no decoding or encoding of the object:
- * its stored encoding followed by a metadata holding only resourceVersion. Protobuf parsers merge
- * a singular message field that occurs twice, so this decodes to the object with its
- * resourceVersion set.
+ * its stored encoding with resource_version added at the end of its one metadata field. (Not a
+ * second metadata field: protobuf parsers should merge the two, and protobuf-es, Go and Python do,
+ * but protobufjs, under @grpc/proto-loader, keeps only the last.)
  */
 export function encodingAtRevision(def: KindDefinition, stored: Uint8Array, rev: number): Uint8Array {
-  const suffix = encodeMessage(def.schema, create(def.schema, { metadata: { resourceVersion: String(rev) } } as never));
-  const out = Buffer.allocUnsafe(stored.length + suffix.length);
-  out.set(stored, 0);
-  out.set(suffix, stored.length);
+  const rv = Buffer.from(String(rev));
+  const rvField = [RESOURCE_VERSION_TAG, ...varintBytes(rv.length)];
+  const meta = findMetadata(stored);
+  if (!meta) {
+    // An object stored without metadata: one metadata field holding only the resourceVersion.
+    const suffix = encodeMessage(def.schema, create(def.schema, { metadata: { resourceVersion: String(rev) } } as never));
+    return Buffer.concat([stored, suffix]);
+  }
+  const payloadLen = meta.end - meta.payloadAt + rvField.length + rv.length;
+  const head = [METADATA_TAG, ...varintBytes(payloadLen)];
+  const out = Buffer.allocUnsafe(meta.tagAt + head.length + payloadLen + (stored.length - meta.end));
+  let pos = 0;
+  out.set(stored.subarray(0, meta.tagAt), pos);
+  pos += meta.tagAt;
+  out.set(head, pos);
+  pos += head.length;
+  out.set(stored.subarray(meta.payloadAt, meta.end), pos);
+  pos += meta.end - meta.payloadAt;
+  out.set(rvField, pos);
+  pos += rvField.length;
+  out.set(rv, pos);
+  pos += rv.length;
+  out.set(stored.subarray(meta.end), pos);
   return out;
 }
 

@@ -14,11 +14,13 @@ import { anyPack } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "@kubelab/service-kit";
 import { encodingAtRevision, ownedCopy, storedEncoding, type ObjectStore } from "./objectStore.js";
 import { REGISTRY_PREFIX, prefixEnd, resourceOfKey } from "./keys.js";
-import { gone, tooOldResourceVersion } from "../apiErrors.js";
+import { gone, shuttingDown, tooOldResourceVersion } from "../apiErrors.js";
 
 /** One object as the cache holds it: decoded once, binary-encoded at most once. */
 export class CacheEntry {
   private encoded: Uint8Array | undefined;
+  /** The size of the object's encoding, for the cache's accounting (known without encoding it). */
+  readonly sizeBytes: number;
   constructor(
     readonly def: KindDefinition,
     readonly key: string,
@@ -26,7 +28,10 @@ export class CacheEntry {
     readonly rev: number,
     /** The object's stored encoding (no resourceVersion), when at hand: bytes() then needs no encoding. */
     private stored?: Uint8Array,
-  ) {}
+    sizeBytes?: number,
+  ) {
+    this.sizeBytes = sizeBytes ?? stored?.byteLength ?? this.bytes().byteLength;
+  }
 
   bytes(): Uint8Array {
     if (!this.encoded) {
@@ -40,6 +45,10 @@ export class CacheEntry {
 export interface CacheEvent {
   resource: string;
   rev: number;
+  /** When the cache applied it (ms since the epoch), for the freshness window. */
+  appliedAtMs: number;
+  /** What the event holds (its object and the one before), for the cache's byte bound. */
+  sizeBytes: number;
   /** The object after the change; for a delete, the object as it was, at the delete's revision. */
   entry: CacheEntry;
   prev: CacheEntry | undefined;
@@ -58,14 +67,27 @@ export interface CacheWatcher {
   filter: Filter;
   bookmarks: boolean;
   lastRev: number;
+  /**
+   * What the watcher must get before any live event, encoded only as its stream takes it: ADDED
+   * for every matching object of a new watch, or the events after a resumed watch's version.
+   */
+  sendInitial(events: Array<() => Uint8Array>): void;
+  /** One live event. */
   send(bytes: Uint8Array): void;
   /** Ends the watcher with an error (the stream closes; the client re-watches or relists). */
   fail(err: Error): void;
 }
 
 export interface WatchCacheOptions {
-  /** Events kept for watchers resuming from an older resourceVersion. */
+  /** Events kept for watchers resuming from an older resourceVersion, at most. */
   historySize: number;
+  /** Bytes those events hold (objects and their previous versions), at most. */
+  historyMaxBytes: number;
+  /**
+   * Events older than this are dropped even under the other bounds, as Kubernetes sizes its
+   * watch cache by a freshness window (75 s); a watcher resuming from before the window relists.
+   */
+  historyWindowMs: number;
   bookmarkIntervalMs: number;
 }
 
@@ -76,8 +98,13 @@ export interface WatchCacheOptions {
  */
 export class WatchCache {
   private readonly objects = new Map<string, Map<string, CacheEntry>>();
+  /** Each resource's objects sorted by key, until the resource changes (see range()). */
+  private readonly sorted = new Map<string, CacheEntry[]>();
   private history: CacheEvent[] = [];
+  private historyHead = 0;
+  private historyBytes = 0;
   private historyStart = 0;
+  private historyTimer: NodeJS.Timeout | undefined;
   private readonly watchers = new Map<string, Set<CacheWatcher>>();
   /** Objects this server wrote, by key, until their own watch event arrives (see written()). */
   private readonly ownWrites = new Map<string, CacheEntry>();
@@ -105,13 +132,22 @@ export class WatchCache {
     await this.load();
     this.bookmarkTimer = setInterval(() => this.sendBookmarks(), this.opts.bookmarkIntervalMs);
     this.bookmarkTimer.unref();
+    // Old events go even when nothing is written: an idle server gives their memory back.
+    this.historyTimer = setInterval(() => this.trimHistory(), Math.max(100, Math.min(5000, this.opts.historyWindowMs / 4)));
+    this.historyTimer.unref();
   }
 
   stop(): void {
     this.stopped = true;
     clearInterval(this.bookmarkTimer);
+    clearInterval(this.historyTimer);
     void this.etcdWatcher?.cancel();
-    for (const set of this.watchers.values()) for (const w of set) w.fail(new Error("API server shutting down"));
+    for (const set of this.watchers.values()) for (const w of set) w.fail(shuttingDown());
+  }
+
+  /** The events kept for resuming watchers: how many, and the bytes they hold. */
+  get historyStats(): { events: number; bytes: number; oldestRevision: number } {
+    return { events: this.history.length - this.historyHead, bytes: this.historyBytes, oldestRevision: this.historyStart };
   }
 
   /**
@@ -183,9 +219,12 @@ export class WatchCache {
       start = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
     }
     this.objects.clear();
+    this.sorted.clear();
     this.ownWrites.clear();
     for (const [r, m] of objects) this.objects.set(r, m);
     this.history = [];
+    this.historyHead = 0;
+    this.historyBytes = 0;
     this.historyStart = rev;
     this.setRevision(rev);
     this.ready = true;
@@ -250,27 +289,61 @@ export class WatchCache {
     if (!def) return;
     const map = this.mapFor(this.objects, resource);
     const prev = map.get(key);
+    this.sorted.delete(resource);
     let event: CacheEvent;
     if (value === undefined) {
       if (!prev) return;
       map.delete(key);
       const obj = structuredCloneObject(def, prev.obj);
       obj.metadata!.resourceVersion = String(rev);
-      event = { resource, rev, entry: new CacheEntry(def, key, obj, rev), prev, deleted: true };
+      const entry = new CacheEntry(def, key, obj, rev, undefined, prev.sizeBytes);
+      event = { resource, rev, appliedAtMs: Date.now(), sizeBytes: entry.sizeBytes, entry, prev, deleted: true };
     } else {
       const own = this.ownWrites.get(key);
       if (own && own.rev <= rev) this.ownWrites.delete(key);
       const entry = own?.rev === rev ? own : (this.announcedEntry(def, key, value, rev) ?? this.decodeKV(key, value, rev));
       if (!entry) return;
       map.set(key, entry);
-      event = { resource, rev, entry, prev, deleted: false };
+      event = { resource, rev, appliedAtMs: Date.now(), sizeBytes: entry.sizeBytes + (prev?.sizeBytes ?? 0), entry, prev, deleted: false };
     }
     this.history.push(event);
-    if (this.history.length > this.opts.historySize) {
-      const dropped = this.history.splice(0, this.history.length - this.opts.historySize);
-      this.historyStart = dropped[dropped.length - 1].rev;
-    }
+    this.historyBytes += event.sizeBytes;
+    this.trimHistory();
     for (const w of this.watchers.get(resource) ?? []) this.deliver(w, event);
+    // The encodings were for the watchers of this moment; a watcher resuming later encodes again,
+    // so the window holds each event's objects and not also their wire form.
+    event.encoded = undefined;
+  }
+
+  /**
+   * Drops the oldest events while the window holds more than its count or bytes, or events older
+   * than its freshness window. A watcher may resume from the revision of the last event dropped.
+   */
+  private trimHistory(): void {
+    const tooOld = Date.now() - this.opts.historyWindowMs;
+    let head = this.historyHead;
+    let bytes = this.historyBytes;
+    while (head < this.history.length) {
+      const oldest = this.history[head]!;
+      const count = this.history.length - head;
+      if (count <= this.opts.historySize && bytes <= this.opts.historyMaxBytes && oldest.appliedAtMs >= tooOld) break;
+      bytes -= oldest.sizeBytes;
+      this.historyStart = oldest.rev;
+      head++;
+    }
+    if (head === this.historyHead) return;
+    this.historyBytes = bytes;
+    // Slots of dropped events are released in one splice once they are a good part of the array.
+    if (head === this.history.length) {
+      this.history = [];
+      this.historyHead = 0;
+    } else if (head > 1024 && head * 2 > this.history.length) {
+      this.history = this.history.slice(head);
+      this.historyHead = 0;
+    } else {
+      for (let i = this.historyHead; i < head; i++) this.history[i] = DROPPED;
+      this.historyHead = head;
+    }
   }
 
   private setRevision(rev: number): void {
@@ -304,9 +377,39 @@ export class WatchCache {
 
   /** Current objects of a resource, sorted by key (as etcd would list them). */
   list(resource: string, keyPrefix: string): CacheEntry[] {
-    const out: CacheEntry[] = [];
-    for (const e of this.objects.get(resource)?.values() ?? []) if (e.key.startsWith(keyPrefix)) out.push(e);
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const r = this.range(resource, keyPrefix, keyPrefix);
+    return r.entries.slice(r.start, r.end);
+  }
+
+  /**
+   * The objects of a resource under `keyPrefix` from `fromKey` on, in key order: indexes into a
+   * sorted array that stays as it is until the resource next changes. The array is sorted once per
+   * change, not once per LIST, so the pages of a list cost their own size, not the resource's.
+   */
+  range(resource: string, keyPrefix: string, fromKey: string): { entries: readonly CacheEntry[]; start: number; end: number } {
+    let sorted = this.sorted.get(resource);
+    if (!sorted) {
+      sorted = [...(this.objects.get(resource)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      this.sorted.set(resource, sorted);
+    }
+    const start = lowerBound(sorted, fromKey > keyPrefix ? fromKey : keyPrefix);
+    // Keys under a prefix are contiguous in key order: the range ends at the first that is not.
+    return { entries: sorted, start, end: lowerBound(sorted, prefixEnd(keyPrefix).toString(), start) };
+  }
+
+  /**
+   * Whether no object under `keyPrefix` changed after revision `rev` as far as the cache knows
+   * (it has reached `rev` and keeps every event since): its objects there are then exactly what
+   * etcd held at `rev`, and a LIST continued at `rev` may be served from them.
+   */
+  unchangedSince(resource: string, keyPrefix: string, rev: number): boolean {
+    if (!this.ready || rev > this.revision || rev < this.historyStart) return false;
+    for (let i = this.history.length - 1; i >= this.historyHead; i--) {
+      const ev = this.history[i]!;
+      if (ev.rev <= rev) break;
+      if (ev.resource === resource && ev.entry.key.startsWith(keyPrefix)) return false;
+    }
+    return true;
   }
 
   get(resource: string, key: string): CacheEntry | undefined {
@@ -325,19 +428,25 @@ export class WatchCache {
    * version is compacted or older than the window.
    */
   addWatcher(w: CacheWatcher, fromRev: number | undefined, keyPrefix: string): () => void {
+    const catchUp: Array<() => Uint8Array> = [];
     if (fromRev === undefined) {
       for (const e of this.list(w.resource, keyPrefix)) {
-        if (w.filter(e.obj)) w.send(encodeEvent("ADDED", e));
+        if (w.filter(e.obj)) catchUp.push(() => encodeEvent("ADDED", e));
       }
       w.lastRev = this.revision;
     } else {
       if (fromRev < this.compactedRevision) throw tooOldResourceVersion(fromRev, this.compactedRevision);
       if (fromRev < this.historyStart) throw tooOldResourceVersion(fromRev, this.historyStart);
       w.lastRev = fromRev;
-      for (const ev of this.history) {
-        if (ev.rev > fromRev && ev.resource === w.resource) this.deliver(w, ev);
+      for (let i = this.historyHead; i < this.history.length; i++) {
+        const ev = this.history[i]!;
+        if (ev.rev <= w.lastRev || ev.resource !== w.resource) continue;
+        const type = eventTypeFor(w, ev);
+        w.lastRev = ev.rev;
+        if (type) catchUp.push(() => encodeEvent(type, ev.entry));
       }
     }
+    w.sendInitial(catchUp);
     let set = this.watchers.get(w.resource);
     if (!set) this.watchers.set(w.resource, (set = new Set()));
     set.add(w);
@@ -352,13 +461,7 @@ export class WatchCache {
 
   private deliver(w: CacheWatcher, ev: CacheEvent): void {
     if (ev.rev <= w.lastRev) return;
-    const now = ev.deleted ? false : w.filter(ev.entry.obj);
-    const before = ev.prev ? w.filter(ev.prev.obj) : false;
-    let type: string | undefined;
-    if (ev.deleted) type = before ? "DELETED" : undefined;
-    else if (now && before) type = "MODIFIED";
-    else if (now) type = "ADDED";
-    else if (before) type = "DELETED"; // no longer matches the selector
+    const type = eventTypeFor(w, ev);
     w.lastRev = ev.rev;
     if (!type) return;
     ev.encoded ??= new Map();
@@ -379,6 +482,31 @@ export class WatchCache {
     }
   }
 }
+
+/** The first index of `sorted` (from `from` on) whose key is not below `key`. */
+function lowerBound(sorted: readonly CacheEntry[], key: string, from = 0): number {
+  let lo = from;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The event a watcher sees for a change, by its selector before and after: none, ADDED, MODIFIED or DELETED. */
+export function eventTypeFor(w: Pick<CacheWatcher, "filter">, ev: Pick<CacheEvent, "deleted" | "entry" | "prev">): string | undefined {
+  const now = ev.deleted ? false : w.filter(ev.entry.obj);
+  const before = ev.prev ? w.filter(ev.prev.obj) : false;
+  if (ev.deleted) return before ? "DELETED" : undefined;
+  if (now && before) return "MODIFIED";
+  if (now) return "ADDED";
+  if (before) return "DELETED"; // no longer matches the selector
+  return undefined;
+}
+
+const DROPPED = undefined as unknown as CacheEvent;
 
 function structuredCloneObject(def: KindDefinition, obj: KubeObject): KubeObject {
   return clone(def.schema, obj) as KubeObject;
