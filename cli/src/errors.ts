@@ -1,6 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
-import { InvalidObjectError } from "@kubelab/api";
-import { ApiError } from "@kubelab/client";
+import { ApiError, InvalidObjectError, isUnreachable } from "@kubelab/api";
 import { YAMLParseError } from "yaml";
 
 /** A mistake in what the user gave us, found before anything was sent. */
@@ -12,10 +10,7 @@ export class UsageError extends Error {}
  */
 export function errorLine(e: unknown, server: string): string {
   if (e instanceof ApiError) {
-    const unreachable =
-      (e.code === grpc.status.UNAVAILABLE && e.reason === "ServiceUnavailable" && !e.message.startsWith("storage is unavailable")) ||
-      e.code === grpc.status.DEADLINE_EXCEEDED;
-    if (unreachable) return `error: cannot reach the API server at ${server}: ${e.message}`;
+    if (isUnreachable(e)) return `error: cannot reach the API server at ${server}: ${e.message}`;
     return `Error from server (${e.reason}): ${e.message}`;
   }
   if (e instanceof InvalidObjectError || e instanceof UsageError || e instanceof YAMLParseError) return `error: ${e.message}`;

@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { age, objectToJson, type Endpoints, type KubeObject, type Service } from "@kubelab/api";
-import { isNotFound } from "@kubelab/client";
+import { ignoreNotFound } from "@kubelab/client";
 import table from "text-table";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { resolveKinds } from "./resolve.js";
@@ -36,10 +36,7 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
         ...(m.deletionTimestamp ? [`DeletionTimestamp: ${m.deletionTimestamp}`] : []),
       ];
       if (def.resource === "services") {
-        const eps = await client.get<Endpoints>("endpoints", ns, name).catch((e: unknown) => {
-          if (isNotFound(e)) return undefined;
-          throw e;
-        });
+        const eps = await ignoreNotFound(client.get<Endpoints>("endpoints", ns, name));
         lines.push(...serviceDetails(obj as Service, eps));
       } else {
         lines.push(...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`));

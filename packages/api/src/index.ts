@@ -1,6 +1,21 @@
 import "./kinds/index.js";
 
 export * from "./registry.js";
+export {
+  ApiError,
+  ignoreNotFound,
+  isAlreadyExists,
+  isConflict,
+  isForbidden,
+  isGone,
+  isInvalid,
+  isNotFound,
+  isUnavailable,
+  isUnreachable,
+  REASON_KEY,
+  CAUSES_KEY,
+} from "./apiError.js";
+export type { ApiErrorOptions, Cause, StatusReason } from "./apiError.js";
 export * from "./codec.js";
 export { encodeMessage } from "./binaryEncoder.js";
 export { decodeMessage } from "./binaryDecoder.js";
@@ -31,6 +46,7 @@ export { JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from "./kinds/job.js";
 export * from "./gen/kubelab/apiserver/v1/api_pb.js";
 export { KUBELAB_VERSION } from "./version.js";
 export { apiResources } from "./discovery.js";
+export * from "./helpers/index.js";
 export * from "./gen/kubelab/core/v1/podlogs_pb.js";
 export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";
 export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";

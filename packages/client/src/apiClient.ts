@@ -32,7 +32,7 @@ import {
   type WatchResponse,
 } from "@kubelab/api";
 import { grpcClientClass } from "./grpcService.js";
-import { ApiError } from "./errors.js";
+import { ApiError } from "@kubelab/api";
 
 /** The lab's API server on the host, used when no address is given. */
 export const DEFAULT_SERVER = "127.0.0.1:6443";

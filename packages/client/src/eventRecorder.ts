@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { EventSchema, type Event, type KubeObject, type ObjectReference } from "@kubelab/api";
+import { EventSchema, formatTime, isNotFound, type Event, type KubeObject, type ObjectReference } from "@kubelab/api";
 import type { ApiClient } from "./apiClient.js";
-import { isNotFound } from "./errors.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -84,7 +83,7 @@ export class EventRecorder {
     const ref = { ...referenceTo(target) };
     if (fieldPath) ref.fieldPath = fieldPath;
     const key = [ref.uid, ref.kind, ref.namespace || "default", ref.name, ref.fieldPath, type, reason, message].join("\u0000");
-    this.queue.push({ ref, type, reason, message, time: new Date().toISOString().replace(/\.\d+Z$/, "Z"), key });
+    this.queue.push({ ref, type, reason, message, time: formatTime(), key });
     this.sending ??= this.send().finally(() => (this.sending = undefined));
   }
 

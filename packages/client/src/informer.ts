@@ -1,7 +1,7 @@
 import { backOff } from "exponential-backoff";
 import type { KubeObject } from "@kubelab/api";
 import type { ApiClient, KindRef, WatchOptions } from "./apiClient.js";
-import { isGone } from "./errors.js";
+import { isGone } from "@kubelab/api";
 
 /** client-go's MetaNamespaceKeyFunc: "namespace/name", or "name" for cluster-scoped objects. */
 export function objectKey(obj: KubeObject): string {

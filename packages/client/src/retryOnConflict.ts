@@ -1,5 +1,5 @@
 import { backOff } from "exponential-backoff";
-import { isConflict } from "./errors.js";
+import { isConflict } from "@kubelab/api";
 
 /**
  * client-go's retry.RetryOnConflict: runs a read-modify-write again when another writer got in

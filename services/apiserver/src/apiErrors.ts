@@ -1,8 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "@kubelab/client";
-import { InvalidObjectError, type KindDefinition } from "@kubelab/api";
+import { ApiError, InvalidObjectError, type KindDefinition } from "@kubelab/api";
 
-// Kubernetes' wording for each failure (k8s.io/apimachinery/pkg/api/errors), with a gRPC code.
+// Every error the API server sends, with Kubernetes' wording (k8s.io/apimachinery/pkg/api/errors)
+// and a gRPC code; nothing else in the server builds an ApiError.
 
 const qualified = (def: KindDefinition) => (def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource);
 
@@ -34,8 +34,31 @@ export const gone = (message: string) => new ApiError(grpc.status.OUT_OF_RANGE, 
 export const tooOldResourceVersion = (requested: number, oldest: number) =>
   gone(`too old resource version: ${requested} (${oldest})`);
 
-export const unavailable = (detail: string) =>
-  new ApiError(grpc.status.UNAVAILABLE, `storage is unavailable: ${detail}`, "ServiceUnavailable");
+export const unavailable = (detail: string, cause?: unknown) =>
+  new ApiError(grpc.status.UNAVAILABLE, `storage is unavailable: ${detail}`, "ServiceUnavailable", [], { cause });
+
+/** A continue token that is not this list's, or names a revision etcd has not reached. */
+export const invalidContinue = (detail: string) => badRequest(`continue key is not valid: ${detail}`);
+
+/** A resource (or subresource) this server does not serve. */
+export const notFoundResource = (resource: string) =>
+  new ApiError(grpc.status.NOT_FOUND, `the server could not find the requested resource (${resource})`, "NotFound");
+
+/** pods/binding refused: the pod is bound already, being deleted, or another pod by that name. */
+export const bindingConflict = (name: string, detail: string) =>
+  new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on pods/binding "${name}": ${detail}`, "Conflict");
+
+/** pods/log when the pod's node shows no kubelet endpoint. */
+export const noKubeletEndpoint = (nodeName: string) =>
+  new ApiError(grpc.status.UNAVAILABLE, `node ${nodeName} has no kubelet endpoint in its status`, "ServiceUnavailable");
+
+/** pods/log when the kubelet's stream fails: unreachable is UNAVAILABLE, anything else its own code. */
+export function kubeletStreamFailed(node: string, address: string, err: grpc.ServiceError): ApiError {
+  const unreachable = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
+  return unreachable
+    ? new ApiError(grpc.status.UNAVAILABLE, `the kubelet of node ${node} is unreachable at ${address}: ${err.details}`, "ServiceUnavailable", [], { cause: err })
+    : new ApiError(err.code, err.details, "BadRequest", [], { cause: err });
+}
 
 /** Open watches when the server stops: UNAVAILABLE, so clients watch again (on another server). */
 export const shuttingDown = () => new ApiError(grpc.status.UNAVAILABLE, "the API server is shutting down; please watch again", "ServiceUnavailable");
@@ -72,5 +95,5 @@ export function invalid(e: InvalidObjectError): ApiError {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof InvalidObjectError) return invalid(e);
-  return new ApiError(grpc.status.INTERNAL, `Internal error occurred: ${(e as Error)?.message ?? String(e)}`, "InternalError");
+  return new ApiError(grpc.status.INTERNAL, `Internal error occurred: ${(e as Error)?.message ?? String(e)}`, "InternalError", [], { cause: e });
 }

@@ -1,5 +1,5 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { NodeSpecSchema, PodConditionSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
+import { NodeSpecSchema, PodConditionSchema, PodSchema, formatTime, isPodTerminal, type Node, type Pod } from "@kubelab/api";
 import { ApiClient, EventRecorder, Informer, isConflict, isNotFound, objectKey } from "@kubelab/client";
 import { startMetricsServer, type Logger } from "@kubelab/service-kit";
 import { Counter, Gauge, Histogram } from "prom-client";
@@ -20,7 +20,6 @@ export interface SchedulerPlugins {
   scores?: ScorePlugin[];
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /** Changes that may let a waiting pod fit: readiness, cordoning, taints, labels, capacity. */
 function schedulingRelevantChange(a: Node, b: Node): boolean {
@@ -54,8 +53,7 @@ export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins:
   new Gauge({ name: "scheduler_pending_pods", help: "Pods waiting to be scheduled", registers: [metrics.registry], collect() { this.set(queue.pending); } });
 
   const ours = (p: Pod) => !p.spec?.nodeName && !p.metadata?.deletionTimestamp && (p.spec?.schedulerName || "default-scheduler") === cfg.schedulerName;
-  const terminal = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
-
+  
   nodes.addEventHandler({
     onAdd: (n) => {
       cache.setNode(n);
@@ -73,7 +71,7 @@ export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins:
       if (b.spec?.nodeName) {
         queue.delete(objectKey(b));
         cache.setPod(b);
-        if (terminal(b) && !terminal(a)) queue.moveAllToActive();
+        if (isPodTerminal(b) && !isPodTerminal(a)) queue.moveAllToActive();
       } else if (ours(b) && a.metadata?.generation !== b.metadata?.generation) {
         queue.add(objectKey(b));
       } else if (!ours(b)) {
@@ -100,7 +98,7 @@ export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins:
       status: "False",
       reason: "Unschedulable",
       message,
-      lastTransitionTime: old?.status === "False" ? old.lastTransitionTime : now(),
+      lastTransitionTime: old?.status === "False" ? old.lastTransitionTime : formatTime(),
       lastProbeTime: "",
     });
     status.conditions = [...status.conditions.filter((c) => c.type !== "PodScheduled"), cond];

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { TolerationSchema, type KubeObject, type Pod } from "@kubelab/api";
+import { TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, TolerationSchema, type KubeObject, type Pod } from "@kubelab/api";
 
 export interface AdmissionOptions {
   defaultNotReadyTolerationSeconds: number;
@@ -15,8 +15,8 @@ export function admitOnCreate(obj: KubeObject, opts: AdmissionOptions): void {
   const pod = obj as Pod;
   if (!pod.spec) return;
   for (const [key, seconds] of [
-    ["node.kubernetes.io/not-ready", opts.defaultNotReadyTolerationSeconds],
-    ["node.kubernetes.io/unreachable", opts.defaultUnreachableTolerationSeconds],
+    [TAINT_NODE_NOT_READY, opts.defaultNotReadyTolerationSeconds],
+    [TAINT_NODE_UNREACHABLE, opts.defaultUnreachableTolerationSeconds],
   ] as const) {
     const has = pod.spec.tolerations.some(
       (t) => (t.key === key || (t.key === "" && t.operator === "Exists")) && (t.effect === "NoExecute" || t.effect === ""),

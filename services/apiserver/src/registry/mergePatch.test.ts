@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { decodeObject, kindFor, type ConfigMap, type Pod } from "@kubelab/api";
-import { ApiError } from "@kubelab/client";
+import { ApiError } from "@kubelab/api";
 import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
 import { objectFilter } from "./selectors.js";
 import { objectKey, prefixEnd, resourceOfKey, resourcePrefix } from "../storage/keys.js";

@@ -1,6 +1,4 @@
 import { randomUUID } from "node:crypto";
-import * as grpc from "@grpc/grpc-js";
-import { ApiError } from "@kubelab/client";
 import { clone, create, equals } from "@bufbuild/protobuf";
 import {
   InvalidObjectError,
@@ -11,6 +9,8 @@ import {
   PodStatusSchema,
   PodConditionSchema,
   type Pod,
+  formatTime,
+  hasField,
   kindForResource,
   kindOf,
   validateObjectMeta,
@@ -22,14 +22,18 @@ import {
 import {
   alreadyExists,
   badRequest,
+  bindingConflict,
+  notFoundResource,
   conflict,
   forbidden,
   gone,
+  invalidContinue,
   listTooLarge,
   namespaceNotFound,
   notFound,
   tooLarge,
 } from "../apiErrors.js";
+import { FutureRevisionError, RevisionCompactedError } from "../storage/etcdClient.js";
 import { storedEncoding, type ObjectStore, type Versioned, type WriteResult } from "../storage/objectStore.js";
 import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.js";
 import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
@@ -76,9 +80,8 @@ export interface ListPage {
   remaining?: number;
 }
 
-/** Kubernetes' timestamp form: RFC 3339 to the second. */
-export const nowTimestamp = (offsetSeconds = 0) =>
-  new Date(Date.now() + offsetSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** Kubernetes' timestamp of now, or of `offsetSeconds` from now. */
+export const nowTimestamp = (offsetSeconds = 0) => formatTime(Date.now() + offsetSeconds * 1000);
 
 // Kubernetes' generateName alphabet: no vowels, no confusable characters.
 const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -127,7 +130,7 @@ export class ObjectService {
     meta.resourceVersion = "";
     meta.deletionTimestamp = "";
     meta.deletionGracePeriodSeconds = undefined;
-    meta.generation = def.schema.fields.some((f) => f.name === "spec") ? 1 : 0;
+    meta.generation = hasField(def.schema, "spec") ? 1 : 0;
     def.prepareForCreate?.(obj);
     def.defaults?.(obj);
     admitOnCreate(obj, this.opts);
@@ -266,7 +269,8 @@ export class ObjectService {
       try {
         page = await this.store.range(from, end, rev, limit > 0 ? Math.max(limit, 100) : 0);
       } catch (e) {
-        if ((e as Error).message.includes("compacted")) throw gone(CONTINUE_TOO_OLD);
+        if (e instanceof RevisionCompactedError) throw gone(CONTINUE_TOO_OLD);
+        if (e instanceof FutureRevisionError) throw invalidContinue(`its resourceVersion ${rev} is in the future`);
         throw e;
       }
       rev = page.revision && rev === 0 ? page.revision : rev;
@@ -420,8 +424,7 @@ export class ObjectService {
   async bind(namespace: string, name: string, nodeName: string, uid: string): Promise<KubeObject> {
     const def = kindForResource("pods")!;
     if (!nodeName) throw new InvalidObjectError("Binding", name, [required("target.name")]);
-    const refuse = (detail: string) =>
-      new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on pods/binding "${name}": ${detail}`, "Conflict");
+    const refuse = (detail: string) => bindingConflict(name, detail);
     return this.guaranteedUpdate(def, namespace || "default", name, (cur) => {
       const pod = clone(PodSchema, cur.obj as Pod);
       const m = pod.metadata!;
@@ -506,9 +509,6 @@ function isGraceRunning(deletionTimestamp: string): boolean {
   return Date.parse(deletionTimestamp) > Date.now();
 }
 
-export function notFoundResource(resource: string): ApiError {
-  return new ApiError(grpc.status.NOT_FOUND, `the server could not find the requested resource (${resource})`, "NotFound");
-}
 
 interface ListBounds {
   limit: number;
@@ -542,9 +542,6 @@ function listBounds(def: KindDefinition, q: ListQuery): ListBounds {
   };
 }
 
-function invalidContinue(detail: string): ApiError {
-  return badRequest(`continue key is not valid: ${detail}`);
-}
 
 function encodeContinue(rev: number, lastKey: string): string {
   return Buffer.from(JSON.stringify({ v: 1, rv: rev, start: lastKey + "\u0000" })).toString("base64url");

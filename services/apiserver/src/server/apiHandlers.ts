@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import {
+  type ApiError,
   APIResourceListSchema,
   apiResources,
   DeleteResponseSchema,
@@ -21,7 +22,7 @@ import {
   type UpdateRequest,
   type WatchRequest,
 } from "@kubelab/api";
-import { UndecodableRequest, type ApiError } from "@kubelab/client";
+import { UndecodableRequest } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
 import { badRequest, toApiError, undecodableRequest, unavailable, watcherTooSlow } from "../apiErrors.js";
 import type { ApiMetrics } from "../metrics.js";

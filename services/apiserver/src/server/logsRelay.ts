@@ -1,7 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { KubeletService, kindForResource, type Node, type Pod, type PodLogChunk, type PodLogOptions } from "@kubelab/api";
-import { ApiError, grpcClientClass } from "@kubelab/client";
-import { badRequest, toApiError } from "../apiErrors.js";
+import type { ApiError } from "@kubelab/api";
+import { grpcClientClass } from "@kubelab/client";
+import { badRequest, kubeletStreamFailed, noKubeletEndpoint, toApiError } from "../apiErrors.js";
 import type { ObjectService } from "../registry/objectService.js";
 
 type KubeletClient = grpc.Client & {
@@ -40,7 +41,7 @@ export function logsRelay(service: ObjectService) {
     const node = (await service.get(kindForResource("nodes")!, "", nodeName)) as Node;
     const ip = node.status?.addresses.find((a) => a.type === "InternalIP")?.address;
     const port = node.status?.daemonEndpoints?.kubeletEndpoint?.port;
-    if (!ip || !port) throw new ApiError(grpc.status.UNAVAILABLE, `node ${nodeName} has no kubelet endpoint in its status`, "ServiceUnavailable");
+    if (!ip || !port) throw noKubeletEndpoint(nodeName);
     return { address: `${ip.includes(":") ? `[${ip}]` : ip}:${port}`, node: nodeName, request: { ...req, namespace, container } };
   }
 
@@ -57,10 +58,7 @@ export function logsRelay(service: ObjectService) {
         call.on("drain", () => upstream.resume());
         upstream.on("end", () => call.end());
         upstream.on("error", (e: grpc.ServiceError) => {
-          if (e.code === grpc.status.CANCELLED) return;
-          const code = e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED ? grpc.status.UNAVAILABLE : e.code;
-          const message = code === grpc.status.UNAVAILABLE ? `the kubelet of node ${node} is unreachable at ${address}: ${e.details}` : e.details;
-          fail(new ApiError(code, message, code === grpc.status.UNAVAILABLE ? "ServiceUnavailable" : "BadRequest"));
+          if (e.code !== grpc.status.CANCELLED) fail(kubeletStreamFailed(node, address, e));
         });
       },
       (e) => fail(toApiError(e)),

@@ -1,4 +1,5 @@
 import type { Logger } from "@kubelab/service-kit";
+import { RevisionCompactedError } from "./etcdClient.js";
 import type { ObjectStore } from "./objectStore.js";
 import type { WatchCache } from "./watchCache.js";
 
@@ -44,7 +45,7 @@ export class Compactor {
       await this.store.compact(revision);
     } catch (e) {
       // Compacted already (by another API server, say): the revision is gone all the same.
-      if (!(e as Error).message.includes("compacted")) throw e;
+      if (!(e instanceof RevisionCompactedError)) throw e;
     }
     this.cache.compactedRevision = Math.max(this.cache.compactedRevision, revision);
     this.log.info("compacted etcd", { revision });

@@ -1,6 +1,7 @@
 import { Etcd3, isRecoverableError } from "etcd3";
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from "cockatiel";
-import { ApiError, FLOW_CONTROL_WINDOW_BYTES } from "@kubelab/client";
+import { ApiError } from "@kubelab/api";
+import { FLOW_CONTROL_WINDOW_BYTES } from "@kubelab/client";
 import { unavailable } from "../apiErrors.js";
 
 export interface EtcdOptions {
@@ -37,9 +38,23 @@ export function createEtcdClient(opts: EtcdOptions): Etcd3 {
   });
 }
 
+/** etcd's answer that the revision asked for was compacted away. */
+export class RevisionCompactedError extends Error {}
+/** etcd's answer that the revision asked for is newer than any it has. */
+export class FutureRevisionError extends Error {}
+
+// etcd answers both with gRPC OUT_OF_RANGE, but the etcd3 client drops the code and keeps only
+// the text (its castGrpcError); these texts are constants of etcd's API (rpctypes.ErrCompacted,
+// ErrFutureRev), so they are matched here, once, and callers test the error's type.
+const ETCD_ERRORS: Array<[string, new (message: string) => Error]> = [
+  ["etcdserver: mvcc: required revision has been compacted", RevisionCompactedError],
+  ["etcdserver: mvcc: required revision is a future revision", FutureRevisionError],
+];
+
 /**
  * Bounds an etcd operation by the request deadline, so a cluster without quorum answers
- * UNAVAILABLE instead of hanging, and maps transport errors to UNAVAILABLE.
+ * UNAVAILABLE instead of hanging; etcd's revision errors become their types, and transport
+ * errors UNAVAILABLE.
  */
 export async function withDeadline<T>(timeoutMs: number, what: string, op: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -53,7 +68,10 @@ export async function withDeadline<T>(timeoutMs: number, what: string, op: () =>
     return await Promise.race([op(), timeout]);
   } catch (e) {
     if (e instanceof ApiError) throw e;
-    throw unavailable(`etcd ${what} failed: ${(e as Error).message}`);
+    const message = (e as Error)?.message ?? String(e);
+    const typed = ETCD_ERRORS.find(([text]) => message.includes(text));
+    if (typed) throw new typed[1](message);
+    throw unavailable(`etcd ${what} failed: ${message}`, e);
   } finally {
     clearTimeout(timer);
   }

@@ -1,10 +1,10 @@
+import { formatMicroTime } from "@kubelab/api";
 import { create } from "@bufbuild/protobuf";
 import { LeaseSchema, type Lease } from "@kubelab/api";
 import { isNotFound, type ApiClient } from "@kubelab/client";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
-const microTime = () => new Date().toISOString().replace("Z", "000Z");
 
 /**
  * The node's heartbeat: a Lease in kube-node-lease named after the node, renewed every quarter
@@ -41,7 +41,7 @@ export class LeaseRenewer {
 
   async renew(): Promise<void> {
     if (this.lease) {
-      this.lease.spec!.renewTime = microTime();
+      this.lease.spec!.renewTime = formatMicroTime();
       try {
         this.lease = await this.client.update(this.lease);
         return;
@@ -53,7 +53,7 @@ export class LeaseRenewer {
     }
     try {
       this.lease = await this.client.get<Lease>("leases", NODE_LEASE_NAMESPACE, this.nodeName);
-      this.lease.spec!.renewTime = microTime();
+      this.lease.spec!.renewTime = formatMicroTime();
       this.lease.spec!.holderIdentity = this.nodeName;
       this.lease = await this.client.update(this.lease);
     } catch (e) {
@@ -67,7 +67,7 @@ export class LeaseRenewer {
             namespace: NODE_LEASE_NAMESPACE,
             ownerReferences: [{ apiVersion: "v1", kind: "Node", name: this.nodeName, uid: this.nodeUid }],
           },
-          spec: { holderIdentity: this.nodeName, leaseDurationSeconds: this.durationSeconds, renewTime: microTime() },
+          spec: { holderIdentity: this.nodeName, leaseDurationSeconds: this.durationSeconds, renewTime: formatMicroTime() },
         }),
       );
     }

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { create } from "@bufbuild/protobuf";
-import { NodeSchema, KUBELAB_VERSION, type Node, type NodeCondition, type Taint } from "@kubelab/api";
+import { NodeSchema, KUBELAB_VERSION, type Node, type NodeCondition, type Taint, formatTime } from "@kubelab/api";
 import { isAlreadyExists, type ApiClient } from "@kubelab/client";
 
 export interface NodeFacts {
@@ -13,7 +13,6 @@ export interface NodeFacts {
   runtimeVersion: string;
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /** "key=value:Effect" or "key:Effect", as --register-with-taints takes them. */
 export function parseTaint(s: string): Taint {
@@ -34,7 +33,7 @@ export function parseLabels(list: string[]): Record<string, string> {
 
 function readyCondition(prev: NodeCondition | undefined, ready: boolean, message: string): NodeCondition {
   const status = ready ? "True" : "False";
-  const t = now();
+  const t = formatTime();
   return {
     $typeName: "kubelab.core.v1.NodeCondition",
     type: "Ready",

@@ -1,6 +1,6 @@
 import type { ConfigMap, Container, Pod, Secret } from "@kubelab/api";
 import { milliValue, wholeValue } from "@kubelab/api";
-import { isNotFound, type ApiClient } from "@kubelab/client";
+import { type ApiClient, ignoreNotFound } from "@kubelab/client";
 
 /** A container that cannot be configured (Kubernetes' CreateContainerConfigError). */
 export class ContainerConfigError extends Error {}
@@ -86,12 +86,7 @@ class SourceCache {
     return this.secrets.get(name)!;
   }
   private async fetch<T extends ConfigMap | Secret>(resource: string, name: string): Promise<T | null> {
-    try {
-      return await this.client.get<T>(resource, this.namespace, name);
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
-    }
+    return (await ignoreNotFound(this.client.get<T>(resource, this.namespace, name))) ?? null;
   }
 }
 

@@ -1,6 +1,6 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { PodSchema, PodStatusSchema, type Container, type Pod } from "@kubelab/api";
-import { isNotFound, type ApiClient, type EventRecorder, type Informer, type WorkQueue } from "@kubelab/client";
+import { PodSchema, PodStatusSchema, type Container, type Pod, formatTime } from "@kubelab/api";
+import { ignoreNotFound, writeStatus, type ApiClient, type EventRecorder, type Informer, type WorkQueue } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
 import type { DockerRuntime, RuntimeContainer } from "../runtime/dockerRuntime.js";
 import { LABEL } from "../runtime/labels.js";
@@ -27,7 +27,6 @@ export interface PodSyncerOptions {
 /** Exited attempts kept per container: the last one is what `logs --previous` reads. */
 const KEEP_EXITED = 1;
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /**
  * The kubelet's syncPod, level-triggered: for one pod, compare the pod object with what Docker
@@ -318,11 +317,7 @@ export class PodSyncer {
     const stopped = (await this.runtime.list(m.uid)).filter((c) => c.type !== "sandbox");
     await this.writeStatus(pod, stopped, podIP, this.waitingOf(m.uid)).catch(() => undefined);
     await this.removePodResources(m.uid);
-    try {
-      await this.client.delete("pods", m.namespace, m.name, { gracePeriodSeconds: 0, preconditions: { uid: m.uid } });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(this.client.delete("pods", m.namespace, m.name, { gracePeriodSeconds: 0, preconditions: { uid: m.uid } }));
   }
 
   /** Removes every container and volume of a pod uid (its object is gone or no longer ours). */
@@ -360,16 +355,11 @@ export class PodSyncer {
       waiting,
       ready: (c, id) => this.probes.ready(pod, c, id),
       started: (c, id) => this.probes.started(pod, c, id),
-      now: now(),
+      now: formatTime(),
     });
     if (pod.status && equals(PodStatusSchema, status, pod.status)) return;
     const m = pod.metadata!;
     const update = create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, status });
-    try {
-      await this.client.updateStatus(update);
-    } catch (e) {
-      if (isNotFound(e)) return;
-      throw e;
-    }
+    await ignoreNotFound(this.client.updateStatus(update));
   }
 }

@@ -1,8 +1,8 @@
+import { isPodTerminal } from "@kubelab/api";
 import type { Node, Pod } from "@kubelab/api";
 import { add, nodeAllocatable, podRequests, zero } from "../framework/resources.js";
 import type { NodeInfo } from "../framework/types.js";
 
-const terminal = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
 
 /**
  * Nodes and the pods placed on them, including pods the scheduler has "assumed" onto a node
@@ -46,7 +46,7 @@ export class SchedulerCache {
   setPod(pod: Pod): void {
     const uid = pod.metadata!.uid;
     const nodeName = pod.spec?.nodeName;
-    if (!nodeName || terminal(pod)) {
+    if (!nodeName || isPodTerminal(pod)) {
       if (!this.assumed.has(uid) || nodeName) this.removePod(uid);
       return;
     }

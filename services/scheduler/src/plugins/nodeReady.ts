@@ -1,6 +1,6 @@
+import { TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, toleratesTaint } from "@kubelab/api";
 import type { FilterPlugin } from "../framework/types.js";
 import { fits, unfit } from "../framework/types.js";
-import { tolerates } from "./tolerations.js";
 
 /**
  * A node whose Ready condition is not True. Kubernetes' node lifecycle controller turns that into
@@ -13,9 +13,9 @@ export const nodeReady: FilterPlugin = {
   filter(_state, pod, { node }) {
     const ready = node.status?.conditions.find((c) => c.type === "Ready");
     if (ready?.status === "True") return fits;
-    const key = ready?.status === "False" ? "node.kubernetes.io/not-ready" : "node.kubernetes.io/unreachable";
+    const key = ready?.status === "False" ? TAINT_NODE_NOT_READY : TAINT_NODE_UNREACHABLE;
     const taint = { key, value: "", effect: "NoSchedule" };
-    if (pod.spec?.tolerations.some((t) => tolerates(t, taint))) return fits;
+    if (pod.spec?.tolerations.some((t) => toleratesTaint(t, taint))) return fits;
     return unfit(`node(s) had untolerated taint {${key}: }`);
   },
 };

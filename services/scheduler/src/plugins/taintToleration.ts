@@ -1,6 +1,6 @@
+import { toleratesTaint } from "@kubelab/api";
 import type { FilterPlugin } from "../framework/types.js";
 import { fits, unfit } from "../framework/types.js";
-import { tolerates } from "./tolerations.js";
 
 /** NoSchedule and NoExecute taints the pod does not tolerate keep it off the node. */
 export const taintToleration: FilterPlugin = {
@@ -9,7 +9,7 @@ export const taintToleration: FilterPlugin = {
     const tolerations = pod.spec?.tolerations ?? [];
     for (const taint of node.spec?.taints ?? []) {
       if (taint.effect !== "NoSchedule" && taint.effect !== "NoExecute") continue;
-      if (tolerations.some((t) => tolerates(t, taint))) continue;
+      if (tolerations.some((t) => toleratesTaint(t, taint))) continue;
       return unfit(`node(s) had untolerated taint {${taint.key}: ${taint.value}}`);
     }
     return fits;

@@ -1,17 +1,8 @@
 import { clone, create, equals } from "@bufbuild/protobuf";
-import {
-  DeploymentStatusSchema,
-  LabelSelector,
-  LabelSelectorSchema,
-  PodTemplateSpecSchema,
-  ReplicaSetSchema,
-  type Deployment,
-  type Pod,
-  type ReplicaSet,
-} from "@kubelab/api";
-import { isAlreadyExists, isConflict, isNotFound, splitKey, type Informer } from "@kubelab/client";
-import { controllerRef, newControllerRef, refJson } from "../ownerRefs.js";
-import { isActive } from "../podState.js";
+import { DeploymentStatusSchema, LabelSelector, LabelSelectorSchema, PodTemplateSpecSchema, ReplicaSetSchema, isPodActive, type Deployment, type Pod, type ReplicaSet } from "@kubelab/api";
+import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, splitKey, writeStatus, type Informer } from "@kubelab/client";
+import { controllerRef, newControllerRef } from "../ownerRefs.js";
+import { claimObjects } from "../controllerRefManager.js";
 import { QueueController, type ControllerContext } from "../queueController.js";
 import { POD_TEMPLATE_HASH, podTemplateHash, withoutHashLabel } from "./podTemplateHash.js";
 import { availableAboveMinimum, maxScaleDown, newReplicaSetReplicas, replicasOf } from "./rollingMath.js";
@@ -72,7 +63,10 @@ export class DeploymentController extends QueueController {
     }
     if (selector.empty) return;
     const { namespace } = splitKey(key);
-    const rsList = await this.claimReplicaSets(d, selector, this.sets.indexer.byIndex("namespace", namespace));
+    // Kubernetes' ClaimReplicaSets: the ones it controls, matching orphans adopted, others released.
+    const rsList = await claimObjects(d, newControllerRef(d, "apps/v1", "Deployment"), selector, this.sets.indexer.byIndex("namespace", namespace), (rs, ownerReferences) =>
+      this.patchRS(rs, { metadata: { ownerReferences, uid: rs.metadata!.uid } }),
+    );
     const before = rsList.map((rs) => `${rs.metadata!.name}:${replicasOf(rs)}`).join(",");
 
     let newRS = rsList.find((rs) => rs.spec?.template && d.spec?.template && equals(PodTemplateSpecSchema, withoutHashLabel(rs.spec.template), withoutHashLabel(d.spec.template)));
@@ -112,37 +106,14 @@ export class DeploymentController extends QueueController {
     const after = all.map((rs) => `${rs.metadata!.name}:${replicasOf(rs)}`).join(",");
     const { status, recheckInMs } = deploymentStatus(d, all, newRS, { created, scaled: before !== after });
     if (!d.status || !equals(DeploymentStatusSchema, d.status, status)) {
-      try {
-        await this.ctx.client.updateStatus({ ...d, metadata: { ...d.metadata!, resourceVersion: "" }, status });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      await writeStatus(this.ctx.client, d, status);
     }
     if (recheckInMs !== undefined) this.queue.addAfter(key, recheckInMs);
   }
 
-  /** ReplicaSets this Deployment controls (adopting matching orphans, releasing ones that no longer match). */
-  private async claimReplicaSets(d: Deployment, selector: LabelSelector, candidates: ReplicaSet[]): Promise<ReplicaSet[]> {
-    const mine: ReplicaSet[] = [];
-    for (const rs of candidates) {
-      const ref = controllerRef(rs);
-      const matches = selector.matches(rs.metadata?.labels);
-      if (ref?.uid === d.metadata!.uid) {
-        if (matches) mine.push(rs);
-        else await this.patchRS(rs, { metadata: { ownerReferences: rs.metadata!.ownerReferences.filter((r) => r.uid !== d.metadata!.uid).map(refJson) } });
-      } else if (!ref && matches && !rs.metadata!.deletionTimestamp) {
-        const adopted = await this.patchRS(rs, {
-          metadata: { ownerReferences: [...rs.metadata!.ownerReferences.map(refJson), refJson(newControllerRef(d, "apps/v1", "Deployment"))], uid: rs.metadata!.uid },
-        });
-        if (adopted) mine.push(adopted);
-      }
-    }
-    return mine;
-  }
-
   private oldPodsRunning(olds: ReplicaSet[]): boolean {
     const uids = new Set(olds.map((rs) => rs.metadata!.uid));
-    return this.pods.list().some((p) => uids.has(controllerRef(p)?.uid ?? "") && (isActive(p) || p.metadata?.deletionTimestamp));
+    return this.pods.list().some((p) => uids.has(controllerRef(p)?.uid ?? "") && (isPodActive(p) || p.metadata?.deletionTimestamp));
   }
 
   private maxOldRevision(olds: ReplicaSet[]): number {
@@ -185,7 +156,7 @@ export class DeploymentController extends QueueController {
         if (controllerRef(cur)?.uid === d.metadata!.uid && equals(PodTemplateSpecSchema, withoutHashLabel(cur.spec!.template!), withoutHashLabel(d.spec!.template!))) {
           return { rs: cur, created: false };
         }
-        await this.ctx.client.updateStatus({ ...d, metadata: { ...d.metadata!, resourceVersion: "" }, status: { ...d.status!, collisionCount: collisions + 1 } });
+        await writeStatus(this.ctx.client, d, { ...d.status!, collisionCount: collisions + 1 });
       }
     }
   }
@@ -209,11 +180,7 @@ export class DeploymentController extends QueueController {
 
   private async setDeploymentRevision(d: Deployment, revision: number): Promise<void> {
     if (revisionOf(d) === revision || revision === 0) return;
-    try {
-      await this.ctx.client.patch("deployments", d.metadata!.namespace, d.metadata!.name, { metadata: { annotations: { [REVISION]: String(revision) } } });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(this.ctx.client.patch("deployments", d.metadata!.namespace, d.metadata!.name, { metadata: { annotations: { [REVISION]: String(revision) } } }));
   }
 
   /** Unavailable old pods go first, then healthy ones down to the availability floor; oldest ReplicaSets first. */
@@ -268,11 +235,6 @@ export class DeploymentController extends QueueController {
   }
 
   private async patchRS(rs: ReplicaSet, patch: Record<string, unknown>): Promise<ReplicaSet | undefined> {
-    try {
-      return await this.ctx.client.patch<ReplicaSet>("replicasets", rs.metadata!.namespace, rs.metadata!.name, patch);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
+    return ignoreNotFound(this.ctx.client.patch<ReplicaSet>("replicasets", rs.metadata!.namespace, rs.metadata!.name, patch));
   }
 }

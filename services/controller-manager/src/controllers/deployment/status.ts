@@ -1,11 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { DeploymentConditionSchema, DeploymentStatusSchema, type Deployment, type DeploymentCondition, type DeploymentStatus, type ReplicaSet } from "@kubelab/api";
+import { DeploymentConditionSchema, DeploymentStatusSchema, type Deployment, type DeploymentCondition, type DeploymentStatus, type ReplicaSet, formatTime } from "@kubelab/api";
 import { resolveFenceposts } from "./rollingMath.js";
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 function condition(old: DeploymentCondition | undefined, type: string, status: string, reason: string, message: string, touched: boolean): DeploymentCondition {
-  const t = now();
+  const t = formatTime();
   const same = old?.status === status && old.reason === reason;
   return create(DeploymentConditionSchema, {
     type,

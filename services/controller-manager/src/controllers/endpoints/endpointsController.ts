@@ -1,22 +1,8 @@
 import { create, equals } from "@bufbuild/protobuf";
-import {
-  EndpointAddressSchema,
-  EndpointPortSchema,
-  EndpointSubsetSchema,
-  EndpointsSchema,
-  LabelSelector,
-  ObjectReferenceSchema,
-  targetPortOf,
-  type EndpointSubset,
-  type Endpoints,
-  type Pod,
-  type Service,
-} from "@kubelab/api";
-import { isAlreadyExists, isNotFound, objectKey, type Informer } from "@kubelab/client";
-import { isTerminal } from "../podState.js";
+import { EndpointAddressSchema, EndpointPortSchema, EndpointSubsetSchema, EndpointsSchema, LabelSelector, ObjectReferenceSchema, targetPortOf, isPodTerminal, isPodReady, type EndpointSubset, type Endpoints, type Pod, type Service } from "@kubelab/api";
+import { isAlreadyExists, objectKey, type Informer, ignoreNotFound } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
-const podReady = (p: Pod) => p.status?.conditions.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 /** A service port's target on one pod: its number, or the pod's container port of that name. */
 function resolvePort(svcPort: { port: number; targetPort?: Parameters<typeof targetPortOf>[0] }, pod: Pod): number | undefined {
@@ -30,7 +16,7 @@ function resolvePort(svcPort: { port: number; targetPort?: Parameters<typeof tar
 export function desiredSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
   const bySignature = new Map<string, EndpointSubset>();
   for (const pod of pods) {
-    if (!pod.status?.podIp || isTerminal(pod) || pod.metadata?.deletionTimestamp) continue;
+    if (!pod.status?.podIp || isPodTerminal(pod) || pod.metadata?.deletionTimestamp) continue;
     const ports = (svc.spec?.ports ?? []).flatMap((sp) => {
       const port = resolvePort(sp, pod);
       return port === undefined ? [] : [create(EndpointPortSchema, { name: sp.name, port, protocol: sp.protocol || "TCP", appProtocol: sp.appProtocol })];
@@ -46,7 +32,7 @@ export function desiredSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
       hostname: pod.spec?.hostname && pod.spec.subdomain === svc.metadata!.name ? pod.spec.hostname : "",
       targetRef: create(ObjectReferenceSchema, { kind: "Pod", namespace: m.namespace, name: m.name, uid: m.uid }),
     });
-    if (podReady(pod) || svc.spec?.publishNotReadyAddresses) subset.addresses.push(address);
+    if (isPodReady(pod) || svc.spec?.publishNotReadyAddresses) subset.addresses.push(address);
     else subset.notReadyAddresses.push(address);
   }
   const byIp = (a: { ip: string }, b: { ip: string }) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0);
@@ -95,7 +81,7 @@ export class EndpointsController extends QueueController {
     const [namespace, name] = key.split("/") as [string, string];
     const current = this.endpoints.get(key);
     if (!svc) {
-      if (current) await this.ctx.client.delete("endpoints", namespace, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      if (current) await ignoreNotFound(this.ctx.client.delete("endpoints", namespace, name));
       return;
     }
     const sel = svc.spec?.selector ?? {};

@@ -1,5 +1,5 @@
 import { kindFor, type KubeObject, type OwnerReference } from "@kubelab/api";
-import { isConflict, isNotFound, objectKey, type Informer } from "@kubelab/client";
+import { ignoreNotFound, isConflict, isNotFound, objectKey, type Informer } from "@kubelab/client";
 import { refJson } from "../ownerRefs.js";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
@@ -157,11 +157,7 @@ export class GarbageCollector extends QueueController {
 
   private async patch(resource: string, obj: KubeObject, patch: Record<string, unknown>): Promise<void> {
     const m = obj.metadata!;
-    try {
-      await this.ctx.client.patch(resource, m.namespace, m.name, patch);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(this.ctx.client.patch(resource, m.namespace, m.name, patch));
   }
 
   private async removeFinalizer(resource: string, obj: KubeObject, finalizer: string): Promise<void> {

@@ -1,10 +1,9 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { JobConditionSchema, JobStatusSchema, LabelSelector, type Job, type JobCondition, type Pod } from "@kubelab/api";
-import { isNotFound, objectKey, splitKey, type Informer } from "@kubelab/client";
+import { JobConditionSchema, JobStatusSchema, LabelSelector, formatTime, isPodActive, isPodReady, type Job, type JobCondition, type Pod } from "@kubelab/api";
+import { ignoreNotFound, objectKey, splitKey, writeStatus, type Informer } from "@kubelab/client";
 import { Expectations } from "../expectations.js";
 import { controllerRef, newControllerRef } from "../ownerRefs.js";
 import { PodControl, slowStartBatch } from "../podControl.js";
-import { isActive, isReady } from "../podState.js";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
 export interface JobControllerOptions {
@@ -13,7 +12,6 @@ export interface JobControllerOptions {
 }
 
 const MAX_BACKOFF_MS = 6 * 60_000;
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 const isFinished = (j: Job) => (j.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
 
@@ -62,7 +60,7 @@ export class JobController extends QueueController {
     const pods = this.pods.indexer
       .byIndex("namespace", namespace)
       .filter((p) => controllerRef(p)?.uid === job.metadata!.uid && selector.matches(p.metadata?.labels));
-    const active = pods.filter(isActive);
+    const active = pods.filter(isPodActive);
     const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
     const failedPods = pods.filter((p) => p.status?.phase === "Failed").length;
     const restarts = job.spec?.template?.spec?.restartPolicy === "OnFailure" ? pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m, c) => m + c.restartCount, 0), 0) : 0;
@@ -70,7 +68,7 @@ export class JobController extends QueueController {
     const completions = job.spec?.completions ?? 1;
     const parallelism = job.spec?.parallelism ?? 1;
     const backoffLimit = job.spec?.backoffLimit ?? 6;
-    const startTime = job.status?.startTime || now();
+    const startTime = job.status?.startTime || formatTime();
     const conditions = [...(job.status?.conditions ?? [])];
     let completionTime = job.status?.completionTime ?? "";
 
@@ -87,7 +85,7 @@ export class JobController extends QueueController {
       finish = this.condition("Failed", "DeadlineExceeded", "Job was active longer than specified deadline");
     } else if (succeeded >= completions) {
       finish = this.condition("Complete", "", "");
-      completionTime = now();
+      completionTime = formatTime();
     }
 
     if (finish) {
@@ -122,19 +120,15 @@ export class JobController extends QueueController {
       active: finish ? 0 : active.length,
       succeeded,
       failed,
-      ready: active.filter(isReady).length,
+      ready: active.filter(isPodReady).length,
     });
     if (!job.status || !equals(JobStatusSchema, job.status, status)) {
-      try {
-        await this.ctx.client.updateStatus({ ...job, metadata: { ...job.metadata!, resourceVersion: "" }, status });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      await writeStatus(this.ctx.client, job, status);
     }
   }
 
   private condition(type: string, reason: string, message: string): JobCondition {
-    const t = now();
+    const t = formatTime();
     return create(JobConditionSchema, { type, status: "True", reason, message, lastProbeTime: t, lastTransitionTime: t });
   }
 
@@ -163,10 +157,6 @@ export class JobController extends QueueController {
       this.queue.addAfter(objectKey(job), at - Date.now() + 50);
       return;
     }
-    try {
-      await this.ctx.client.delete("jobs", job.metadata!.namespace, job.metadata!.name, { preconditions: { uid: job.metadata!.uid }, propagationPolicy: "Background" });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(this.ctx.client.delete("jobs", job.metadata!.namespace, job.metadata!.name, { preconditions: { uid: job.metadata!.uid }, propagationPolicy: "Background" }));
   }
 }

@@ -1,5 +1,5 @@
 import { allKinds, type Namespace } from "@kubelab/api";
-import { isNotFound, type Informer } from "@kubelab/client";
+import { ignoreNotFound, type Informer } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
 /**
@@ -30,21 +30,13 @@ export class NamespaceController extends QueueController {
       for (const obj of items) {
         remaining++;
         if (obj.metadata!.deletionTimestamp) continue;
-        try {
-          await this.ctx.client.delete(def.resource, key, obj.metadata!.name, { propagationPolicy: "Background" });
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
+        await ignoreNotFound(this.ctx.client.delete(def.resource, key, obj.metadata!.name, { propagationPolicy: "Background" }));
       }
     }
     if (remaining > 0) {
       this.queue.addAfter(key, 1000);
       return;
     }
-    try {
-      await this.ctx.client.update<Namespace>({ ...ns, spec: { ...ns.spec, finalizers: ns.spec.finalizers.filter((f) => f !== "kubernetes") } });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await ignoreNotFound(this.ctx.client.update<Namespace>({ ...ns, spec: { ...ns.spec, finalizers: ns.spec.finalizers.filter((f) => f !== "kubernetes") } }));
   }
 }

@@ -1,10 +1,8 @@
 import { create } from "@bufbuild/protobuf";
-import { NodeConditionSchema, NodeSchema, PodSchema, objectToJson, type Lease, type Node, type Pod, type Taint, type Toleration } from "@kubelab/api";
-import { isNotFound, type Informer } from "@kubelab/client";
+import { NodeConditionSchema, NodeSchema, PodSchema, TAINT_NODE_NOT_READY, isPodReady, TAINT_NODE_UNREACHABLE, formatTime, objectToJson, toleratesTaint, type Lease, type Node, type Pod, type Taint } from "@kubelab/api";
+import { ignoreNotFound, writeStatus, type Informer } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
-export const UNREACHABLE = "node.kubernetes.io/unreachable";
-export const NOT_READY = "node.kubernetes.io/not-ready";
 
 export interface NodeLifecycleOptions {
   /** Seconds without a lease renewal or status heartbeat before a node is Unknown (Kubernetes: 40). */
@@ -13,15 +11,7 @@ export interface NodeLifecycleOptions {
   nodeMonitorPeriodSeconds: number;
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
-/** Kubernetes' ToleratesTaint. */
-function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if ((t.operator || "Equal") === "Exists") return true;
-  return t.key !== "" && (t.value ?? "") === taint.value;
-}
 
 /**
  * The node lifecycle controller: a node whose Lease (and status heartbeat) is older than the grace
@@ -101,7 +91,7 @@ export class NodeLifecycleController extends QueueController {
       if (ready?.status !== "Unknown") this.queue.addAfter(node.metadata!.name, Math.max(100, lastSeen + graceMs - Date.now() + 100));
       return node;
     }
-    const t = now();
+    const t = formatTime();
     const unknown = create(NodeConditionSchema, {
       type: "Ready",
       status: "Unknown",
@@ -114,46 +104,36 @@ export class NodeLifecycleController extends QueueController {
     status.conditions = [...status.conditions.filter((c) => c.type !== "Ready"), unknown];
     this.ctx.recorder.event(node, "Normal", "NodeNotReady", `Node ${node.metadata!.name} status is now: NodeNotReady`);
     this.ctx.log.info("node stopped posting status", { node: node.metadata!.name });
-    const updated = await this.ctx.client.updateStatus({ ...node, metadata: { ...node.metadata!, resourceVersion: "" }, status });
+    const updated = await writeStatus(this.ctx.client, node, status);
     await this.markPodsNotReady(node.metadata!.name, t);
-    return updated;
+    return updated ?? node;
   }
 
   /** Kubernetes' MarkPodsNotReady: a node nobody hears from has no ready pods, so Services and ReplicaSets stop counting them. */
   private async markPodsNotReady(nodeName: string, t: string): Promise<void> {
     for (const pod of this.pods.indexer.byIndex("nodeName", nodeName)) {
-      const ready = pod.status?.conditions.find((c) => c.type === "Ready");
-      if (!pod.status || ready?.status !== "True") continue;
+      if (!pod.status || !isPodReady(pod)) continue;
       const status = create(PodSchema, { status: pod.status }).status!;
       status.conditions = status.conditions.map((c) => (c.type === "Ready" ? { ...c, status: "False", lastTransitionTime: t } : c));
-      try {
-        await this.ctx.client.updateStatus({ ...pod, metadata: { ...pod.metadata!, resourceVersion: "" }, status });
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
-      }
+      await writeStatus(this.ctx.client, pod, status);
     }
   }
 
   private async reconcileTaints(node: Node): Promise<Node> {
     const ready = node.status?.conditions.find((c) => c.type === "Ready")?.status;
-    const wantKey = ready === "True" ? undefined : ready === "False" ? NOT_READY : UNREACHABLE;
+    const wantKey = ready === "True" ? undefined : ready === "False" ? TAINT_NODE_NOT_READY : TAINT_NODE_UNREACHABLE;
     const current = node.spec?.taints ?? [];
-    const ours = (t: Taint) => (t.key === UNREACHABLE || t.key === NOT_READY) && (t.effect === "NoExecute" || t.effect === "NoSchedule");
+    const ours = (t: Taint) => (t.key === TAINT_NODE_UNREACHABLE || t.key === TAINT_NODE_NOT_READY) && (t.effect === "NoExecute" || t.effect === "NoSchedule");
     const keep = current.filter((t) => !ours(t) || t.key === wantKey);
     const want = [...keep];
     for (const effect of ["NoSchedule", "NoExecute"]) {
       if (wantKey && !keep.some((t) => t.key === wantKey && t.effect === effect)) {
-        want.push({ $typeName: "kubelab.core.v1.Taint", key: wantKey, value: "", effect, timeAdded: now() });
+        want.push({ $typeName: "kubelab.core.v1.Taint", key: wantKey, value: "", effect, timeAdded: formatTime() });
       }
     }
     if (want.length === current.length && want.every((t, i) => t === current[i])) return node;
     const taints = (objectToJson(create(NodeSchema, { spec: { taints: want } })).spec as { taints?: unknown } | undefined)?.taints ?? [];
-    try {
-      return await this.ctx.client.patch<Node>("nodes", "", node.metadata!.name, { spec: { taints } });
-    } catch (e) {
-      if (isNotFound(e)) return node;
-      throw e;
-    }
+    return (await ignoreNotFound(this.ctx.client.patch<Node>("nodes", "", node.metadata!.name, { spec: { taints } }))) ?? node;
   }
 
   /** Pods on a node with a NoExecute taint go when their toleration for it runs out (at once if none). */
@@ -166,7 +146,7 @@ export class NodeLifecycleController extends QueueController {
       let evictAt = -Infinity;
       let forever = true;
       for (const taint of noExecute) {
-        const matching = (pod.spec?.tolerations ?? []).filter((t) => tolerates(t, taint));
+        const matching = (pod.spec?.tolerations ?? []).filter((t) => toleratesTaint(t, taint));
         if (matching.length === 0) {
           evictAt = Date.now();
           forever = false;
@@ -181,11 +161,7 @@ export class NodeLifecycleController extends QueueController {
       if (forever) continue;
       if (evictAt <= Date.now()) {
         this.ctx.recorder.event(pod, "Normal", "TaintManagerEviction", `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
-        try {
-          await this.ctx.client.delete("pods", pod.metadata!.namespace, pod.metadata!.name, { preconditions: { uid: pod.metadata!.uid } });
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
+        await ignoreNotFound(this.ctx.client.delete("pods", pod.metadata!.namespace, pod.metadata!.name, { preconditions: { uid: pod.metadata!.uid } }));
       } else {
         nextCheck = Math.min(nextCheck, evictAt);
       }

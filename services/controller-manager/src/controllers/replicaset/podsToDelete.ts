@@ -1,5 +1,5 @@
+import { isPodReady } from "@kubelab/api";
 import type { Pod } from "@kubelab/api";
-import { isReady } from "../podState.js";
 
 const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
 
@@ -13,8 +13,8 @@ export function deletionOrder(a: Pod, b: Pod): number {
   const pa = phaseRank[a.status?.phase ?? "Pending"] ?? 0;
   const pb = phaseRank[b.status?.phase ?? "Pending"] ?? 0;
   if (pa !== pb) return pa - pb;
-  const ra = isReady(a) ? 1 : 0;
-  const rb = isReady(b) ? 1 : 0;
+  const ra = isPodReady(a) ? 1 : 0;
+  const rb = isPodReady(b) ? 1 : 0;
   if (ra !== rb) return ra - rb;
   const restarts = (p: Pod) => (p.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0);
   if (restarts(a) !== restarts(b)) return restarts(b) - restarts(a);

@@ -1,10 +1,10 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { LabelSelector, ReplicaSetStatusSchema, type Pod, type ReplicaSet } from "@kubelab/api";
-import { isConflict, isNotFound, objectKey, splitKey, type Informer } from "@kubelab/client";
+import { LabelSelector, ReplicaSetStatusSchema, isPodActive, isPodAvailable, isPodReady, msUntilPodAvailable, type Pod, type ReplicaSet } from "@kubelab/api";
+import { isConflict, isNotFound, objectKey, splitKey, writeStatus, type Informer } from "@kubelab/client";
 import { Expectations } from "../expectations.js";
-import { controllerRef, newControllerRef, refJson } from "../ownerRefs.js";
+import { controllerRef, newControllerRef } from "../ownerRefs.js";
+import { claimObjects } from "../controllerRefManager.js";
 import { PodControl, slowStartBatch } from "../podControl.js";
-import { isActive, isAvailable, isReady, msUntilAvailable } from "../podState.js";
 import { QueueController, type ControllerContext } from "../queueController.js";
 import { podsToDelete } from "./podsToDelete.js";
 
@@ -47,7 +47,7 @@ export class ReplicaSetController extends QueueController {
           this.queue.add(newOwner);
           // A pod that just became ready becomes available after minReadySeconds: look again then.
           const rs = this.sets.get(newOwner);
-          const wait = rs ? msUntilAvailable(b, rs.spec?.minReadySeconds ?? 0) : undefined;
+          const wait = rs ? msUntilPodAvailable(b, rs.spec?.minReadySeconds ?? 0) : undefined;
           if (wait !== undefined) this.queue.addAfter(newOwner, wait + 50);
         } else if (JSON.stringify(a.metadata?.labels) !== JSON.stringify(b.metadata?.labels)) this.enqueueMatching(b);
       },
@@ -89,8 +89,9 @@ export class ReplicaSetController extends QueueController {
     const selector = selectorOf(rs);
     if (!selector) return; // validation refuses these; nothing sensible to do
     const { namespace } = splitKey(key);
-    const pods = await this.claimPods(rs, selector, this.pods.indexer.byIndex("namespace", namespace));
-    const active = pods.filter(isActive);
+    // Kubernetes' ClaimPods.
+    const pods = await claimObjects(rs, newControllerRef(rs, "apps/v1", "ReplicaSet"), selector, this.pods.indexer.byIndex("namespace", namespace), (p, refs) => this.patchOwners(p, refs));
+    const active = pods.filter(isPodActive);
 
     if (this.expectations.satisfied(key) && !rs.metadata!.deletionTimestamp) {
       const diff = active.length - (rs.spec?.replicas ?? 1);
@@ -118,26 +119,6 @@ export class ReplicaSetController extends QueueController {
     await this.updateStatus(rs, active);
   }
 
-  /**
-   * Kubernetes' ClaimPods: pods controlled by this ReplicaSet whose labels still match are kept,
-   * those that no longer match are released, and matching orphans are adopted.
-   */
-  private async claimPods(rs: ReplicaSet, selector: LabelSelector, candidates: Pod[]): Promise<Pod[]> {
-    const mine: Pod[] = [];
-    for (const p of candidates) {
-      const ref = controllerRef(p);
-      const matches = selector.matches(p.metadata?.labels);
-      if (ref?.uid === rs.metadata!.uid) {
-        if (matches) mine.push(p);
-        else await this.patchOwners(p, p.metadata!.ownerReferences.filter((r) => r.uid !== rs.metadata!.uid).map(refJson));
-      } else if (!ref && matches && !rs.metadata!.deletionTimestamp && !p.metadata!.deletionTimestamp) {
-        const adopted = await this.patchOwners(p, [...p.metadata!.ownerReferences.map(refJson), refJson(newControllerRef(rs, "apps/v1", "ReplicaSet"))]);
-        if (adopted) mine.push(adopted);
-      }
-    }
-    return mine;
-  }
-
   private async patchOwners(p: Pod, ownerReferences: Record<string, unknown>[]): Promise<Pod | undefined> {
     try {
       return await this.ctx.client.patch<Pod>("pods", p.metadata!.namespace, p.metadata!.name, {
@@ -155,18 +136,14 @@ export class ReplicaSetController extends QueueController {
     const status = create(ReplicaSetStatusSchema, {
       replicas: active.length,
       fullyLabeledReplicas: active.filter((p) => Object.entries(templateLabels).every(([k, v]) => p.metadata?.labels[k] === v)).length,
-      readyReplicas: active.filter(isReady).length,
-      availableReplicas: active.filter((p) => isAvailable(p, minReady)).length,
+      readyReplicas: active.filter(isPodReady).length,
+      availableReplicas: active.filter((p) => isPodAvailable(p, minReady)).length,
       observedGeneration: rs.metadata!.generation,
       conditions: rs.status?.conditions ?? [],
     });
     if (rs.status && equals(ReplicaSetStatusSchema, status, rs.status)) return;
     const m = rs.metadata!;
-    try {
-      await this.ctx.client.updateStatus({ ...rs, metadata: { ...m, resourceVersion: "" }, status });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await writeStatus(this.ctx.client, rs, status);
   }
 }
 

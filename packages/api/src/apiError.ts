@@ -1,5 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 
+// The API contract's one error type, beside the types as apimachinery keeps its errors for both
+// client-go and the apiserver: the API server builds these (services/apiserver/src/apiErrors.ts,
+// with Kubernetes' wording), clients receive them, and both classify them by code or reason.
+
 /** Kubernetes' StatusReason for each way a request fails, carried in the "kubelab-reason" trailer. */
 export type StatusReason =
   | "Invalid"
@@ -24,20 +28,33 @@ export interface Cause {
 export const REASON_KEY = "kubelab-reason";
 export const CAUSES_KEY = "kubelab-causes";
 
+export interface ApiErrorOptions {
+  /** What went wrong underneath (an INTERNAL error keeps the original, as connect-es's ConnectError does). */
+  cause?: unknown;
+  /** Whether an API server sent it, with its reason (false: the call failed on the way, e.g. no server). */
+  fromServer?: boolean;
+}
+
 /** An API error: a gRPC status code, Kubernetes' reason, and the field causes of a validation failure. */
 export class ApiError extends Error {
+  readonly fromServer: boolean;
+
   constructor(
     readonly code: grpc.status,
     message: string,
     readonly reason: StatusReason,
     readonly causes: readonly Cause[] = [],
+    options: ApiErrorOptions = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ApiError";
+    this.fromServer = options.fromServer ?? true;
   }
 
+  /** The error a gRPC call ended with, as the server sent it (or as the transport failed). */
   static fromServiceError(err: grpc.ServiceError): ApiError {
-    const reason = (err.metadata?.get(REASON_KEY)[0] as string | undefined) ?? defaultReason(err.code);
+    const sent = err.metadata?.get(REASON_KEY)[0] as string | undefined;
+    const reason = sent ?? defaultReason(err.code);
     let causes: Cause[] = [];
     const raw = err.metadata?.get(CAUSES_KEY)[0];
     if (typeof raw === "string") {
@@ -47,7 +64,7 @@ export class ApiError extends Error {
         /* causes are a courtesy; the message already says it all */
       }
     }
-    return new ApiError(err.code, err.details || err.message, reason as StatusReason, causes);
+    return new ApiError(err.code, err.details || err.message, reason as StatusReason, causes, { cause: err, fromServer: sent !== undefined });
   }
 
   /** The metadata the server sends with this error. */
@@ -90,5 +107,18 @@ export const isConflict = (e: unknown) => e instanceof ApiError && e.code === gr
 export const isInvalid = (e: unknown) => e instanceof ApiError && e.code === grpc.status.INVALID_ARGUMENT;
 /** The resourceVersion asked for is compacted away: relist (Kubernetes' 410 Gone). */
 export const isGone = (e: unknown) => e instanceof ApiError && e.code === grpc.status.OUT_OF_RANGE;
+export const isForbidden = (e: unknown) => e instanceof ApiError && e.code === grpc.status.PERMISSION_DENIED;
 export const isUnavailable = (e: unknown) =>
   e instanceof ApiError && (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED);
+/** No API server answered: the connection failed or the deadline passed before any answer. */
+export const isUnreachable = (e: unknown) => e instanceof ApiError && !e.fromServer && (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED);
+
+/** The value of `p`, or undefined when what it reads or deletes is not there (Kubernetes' IgnoreNotFound). */
+export async function ignoreNotFound<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
