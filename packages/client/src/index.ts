@@ -20,6 +20,7 @@ export type { StatusReason, Cause } from "@kubelab/api";
 export { Informer, Indexer, objectKey, splitKey } from "./informer.js";
 export type { EventHandler, IndexFunc, InformerOptions } from "./informer.js";
 export { WorkQueue, runWorkers } from "./workQueue.js";
+export { ExponentialBackoff, retryWithBackoff, sleep, type ExponentialBackoffOptions, type RateLimiter, type RetryOptions } from "./backoff.js";
 export type { WorkQueueOptions } from "./workQueue.js";
 export { grpcClientClass, grpcServiceDefinition, UndecodableRequest } from "./grpcService.js";
 export { EventRecorder } from "./eventRecorder.js";

@@ -1,7 +1,7 @@
-import { backOff } from "exponential-backoff";
 import type { KubeObject } from "@kubelab/api";
 import type { ApiClient, KindRef, WatchOptions } from "./apiClient.js";
 import { isGone } from "@kubelab/api";
+import { ExponentialBackoff, sleep } from "./backoff.js";
 
 /** client-go's MetaNamespaceKeyFunc: "namespace/name", or "name" for cluster-scoped objects. */
 export function objectKey(obj: KubeObject): string {
@@ -164,43 +164,32 @@ export class Informer<T extends KubeObject> {
     return this.indexer.get(key);
   }
 
+  /**
+   * List, then watch from the list's version, for as long as the informer runs: OUT_OF_RANGE
+   * (410 Gone) relists at once; any other failure waits out a jittered exponential back-off
+   * (from 100 ms to maxBackoffMs) before trying again, and a watch that ran well for a while
+   * starts its back-off afresh.
+   */
   private async run(): Promise<void> {
+    const backoff = new ExponentialBackoff({ baseDelayMs: 100, maxDelayMs: this.opts.maxBackoffMs ?? 5_000, jitter: true });
     let needList = true;
     while (!this.stopped) {
+      const healthySince = Date.now();
       try {
-        await backOff(
-          async () => {
-            if (this.stopped) return;
-            if (needList) {
-              await this.relist();
-              needList = false;
-            }
-            const healthySince = Date.now();
-            try {
-              await this.watchOnce();
-            } catch (e) {
-              if (isGone(e)) {
-                needList = true;
-                return; // relist at once: nothing is wrong with the server
-              }
-              // A watch that ran well for a while starts its backoff afresh.
-              if (Date.now() - healthySince > 10_000) return;
-              throw e;
-            }
-          },
-          {
-            numOfAttempts: Number.MAX_SAFE_INTEGER,
-            startingDelay: 100,
-            maxDelay: this.opts.maxBackoffMs ?? 5_000,
-            jitter: "full",
-            retry: (e) => {
-              if (isGone(e)) needList = true;
-              return !this.stopped;
-            },
-          },
-        );
-      } catch {
-        /* only when stopped */
+        if (needList) {
+          await this.relist();
+          needList = false;
+        }
+        await this.watchOnce();
+        backoff.forget("watch");
+      } catch (e) {
+        if (this.stopped) return;
+        if (isGone(e)) {
+          needList = true;
+          continue; // nothing is wrong with the server: relist at once
+        }
+        if (Date.now() - healthySince > 10_000) backoff.forget("watch");
+        await sleep(backoff.when("watch"));
       }
     }
   }

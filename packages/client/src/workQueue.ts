@@ -1,29 +1,30 @@
+import { ExponentialBackoff, type RateLimiter } from "./backoff.js";
+
 // A rate-limited work queue of keys with client-go's guarantees:
 // a key waiting is queued once however often it is added; a key is never handed to two workers
 // at once (re-added while processing, it is queued again when done); failures come back after a
 // per-key exponential delay until forget().
 
-export interface WorkQueueOptions {
-  /** First retry delay in ms (client-go: 5 ms). */
+export interface WorkQueueOptions<K> {
+  /** First retry delay in ms (client-go: 5 ms), when no rateLimiter is given. */
   baseDelayMs?: number;
-  /** Longest retry delay in ms (client-go: 1000 s). */
+  /** Longest retry delay in ms (client-go: 1000 s), when no rateLimiter is given. */
   maxDelayMs?: number;
+  /** How long a failed key waits (default: exponential from baseDelayMs to maxDelayMs). */
+  rateLimiter?: RateLimiter<K>;
 }
 
 export class WorkQueue<K = string> {
   private readonly queue: K[] = [];
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
-  private readonly failures = new Map<K, number>();
   private readonly timers = new Map<K, NodeJS.Timeout>();
   private readonly waiters: Array<(k: K | undefined) => void> = [];
   private shuttingDown = false;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
+  private readonly rateLimiter: RateLimiter<K>;
 
-  constructor(opts: WorkQueueOptions = {}) {
-    this.baseDelayMs = opts.baseDelayMs ?? 5;
-    this.maxDelayMs = opts.maxDelayMs ?? 1_000_000;
+  constructor(opts: WorkQueueOptions<K> = {}) {
+    this.rateLimiter = opts.rateLimiter ?? new ExponentialBackoff<K>({ baseDelayMs: opts.baseDelayMs ?? 5, maxDelayMs: opts.maxDelayMs ?? 1_000_000 });
   }
 
   add(key: K): void {
@@ -54,24 +55,18 @@ export class WorkQueue<K = string> {
     this.timers.set(key, t);
   }
 
-  /** Re-adds a failed key after its exponential backoff: base * 2^failures, capped. */
+  /** Re-adds a failed key after its rate limiter's wait. */
   addRateLimited(key: K): void {
-    const n = this.failures.get(key) ?? 0;
-    this.failures.set(key, n + 1);
-    this.addAfter(key, this.when(n));
-  }
-
-  private when(failures: number): number {
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(failures, 40));
+    this.addAfter(key, this.rateLimiter.when(key));
   }
 
   /** Stops tracking the key's failures (after a success). */
   forget(key: K): void {
-    this.failures.delete(key);
+    this.rateLimiter.forget(key);
   }
 
   numRequeues(key: K): number {
-    return this.failures.get(key) ?? 0;
+    return this.rateLimiter.numRequeues(key);
   }
 
   /** The next key to process, or undefined once the queue shuts down. Call done(key) after. */

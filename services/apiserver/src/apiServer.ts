@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { create } from "@bufbuild/protobuf";
 import { ApiService, NamespaceSchema, file_kubelab_apiserver_v1_api, allKinds, type Service } from "@kubelab/api";
-import { grpcServiceDefinition, isAlreadyExists } from "@kubelab/client";
+import { ExponentialBackoff, grpcServiceDefinition, isAlreadyExists, retryWithBackoff } from "@kubelab/client";
 import { ServiceAllocator } from "./registry/serviceAllocator.js";
 import { createLogger, startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import type { ApiServerConfig } from "./config.js";
@@ -42,16 +42,11 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   let serving = false;
   const metrics: MetricsServer = await startMetricsServer(cfg.metricsPort, { component: "apiserver", ready: () => serving && cache.ready });
 
-  // etcd may still be electing a leader when the lab starts: keep trying, with backoff.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await cache.start();
-      break;
-    } catch (e) {
-      log.warn("waiting for etcd", { servers: cfg.etcdServers.join(","), error: (e as Error).message });
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-    }
-  }
+  // etcd may still be electing a leader when the lab starts: keep trying, with back-off.
+  await retryWithBackoff(() => cache.start(), {
+    backoff: new ExponentialBackoff({ baseDelayMs: 100, maxDelayMs: 2000 }),
+    onRetry: (e) => log.warn("waiting for etcd", { servers: cfg.etcdServers.join(","), error: (e as Error).message }),
+  });
   const services = new ServiceAllocator({ clusterIpRange: cfg.serviceClusterIpRange, nodePortRange: cfg.serviceNodePortRange }, () =>
     cache.list("services", "/registry/services/").map((e) => e.obj as Service),
   );

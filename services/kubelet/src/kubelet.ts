@@ -1,7 +1,7 @@
 import Docker from "dockerode";
 import { Counter, Gauge, Histogram } from "prom-client";
 import type { Pod } from "@kubelab/api";
-import { ApiClient, EventRecorder, Informer, WorkQueue, objectKey, runWorkers } from "@kubelab/client";
+import { ApiClient, EventRecorder, ExponentialBackoff, Informer, WorkQueue, objectKey, retryWithBackoff, runWorkers } from "@kubelab/client";
 import { startMetricsServer, type Logger } from "@kubelab/service-kit";
 import type { KubeletConfig } from "./config.js";
 import { LeaseRenewer } from "./node/leaseRenewer.js";
@@ -218,27 +218,21 @@ async function resolveClusterDns(server: string, log: Logger): Promise<string | 
   if (/^\d+\.\d+\.\d+\.\d+$/.test(server)) return server;
   const { lookup } = await import("node:dns/promises");
   const deadline = Date.now() + 60_000;
-  for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-    try {
-      return (await lookup(server, { family: 4 })).address;
-    } catch (e) {
-      if (Date.now() > deadline) {
-        log.error("cluster DNS not found: pods get Docker's resolver", { server, error: e });
-        return undefined;
-      }
-      log.warn("cluster DNS not found yet, retrying", { server, error: e });
-      await new Promise((r) => setTimeout(r, delay));
-    }
+  try {
+    return await retryWithBackoff(async () => (await lookup(server, { family: 4 })).address, {
+      backoff: new ExponentialBackoff({ baseDelayMs: 250, maxDelayMs: 5000 }),
+      retry: () => Date.now() <= deadline,
+      onRetry: (e) => log.warn("cluster DNS not found yet, retrying", { server, error: e }),
+    });
+  } catch (e) {
+    log.error("cluster DNS not found: pods get Docker's resolver", { server, error: e });
+    return undefined;
   }
 }
 
-async function registerWithRetry(nodeStatus: NodeStatusUpdater, log: Logger) {
-  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
-    try {
-      return await nodeStatus.register();
-    } catch (e) {
-      log.warn("unable to register node with the API server, retrying", { error: e });
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+function registerWithRetry(nodeStatus: NodeStatusUpdater, log: Logger) {
+  return retryWithBackoff(() => nodeStatus.register(), {
+    backoff: new ExponentialBackoff({ baseDelayMs: 500, maxDelayMs: 10_000 }),
+    onRetry: (e) => log.warn("unable to register node with the API server, retrying", { error: e }),
+  });
 }

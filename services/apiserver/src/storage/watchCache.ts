@@ -1,3 +1,4 @@
+import { ExponentialBackoff, retryWithBackoff } from "@kubelab/client";
 import type { Etcd3, Watcher } from "etcd3";
 import { clone, create } from "@bufbuild/protobuf";
 import {
@@ -254,15 +255,10 @@ export class WatchCache {
   }
 
   private async reload(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        await this.load();
-        return;
-      } catch (e) {
-        this.log.warn("watch cache reload failed", { error: (e as Error).message });
-        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
-      }
-    }
+    await retryWithBackoff(() => (this.stopped ? Promise.resolve() : this.load()), {
+      backoff: new ExponentialBackoff({ baseDelayMs: 100, maxDelayMs: 5000 }),
+      onRetry: (e) => this.log.warn("watch cache reload failed", { error: (e as Error).message }),
+    });
   }
 
   private mapFor(objects: Map<string, Map<string, CacheEntry>>, resource: string) {

@@ -1,29 +1,30 @@
+import { ExponentialBackoff } from "@kubelab/client";
+
 /**
  * client-go's flowcontrol.Backoff as the kubelet uses it for CrashLoopBackOff and
- * ImagePullBackOff: per key, the delay starts at `base` and doubles up to `max`; a key left alone
- * for twice `max` starts over. Hand-written: the npm backoff libraries drive a retry loop, while
- * the kubelet only asks "may this key act yet?" from a level-triggered sync.
+ * ImagePullBackOff: per key, the delay starts at `base` and doubles up to `max` (the project's
+ * ExponentialBackoff); a key left alone for twice `max` starts over. The kubelet asks "may this
+ * key act yet?" from a level-triggered sync, so each key keeps when it last acted.
  */
 export class Backoff {
-  private readonly entries = new Map<string, { delayMs: number; last: number }>();
+  private readonly entries = new Map<string, { failures: number; delayMs: number; last: number }>();
+  private readonly delays: ExponentialBackoff;
 
   constructor(
-    private readonly baseMs: number,
+    baseMs: number,
     private readonly maxMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.delays = new ExponentialBackoff({ baseDelayMs: baseMs, maxDelayMs: maxMs });
+  }
 
   /** Records an attempt after the event at `at` (a crash's finish time): the delay doubles. */
   next(key: string, at: number = this.now()): number {
-    const t = at;
     const e = this.entries.get(key);
-    if (!e || t - e.last > 2 * this.maxMs) {
-      this.entries.set(key, { delayMs: this.baseMs, last: t });
-      return this.baseMs;
-    }
-    e.delayMs = Math.min(e.delayMs * 2, this.maxMs);
-    e.last = t;
-    return e.delayMs;
+    const failures = !e || at - e.last > 2 * this.maxMs ? 0 : e.failures + 1;
+    const delayMs = this.delays.delayFor(failures);
+    this.entries.set(key, { failures, delayMs, last: at });
+    return delayMs;
   }
 
   /**

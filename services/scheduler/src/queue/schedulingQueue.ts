@@ -1,3 +1,5 @@
+import { ExponentialBackoff } from "@kubelab/client";
+
 /**
  * kube-scheduler's scheduling queue, reduced to what it needs here: an active FIFO of pod keys;
  * pods that did not fit wait in an unschedulable set with a per-pod back-off (initial, doubling
@@ -8,14 +10,13 @@ export class SchedulingQueue {
   private readonly active: string[] = [];
   private readonly inActive = new Set<string>();
   private readonly unschedulable = new Map<string, NodeJS.Timeout>();
-  private readonly attempts = new Map<string, number>();
+  private readonly backoff: ExponentialBackoff;
   private waiter: (() => void) | undefined;
   private closed = false;
 
-  constructor(
-    private readonly initialBackoffMs: number,
-    private readonly maxBackoffMs: number,
-  ) {}
+  constructor(initialBackoffMs: number, maxBackoffMs: number) {
+    this.backoff = new ExponentialBackoff({ baseDelayMs: initialBackoffMs, maxDelayMs: maxBackoffMs });
+  }
 
   add(key: string): void {
     if (this.closed || this.inActive.has(key)) return;
@@ -34,16 +35,14 @@ export class SchedulingQueue {
     const t = this.unschedulable.get(key);
     if (t) clearTimeout(t);
     this.unschedulable.delete(key);
-    this.attempts.delete(key);
+    this.backoff.forget(key);
     if (this.inActive.delete(key)) this.active.splice(this.active.indexOf(key), 1);
   }
 
   /** The pod did not fit: it retries after its back-off, or sooner on a cluster change. */
   addUnschedulable(key: string): number {
     if (this.closed) return 0;
-    const n = (this.attempts.get(key) ?? 0) + 1;
-    this.attempts.set(key, n);
-    const delay = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (n - 1));
+    const delay = this.backoff.when(key);
     const prev = this.unschedulable.get(key);
     if (prev) clearTimeout(prev);
     this.unschedulable.set(

@@ -1,6 +1,6 @@
 import { create, equals } from "@bufbuild/protobuf";
 import { JobConditionSchema, JobStatusSchema, LabelSelector, formatTime, isPodActive, isPodReady, type Job, type JobCondition, type Pod } from "@kubelab/api";
-import { ignoreNotFound, objectKey, splitKey, writeStatus, type Informer } from "@kubelab/client";
+import { ExponentialBackoff, ignoreNotFound, objectKey, splitKey, writeStatus, type Informer } from "@kubelab/client";
 import { Expectations } from "../expectations.js";
 import { controllerRef, newControllerRef } from "../ownerRefs.js";
 import { PodControl, slowStartBatch } from "../podControl.js";
@@ -144,7 +144,7 @@ export class JobController extends QueueController {
         }),
       ),
     );
-    const delay = Math.min(MAX_BACKOFF_MS, this.opts.podFailureBackoffSeconds * 1000 * 2 ** (failed - 1));
+    const delay = new ExponentialBackoff({ baseDelayMs: this.opts.podFailureBackoffSeconds * 1000, maxDelayMs: MAX_BACKOFF_MS }).delayFor(failed - 1);
     return Math.max(0, lastFailure + delay - Date.now());
   }
 
