@@ -4,11 +4,6 @@ import {
   InvalidObjectError,
   ObjectMetaSchema,
   forbidden as forbiddenField,
-  required,
-  PodSchema,
-  PodStatusSchema,
-  PodConditionSchema,
-  type Pod,
   formatTime,
   hasField,
   kindForResource,
@@ -21,14 +16,11 @@ import {
 } from "@kubelab/api";
 import {
   alreadyExists,
-  badRequest,
-  bindingConflict,
   notFoundResource,
   conflict,
   forbidden,
   gone,
   invalidContinue,
-  listTooLarge,
   namespaceNotFound,
   notFound,
   tooLarge,
@@ -39,6 +31,9 @@ import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.
 import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
 import { admitOnCreate, type AdmissionOptions } from "./admission.js";
 import { objectFilter } from "./selectors.js";
+import { ClaimAttempts } from "./claimAttempts.js";
+import { decodeContinue, encodeContinue } from "./continueToken.js";
+import { listBounds, type ListBounds, type ListSize } from "./listPaging.js";
 import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
 import type { Allocator } from "./serviceAllocator.js";
 
@@ -57,20 +52,11 @@ export interface ObjectServiceOptions extends AdmissionOptions {
 /** Attempts at picking unique resources before giving up on a busy range. */
 const MAX_ALLOCATION_ATTEMPTS = 10;
 
-export interface ListQuery {
+export interface ListQuery extends ListSize {
   namespace: string;
   labelSelector: string;
   fieldSelector: string;
-  limit: number;
   continue: string;
-  /**
-   * Bytes of objects a page with a limit carries at most (one larger object comes alone): the
-   * page then ends early, with a continue token, as Kubernetes lets a server return fewer items
-   * than the limit.
-   */
-  pageMaxBytes?: number;
-  /** Bytes a LIST without a limit may carry; beyond them the client is told to page. */
-  unpagedMaxBytes?: number;
 }
 
 export interface ListPage {
@@ -144,17 +130,14 @@ export class ObjectService {
     }
     // What the client asked for by value is checked; what it left out is picked, and picked
     // again if another writer took it first.
-    const requested = new Set(alloc.claims(obj));
-    const avoid = new Set<string>();
+    const claims = new ClaimAttempts(def, alloc);
     for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
       const candidate = clone(def.schema, obj) as KubeObject;
-      throwIfInvalid(def, candidate, alloc.assign(candidate, undefined, avoid));
-      const res = await this.write(def, candidate, this.encodeChecked(def, candidate), (value) => this.store.create(def, candidate, value, alloc.claims(candidate)));
+      claims.assign(candidate);
+      const res = await this.write(def, candidate, this.encodeChecked(def, candidate), (value) => this.store.create(def, candidate, value, claims.changes(candidate).take));
       if (res.ok) return candidate;
       if (!res.takenClaims?.length) throw alreadyExists(def, meta.name);
-      const theirs = res.takenClaims.filter((c) => requested.has(c));
-      if (theirs.length) throwIfInvalid(def, candidate, theirs.map((c) => alloc.takenError(c, candidate)!).filter(Boolean));
-      for (const c of res.takenClaims) avoid.add(c);
+      claims.lost(candidate, res.takenClaims, true);
     }
     throw conflict(def, meta.name, "could not allocate its addresses; please try again");
   }
@@ -359,7 +342,7 @@ export class ObjectService {
    * the current object the failed transaction returned. A cached copy that may be stale never
    * decides anything alone: a conflict or a no-op computed from it is checked against etcd.
    */
-  private async guaranteedUpdate(
+  async guaranteedUpdate(
     def: KindDefinition,
     namespace: string,
     name: string,
@@ -368,7 +351,7 @@ export class ObjectService {
     let cur: Versioned | undefined = this.cache.get(def.resource, objectKey(def, namespace, name));
     let fromCache = cur !== undefined;
     const alloc = this.opts.allocators?.[def.kind];
-    const avoid = new Set<string>();
+    const claims = alloc && new ClaimAttempts(def, alloc);
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       if (!cur) {
         cur = await this.store.get(def, namespace, name);
@@ -383,8 +366,7 @@ export class ObjectService {
         cur = undefined;
         continue;
       }
-      const asked = new Set(alloc?.claims(obj) ?? []);
-      if (alloc) throwIfInvalid(def, obj, alloc.assign(obj, cur.obj, avoid));
+      claims?.assign(obj, cur.obj);
       if (equals(def.schema, obj, cur.obj)) {
         if (!fromCache) return cur.obj;
         cur = undefined;
@@ -401,48 +383,16 @@ export class ObjectService {
         cur = undefined;
         continue;
       }
-      const held = new Set(alloc?.claims(cur.obj) ?? []);
-      const wanted = new Set(alloc?.claims(obj) ?? []);
-      const claims = { take: [...wanted].filter((c) => !held.has(c)), release: [...held].filter((c) => !wanted.has(c)) };
       const rev = cur.rev;
-      const res = await this.write(def, obj, this.encodeChecked(def, obj), (value) => this.store.update(def, obj, value, rev, claims));
+      const changes = claims?.changes(obj, cur.obj) ?? { take: [], release: [] };
+      const res = await this.write(def, obj, this.encodeChecked(def, obj), (value) => this.store.update(def, obj, value, rev, changes));
       if (res.ok) return obj;
-      if (res.takenClaims?.length && alloc) {
-        // A requested address another object holds is the client's error; a picked one is picked again.
-        const requested = res.takenClaims.filter((c) => asked.has(c));
-        if (requested.length && !fromCache) throwIfInvalid(def, obj, requested.map((c) => alloc.takenError(c, obj)!).filter(Boolean));
-        for (const c of res.takenClaims) avoid.add(c);
-      }
+      if (res.takenClaims?.length) claims?.lost(obj, res.takenClaims, !fromCache);
       if (!res.current) throw notFound(def, name);
       cur = res.current;
       fromCache = false;
     }
     throw conflict(def, name, "too many concurrent writers; please try again");
-  }
-
-  /** The pods/binding subresource: sets spec.nodeName once and marks the pod PodScheduled. */
-  async bind(namespace: string, name: string, nodeName: string, uid: string): Promise<KubeObject> {
-    const def = kindForResource("pods")!;
-    if (!nodeName) throw new InvalidObjectError("Binding", name, [required("target.name")]);
-    const refuse = (detail: string) => bindingConflict(name, detail);
-    return this.guaranteedUpdate(def, namespace || "default", name, (cur) => {
-      const pod = clone(PodSchema, cur.obj as Pod);
-      const m = pod.metadata!;
-      if (uid && m.uid !== uid) throw refuse(`the pod's uid is ${m.uid}, not ${uid}`);
-      if (m.deletionTimestamp) throw refuse(`pod ${name} is being deleted, cannot be assigned to a host`);
-      if (pod.spec!.nodeName) throw refuse(`pod ${name} is already assigned to node "${pod.spec!.nodeName}"`);
-      pod.spec!.nodeName = nodeName;
-      const status = (pod.status ??= create(PodStatusSchema));
-      const now = nowTimestamp();
-      const cond = status.conditions.find((c) => c.type === "PodScheduled");
-      if (cond) {
-        if (cond.status !== "True") cond.lastTransitionTime = now;
-        Object.assign(cond, { status: "True", reason: "", message: "" });
-      } else {
-        status.conditions.push(create(PodConditionSchema, { type: "PodScheduled", status: "True", lastTransitionTime: now }));
-      }
-      return pod;
-    });
   }
 
   async delete(
@@ -467,28 +417,22 @@ export class ObjectService {
       const policyFinalizer = { Foreground: "foregroundDeletion", Orphan: "orphan" }[opts.propagationPolicy ?? ""] as string | undefined;
       const finalizersLeft = hasFinalizers(def, cur.obj) || (!m.deletionTimestamp && policyFinalizer !== undefined);
       if (m.deletionTimestamp) {
-        // Already being deleted: only a delete with grace 0 (the kubelet's, once the pod stopped) ends it.
+        // Already being deleted: a shorter grace period moves the deletion closer (the kubelet's
+        // grace 0, once the pod stopped, ends it); anything else leaves it as it is.
         const shorter = m.deletionGracePeriodSeconds !== undefined && grace < m.deletionGracePeriodSeconds;
-        if (finalizersLeft || !shorter) {
-          if (!shorter) return { obj: cur.obj, removed: false };
-          const n = clone(def.schema, cur.obj) as KubeObject;
-          n.metadata!.deletionGracePeriodSeconds = grace;
-          n.metadata!.deletionTimestamp = nowTimestamp(grace);
-          const rev = cur.rev;
-          const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, rev));
-          if (!res.ok) continue;
-          return { obj: n, removed: false };
+        if (!shorter) return { obj: cur.obj, removed: false };
+        if (finalizersLeft) {
+          const marked = await this.markDeleting(def, cur, grace);
+          if (marked) return { obj: marked, removed: false };
+          continue;
         }
       } else if (finalizersLeft || grace > 0) {
-        const n = clone(def.schema, cur.obj) as KubeObject;
-        n.metadata!.deletionTimestamp = nowTimestamp(grace);
-        n.metadata!.deletionGracePeriodSeconds = grace;
-        if (policyFinalizer && !n.metadata!.finalizers.includes(policyFinalizer)) n.metadata!.finalizers.push(policyFinalizer);
-        def.onDeletionStart?.(n);
-        const rev = cur.rev;
-        const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, rev));
-        if (!res.ok) continue;
-        return { obj: n, removed: false };
+        const marked = await this.markDeleting(def, cur, grace, (n) => {
+          if (policyFinalizer && !n.metadata!.finalizers.includes(policyFinalizer)) n.metadata!.finalizers.push(policyFinalizer);
+          def.onDeletionStart?.(n);
+        });
+        if (marked) return { obj: marked, removed: false };
+        continue;
       }
       const res = await this.store.delete(def, ns, name, cur.rev, this.opts.allocators?.[def.kind]?.claims(cur.obj));
       if (!res.ok) continue;
@@ -499,6 +443,19 @@ export class ObjectService {
     }
     throw conflict(def, name, "too many concurrent writers; please try again");
   }
+
+  /**
+   * Writes `cur` with its deletion set for `grace` seconds from now (and whatever `also` adds);
+   * undefined when another writer got in first, for the caller to read it again.
+   */
+  private async markDeleting(def: KindDefinition, cur: Versioned, grace: number, also?: (n: KubeObject) => void): Promise<KubeObject | undefined> {
+    const n = clone(def.schema, cur.obj) as KubeObject;
+    n.metadata!.deletionTimestamp = nowTimestamp(grace);
+    n.metadata!.deletionGracePeriodSeconds = grace;
+    also?.(n);
+    const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, cur.rev));
+    return res.ok ? n : undefined;
+  }
 }
 
 function hasFinalizers(def: KindDefinition, obj: KubeObject): boolean {
@@ -507,52 +464,4 @@ function hasFinalizers(def: KindDefinition, obj: KubeObject): boolean {
 
 function isGraceRunning(deletionTimestamp: string): boolean {
   return Date.parse(deletionTimestamp) > Date.now();
-}
-
-
-interface ListBounds {
-  limit: number;
-  /** Whether the page is full. */
-  full(page: CacheEntry[]): boolean;
-  /** Whether `next` still fits on the page; throws when an unpaged list grows too large. */
-  fits(page: CacheEntry[], next: CacheEntry): boolean;
-}
-
-/** The size an entry adds to a response: its encoding, with room for its envelope. */
-const responseBytes = (e: CacheEntry) => e.sizeBytes + 64;
-
-/** A page's bounds: the client's limit, and the bytes one response may carry (see ListQuery). */
-function listBounds(def: KindDefinition, q: ListQuery): ListBounds {
-  const pageMax = q.pageMaxBytes ?? Infinity;
-  const unpagedMax = q.unpagedMaxBytes ?? Infinity;
-  let bytes = 0;
-  let counted = 0;
-  const add = (page: CacheEntry[], next: CacheEntry): boolean => {
-    // Bytes of the page so far (the page only ever grows between calls).
-    for (; counted < page.length; counted++) bytes += responseBytes(page[counted]!);
-    const after = bytes + responseBytes(next);
-    if (q.limit > 0) return page.length === 0 || after <= pageMax;
-    if (after > unpagedMax) throw listTooLarge(def.resource, after, unpagedMax);
-    return true;
-  };
-  return {
-    limit: q.limit,
-    full: (page) => q.limit > 0 && page.length >= q.limit,
-    fits: add,
-  };
-}
-
-
-function encodeContinue(rev: number, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, rv: rev, start: lastKey + "\u0000" })).toString("base64url");
-}
-
-function decodeContinue(token: string, prefix: string): { rev: number; start: string } {
-  try {
-    const t = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { rv: number; start: string };
-    if (typeof t.rv !== "number" || typeof t.start !== "string" || !t.start.startsWith(prefix)) throw new Error();
-    return { rev: t.rv, start: t.start };
-  } catch {
-    throw invalidContinue("the token does not belong to this list");
-  }
 }

@@ -27,6 +27,7 @@ import type { Logger } from "@kubelab/service-kit";
 import { badRequest, toApiError, undecodableRequest, unavailable, watcherTooSlow } from "../apiErrors.js";
 import type { ApiMetrics } from "../metrics.js";
 import type { ObjectService } from "../registry/objectService.js";
+import { bindPod } from "../registry/podBinding.js";
 import { objectFilter } from "../registry/selectors.js";
 import { resourcePrefix } from "../storage/keys.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
@@ -159,7 +160,7 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
       return create(DeleteResponseSchema, { object: packWritten(res.obj), removed: res.removed });
     }),
     bind: unary<BindRequest>("bind", () => "pods", async (req) =>
-      packWritten(await service.bind(req.namespace, req.name, req.nodeName, req.uid)),
+      packWritten(await bindPod(service, req.namespace, req.name, req.nodeName, req.uid)),
     ),
     version: unary<unknown>("version", () => "", async () =>
       create(VersionInfoSchema, {
