@@ -1,8 +1,8 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { LeaseSchema, NodeSchema, PodSchema, TaintSchema, TolerationSchema, type Node, type NodeCondition, type Pod, type Taint } from "@kubelab/api";
+import { LeaseSchema, NodeSchema, PodSchema, TAINT_NODE_NOT_READY as NOT_READY, TAINT_NODE_UNREACHABLE as UNREACHABLE, TaintSchema, TolerationSchema, type Node, type NodeCondition, type Pod, type Taint } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { newFixture, timestamp, type Fixture } from "../testing/fakes.js";
-import { NOT_READY, NodeLifecycleController, UNREACHABLE } from "./nodeLifecycleController.js";
+import { NodeLifecycleController } from "./nodeLifecycleController.js";
 
 // After sample-controller's controller_test.go: nodes, leases and pods fed to the informers by
 // hand, reconcile called directly under vitest's fake clock, the client's actions and the recorded
