@@ -1,8 +1,8 @@
 import Docker from "dockerode";
-import { Counter, Gauge, Histogram } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Pod } from "@kubelab/api";
-import { ApiClient, EventRecorder, ExponentialBackoff, Informer, WorkQueue, objectKey, retryWithBackoff, runWorkers } from "@kubelab/client";
-import { startMetricsServer, type Logger } from "@kubelab/service-kit";
+import { ApiClient, EventRecorder, ExponentialBackoff, Informer, WorkQueue, objectKey, retryWithBackoff, runWorkers, sleep } from "@kubelab/client";
+import { startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import type { KubeletConfig } from "./config.js";
 import { LeaseRenewer } from "./node/leaseRenewer.js";
 import { NodeStatusUpdater, parseLabels, parseTaint } from "./node/nodeStatus.js";
@@ -12,7 +12,7 @@ import { DockerRuntime } from "./runtime/dockerRuntime.js";
 import { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.js";
 import { discoverNode } from "./runtime/nodeIdentity.js";
 import { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
-import { startKubeletServer } from "./server/logServer.js";
+import { startKubeletServer, type KubeletServer } from "./server/logServer.js";
 
 export interface RunningKubelet {
   nodeName: string;
@@ -23,182 +23,253 @@ export interface RunningKubelet {
   close(): Promise<void>;
 }
 
+/** Starts a kubelet: the node registered, its lease renewed, its pods synced. */
 export async function startKubelet(cfg: KubeletConfig, log: Logger): Promise<RunningKubelet> {
-  const docker = new Docker({ socketPath: cfg.dockerHost });
-  const found = await discoverNode(docker);
-  const podNetwork = cfg.podNetwork || found.podNetwork;
-  if (!podNetwork) throw new Error("no pod network: set --pod-network, or run the kubelet in a container attached to a network labelled io.kubelab.network=pods");
-  const internalIP = cfg.nodeIP || found.internalIP || "127.0.0.1";
-  // Before anything waits on the API server: a Docker daemon that restarts starts its containers
-  // in no particular order, so this node's kube-proxy may have failed to start before the node;
-  // checked again while the daemon may still be starting the rest.
-  const sharerChecks = found.containerId
-    ? [0, 5_000, 15_000, 30_000].map((ms) =>
-        setTimeout(() => void startNetworkNamespaceSharers(docker, found.containerId!, log).catch((e) => log.warn("checking this node's network namespace sharers failed", { error: e })), ms),
-      )
-    : [];
-  const plugin = cfg.podNetworkPlugin ? new PodNetworkPlugin(cfg.podNetworkPlugin, podNetwork) : undefined;
-  const runtime = new DockerRuntime(
-    docker,
-    {
-      nodeName: cfg.nodeName,
-      podNetwork,
-      nodeContainer: cfg.nodeContainer || found.containerId,
-      project: cfg.labProject || found.project || "kubelab",
-      serviceRoute: serviceRouteOf(cfg.serviceClusterIpRange, found.podNetworkIP, log),
-    },
-    plugin,
-  );
-  const runtimeVersion = `docker://${(await docker.version()).Version}`;
-  const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
-  const recorder = new EventRecorder(client, { component: "kubelet", host: cfg.nodeName }, (e) => log.warn("event not recorded", { error: e }));
+  const kubelet = await Kubelet.create(cfg, log);
+  await kubelet.start();
+  return kubelet;
+}
 
-  const metrics = await startMetricsServer(cfg.metricsPort, { component: "kubelet", ready: () => informer.hasSynced });
-  const syncSeconds = new Histogram({ name: "kubelet_pod_worker_duration_seconds", help: "Time of one pod sync", registers: [metrics.registry], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30] });
-  const syncErrors = new Counter({ name: "kubelet_pod_sync_errors_total", help: "Pod syncs that failed", registers: [metrics.registry] });
-  const runningPods = new Gauge({ name: "kubelet_running_pods", help: "Pods with a running sandbox", registers: [metrics.registry] });
-  const logServer = await startKubeletServer(runtime, cfg.port);
+/**
+ * A node's kubelet. create() finds what the node is (its container, networks, Docker) and wires
+ * the parts; start() registers the node and runs its loops, one method each: the pod workers
+ * (syncPod per key), Docker's events (the PLEG), the node status heartbeat, the periodic resync,
+ * and housekeeping of containers whose pods are gone.
+ */
+export class Kubelet implements RunningKubelet {
+  readonly nodeName: string;
+  readonly port: number;
+  readonly metricsPort: number;
+  private readonly informer: Informer<Pod>;
+  private readonly queue = new WorkQueue<string>({ baseDelayMs: 200, maxDelayMs: 30_000 });
+  private readonly probes: ProbeManager;
+  private readonly syncer: PodSyncer;
+  private readonly recorder: EventRecorder;
+  private readonly metrics: KubeletMetrics;
+  private readonly events = new AbortController();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private lease: LeaseRenewer | undefined;
+  private workers: Promise<void> | undefined;
+  private housekeepingRun: Promise<void> = Promise.resolve();
 
-  const nodeStatus = new NodeStatusUpdater(client, {
-    name: cfg.nodeName,
-    labels: parseLabels(cfg.nodeLabels),
-    taints: cfg.registerWithTaints.map(parseTaint),
-    capacity: { cpu: cfg.capacityCpu, memory: cfg.capacityMemory, pods: String(cfg.maxPods) },
-    internalIP,
-    kubeletPort: logServer.port,
-    runtimeVersion,
-  });
-  const node = await registerWithRetry(nodeStatus, log);
-  log.info("node registered", { node: cfg.nodeName, internalIP, podNetwork, podNetworkPlugin: cfg.podNetworkPlugin || "none (Docker's)", runtime: runtimeVersion });
-  const lease = new LeaseRenewer(client, cfg.nodeName, node.metadata!.uid, cfg.nodeLeaseDurationSeconds, (e) => log.warn("lease renewal failed", { error: e }));
-  lease.start();
+  private constructor(
+    private readonly cfg: KubeletConfig,
+    private readonly log: Logger,
+    private readonly docker: Docker,
+    readonly runtime: DockerRuntime,
+    private readonly client: ApiClient,
+    private readonly nodeStatus: NodeStatusUpdater,
+    private readonly servers: { logServer: KubeletServer; metrics: MetricsServer; plugin?: PodNetworkPlugin },
+    hostIP: string,
+    clusterDns: string | undefined,
+  ) {
+    this.nodeName = cfg.nodeName;
+    this.port = servers.logServer.port;
+    this.metricsPort = servers.metrics.port;
+    this.metrics = kubeletMetrics(servers.metrics.registry);
+    this.recorder = new EventRecorder(client, { component: "kubelet", host: cfg.nodeName }, (e) => log.warn("event not recorded", { error: e }));
+    this.informer = new Informer<Pod>(client, "pods", { fieldSelector: `spec.nodeName=${cfg.nodeName}` });
+    this.informer.indexer.addIndex("uid", (p) => [p.metadata?.uid ?? ""]);
+    this.probes = new ProbeManager({
+      onChange: (uid) => this.enqueueUid(uid),
+      onFailure: (pod, c, kind, outcome) => {
+        const list = pod.spec?.initContainers.includes(c) ? "initContainers" : "containers";
+        this.recorder.event(pod, "Warning", "Unhealthy", probeFailureMessage(kind, outcome), `spec.${list}{${c.name}}`);
+      },
+    });
+    this.syncer = new PodSyncer(
+      {
+        nodeName: cfg.nodeName,
+        hostIP,
+        pauseImage: cfg.pauseImage,
+        crashLoopBackOffBaseMs: cfg.crashLoopBackOffBase * 1000,
+        crashLoopBackOffMaxMs: cfg.crashLoopBackOffMax * 1000,
+        imagePullBackOffBaseMs: cfg.imagePullBackOffBase * 1000,
+        imagePullBackOffMaxMs: cfg.imagePullBackOffMax * 1000,
+        clusterDns,
+        clusterDomain: cfg.clusterDomain,
+      },
+      client,
+      runtime,
+      this.informer,
+      this.queue,
+      this.probes,
+      this.recorder,
+      log,
+    );
+    this.informer.addEventHandler({
+      onAdd: (p) => this.queue.add(objectKey(p)),
+      onUpdate: (_, p) => this.queue.add(objectKey(p)),
+      onDelete: () => void this.housekeeping(),
+    });
+  }
 
-  const informer = new Informer<Pod>(client, "pods", { fieldSelector: `spec.nodeName=${cfg.nodeName}` });
-  informer.indexer.addIndex("uid", (p) => [p.metadata?.uid ?? ""]);
-  const queue = new WorkQueue<string>({ baseDelayMs: 200, maxDelayMs: 30_000 });
-  const keyOfUid = (uid: string) => {
-    const [pod] = informer.indexer.byIndex("uid", uid);
-    return pod ? objectKey(pod) : undefined;
-  };
-  const probes = new ProbeManager({
-    onChange: (uid) => {
-      const key = keyOfUid(uid);
-      if (key) queue.add(key);
-    },
-    onFailure: (pod, c, kind, outcome) => {
-      const list = pod.spec?.initContainers.includes(c) ? "initContainers" : "containers";
-      recorder.event(pod, "Warning", "Unhealthy", probeFailureMessage(kind, outcome), `spec.${list}{${c.name}}`);
-    },
-  });
-  const syncer = new PodSyncer(
-    {
-      nodeName: cfg.nodeName,
-      hostIP: internalIP,
-      pauseImage: cfg.pauseImage,
-      crashLoopBackOffBaseMs: cfg.crashLoopBackOffBase * 1000,
-      crashLoopBackOffMaxMs: cfg.crashLoopBackOffMax * 1000,
-      imagePullBackOffBaseMs: cfg.imagePullBackOffBase * 1000,
-      imagePullBackOffMaxMs: cfg.imagePullBackOffMax * 1000,
-      clusterDns: await resolveClusterDns(cfg.clusterDns, log),
-      clusterDomain: cfg.clusterDomain,
-    },
-    client,
-    runtime,
-    informer,
-    queue,
-    probes,
-    recorder,
-    log,
-  );
+  /** Finds the node (its container, pod network, addresses) and wires the kubelet's parts. */
+  static async create(cfg: KubeletConfig, log: Logger): Promise<Kubelet> {
+    const docker = new Docker({ socketPath: cfg.dockerHost });
+    const found = await discoverNode(docker);
+    const podNetwork = cfg.podNetwork || found.podNetwork;
+    if (!podNetwork) throw new Error("no pod network: set --pod-network, or run the kubelet in a container attached to a network labelled io.kubelab.network=pods");
+    const internalIP = cfg.nodeIP || found.internalIP || "127.0.0.1";
+    const plugin = cfg.podNetworkPlugin ? new PodNetworkPlugin(cfg.podNetworkPlugin, podNetwork) : undefined;
+    const runtime = new DockerRuntime(
+      docker,
+      {
+        nodeName: cfg.nodeName,
+        podNetwork,
+        nodeContainer: cfg.nodeContainer || found.containerId,
+        project: cfg.labProject || found.project || "kubelab",
+        serviceRoute: serviceRouteOf(cfg.serviceClusterIpRange, found.podNetworkIP, log),
+      },
+      plugin,
+    );
+    const runtimeVersion = `docker://${(await docker.version()).Version}`;
+    const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
+    let kubelet: Kubelet | undefined;
+    const metrics = await startMetricsServer(cfg.metricsPort, { component: "kubelet", ready: () => kubelet?.informer.hasSynced ?? false });
+    const logServer = await startKubeletServer(runtime, cfg.port);
+    const nodeStatus = new NodeStatusUpdater(client, {
+      name: cfg.nodeName,
+      labels: parseLabels(cfg.nodeLabels),
+      taints: cfg.registerWithTaints.map(parseTaint),
+      capacity: { cpu: cfg.capacityCpu, memory: cfg.capacityMemory, pods: String(cfg.maxPods) },
+      internalIP,
+      kubeletPort: logServer.port,
+      runtimeVersion,
+    });
+    kubelet = new Kubelet(cfg, log, docker, runtime, client, nodeStatus, { logServer, metrics, plugin }, internalIP, await resolveClusterDns(cfg.clusterDns, log));
+    kubelet.startNetworkNamespaceSharers(found.containerId);
+    log.info("node found", { node: cfg.nodeName, internalIP, podNetwork, podNetworkPlugin: cfg.podNetworkPlugin || "none (Docker's)", runtime: runtimeVersion });
+    return kubelet;
+  }
 
-  let housekeepingRun: Promise<void> = Promise.resolve();
-  const housekeeping = () => {
-    housekeepingRun = housekeepingRun.then(() => syncer.housekeeping()).catch((e) => log.warn("housekeeping failed", { error: e }));
-    return housekeepingRun;
-  };
-  informer.addEventHandler({
-    onAdd: (p) => queue.add(objectKey(p)),
-    onUpdate: (_, p) => queue.add(objectKey(p)),
-    onDelete: () => void housekeeping(),
-  });
+  /** Registers the node, then runs every loop; resolves once the pods it had are adopted. */
+  async start(): Promise<void> {
+    const node = await registerWithRetry(this.nodeStatus, this.log);
+    this.log.info("node registered", { node: this.nodeName });
+    this.lease = new LeaseRenewer(this.client, this.nodeName, node.metadata!.uid, this.cfg.nodeLeaseDurationSeconds, (e) => this.log.warn("lease renewal failed", { error: e }));
+    this.lease.start();
+    void this.watchDockerEvents();
+    await this.informer.start();
+    // Adoption: containers of pods still bound here are left running and picked up by their sync;
+    // containers of pods that are gone are removed before anything new starts.
+    await this.housekeeping();
+    this.workers = this.runPodWorkers();
+    this.timers.push(setInterval(() => void this.postNodeStatus(), this.cfg.nodeStatusUpdateFrequency * 1000));
+    await this.postNodeStatus();
+    this.timers.push(setInterval(() => this.resync(), this.cfg.syncFrequency * 1000));
+  }
 
-  // Docker's events are the kubelet's PLEG: a container that starts, dies or is OOM-killed
-  // brings its pod's sync forward instead of waiting for the next resync.
-  const events = new AbortController();
-  void (async () => {
-    while (!events.signal.aborted) {
-      try {
-        await runtime.events((uid) => {
-          const key = keyOfUid(uid);
-          if (key) queue.add(key);
-        }, events.signal);
-      } catch (e) {
-        log.warn("docker events stream failed", { error: e });
-      }
-      if (!events.signal.aborted) await new Promise((r) => setTimeout(r, 1000));
+  async close(): Promise<void> {
+    this.timers.forEach((t) => clearTimeout(t));
+    this.events.abort();
+    this.lease?.stop();
+    this.informer.stop();
+    this.queue.shutdown();
+    await this.workers;
+    await this.recorder.flush();
+    await this.servers.logServer.close();
+    await this.servers.metrics.close();
+    this.client.close();
+    this.servers.plugin?.close();
+  }
+
+  /**
+   * A Docker daemon that restarts starts its containers in no particular order, so this node's
+   * kube-proxy may have failed to start before the node: checked at once (before anything waits
+   * on the API server) and again while the daemon may still be starting the rest.
+   */
+  private startNetworkNamespaceSharers(nodeContainerId: string | undefined): void {
+    if (!nodeContainerId) return;
+    for (const ms of [0, 5_000, 15_000, 30_000]) {
+      this.timers.push(
+        setTimeout(
+          () => void startNetworkNamespaceSharers(this.docker, nodeContainerId, this.log).catch((e) => this.log.warn("checking this node's network namespace sharers failed", { error: e })),
+          ms,
+        ),
+      );
     }
-  })();
+  }
 
-  await informer.start();
-  // Adoption: containers of pods still bound here are left running and picked up by their sync;
-  // containers of pods that are gone are removed before anything new starts.
-  await housekeeping();
-  const workers = runWorkers(
-    queue,
-    8,
-    async (key) => {
-      const end = syncSeconds.startTimer();
+  /** The pod workers: eight at a time, each pod's key handled by one at a time (syncPod). */
+  private runPodWorkers(): Promise<void> {
+    return runWorkers(
+      this.queue,
+      8,
+      async (key) => {
+        const end = this.metrics.syncSeconds.startTimer();
+        try {
+          await this.syncer.sync(key);
+        } finally {
+          end();
+        }
+      },
+      (key, err) => {
+        this.metrics.syncErrors.inc();
+        this.log.warn("pod sync failed", { pod: key, error: err });
+      },
+    );
+  }
+
+  /**
+   * Docker's events are the kubelet's PLEG: a container that starts, dies or is OOM-killed brings
+   * its pod's sync forward instead of waiting for the next resync.
+   */
+  private async watchDockerEvents(): Promise<void> {
+    while (!this.events.signal.aborted) {
       try {
-        await syncer.sync(key);
-      } finally {
-        end();
+        await this.runtime.events((uid) => this.enqueueUid(uid), this.events.signal);
+      } catch (e) {
+        this.log.warn("docker events stream failed", { error: e });
       }
-    },
-    (key, err) => {
-      syncErrors.inc();
-      log.warn("pod sync failed", { pod: key, error: err });
-    },
-  );
+      if (!this.events.signal.aborted) await sleep(1000, this.events.signal);
+    }
+  }
 
-  const statusTimer = setInterval(() => {
-    docker
+  /** The node's Ready condition: ready while Docker answers. */
+  private async postNodeStatus(): Promise<void> {
+    await this.docker
       .ping()
       .then(
-        () => nodeStatus.update(true, "kubelet is posting ready status"),
-        (e: Error) => nodeStatus.update(false, `container runtime is down: ${e.message}`),
+        () => this.nodeStatus.update(true, "kubelet is posting ready status"),
+        (e: Error) => this.nodeStatus.update(false, `container runtime is down: ${e.message}`),
       )
-      .catch((e) => log.warn("node status update failed", { error: e }));
-  }, cfg.nodeStatusUpdateFrequency * 1000);
-  await nodeStatus.update(true, "kubelet is posting ready status").catch((e) => log.warn("node status update failed", { error: e }));
-  const resyncTimer = setInterval(() => {
-    for (const p of informer.list()) queue.add(objectKey(p));
-    void housekeeping();
-    runtime
-      .list()
-      .then((all) => runningPods.set(all.filter((c) => c.type === "sandbox" && c.state === "running").length))
-      .catch(() => undefined);
-  }, cfg.syncFrequency * 1000);
+      .catch((e) => this.log.warn("node status update failed", { error: e }));
+  }
 
+  /** Every pod synced again, housekeeping, and the running-pods gauge, every --sync-frequency. */
+  private resync(): void {
+    for (const p of this.informer.list()) this.queue.add(objectKey(p));
+    void this.housekeeping();
+    this.runtime
+      .list()
+      .then((all) => this.metrics.runningPods.set(all.filter((c) => c.type === "sandbox" && c.state === "running").length))
+      .catch(() => undefined);
+  }
+
+  /** Removes containers of pods this node no longer has; one run at a time. */
+  private housekeeping(): Promise<void> {
+    this.housekeepingRun = this.housekeepingRun.then(() => this.syncer.housekeeping()).catch((e) => this.log.warn("housekeeping failed", { error: e }));
+    return this.housekeepingRun;
+  }
+
+  private enqueueUid(uid: string): void {
+    const [pod] = this.informer.indexer.byIndex("uid", uid);
+    if (pod) this.queue.add(objectKey(pod));
+  }
+}
+
+interface KubeletMetrics {
+  syncSeconds: Histogram;
+  syncErrors: Counter;
+  runningPods: Gauge;
+}
+
+function kubeletMetrics(registry: Registry): KubeletMetrics {
   return {
-    nodeName: cfg.nodeName,
-    port: logServer.port,
-    metricsPort: metrics.port,
-    runtime,
-    close: async () => {
-      clearInterval(statusTimer);
-      clearInterval(resyncTimer);
-      sharerChecks.forEach(clearTimeout);
-      events.abort();
-      lease.stop();
-      informer.stop();
-      queue.shutdown();
-      await workers;
-      await recorder.flush();
-      await logServer.close();
-      await metrics.close();
-      client.close();
-      plugin?.close();
-    },
+    syncSeconds: new Histogram({ name: "kubelet_pod_worker_duration_seconds", help: "Time of one pod sync", registers: [registry], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30] }),
+    syncErrors: new Counter({ name: "kubelet_pod_sync_errors_total", help: "Pod syncs that failed", registers: [registry] }),
+    runningPods: new Gauge({ name: "kubelet_running_pods", help: "Pods with a running sandbox", registers: [registry] }),
   };
 }
 

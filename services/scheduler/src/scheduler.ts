@@ -1,7 +1,7 @@
 import { create, equals } from "@bufbuild/protobuf";
 import { NodeSpecSchema, PodConditionSchema, PodSchema, formatTime, isPodTerminal, type Node, type Pod } from "@kubelab/api";
 import { ApiClient, EventRecorder, Informer, isConflict, isNotFound, objectKey } from "@kubelab/client";
-import { startMetricsServer, type Logger } from "@kubelab/service-kit";
+import { startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { SchedulerCache } from "./cache/schedulerCache.js";
 import type { SchedulerConfig } from "./config.js";
@@ -32,64 +32,181 @@ function schedulingRelevantChange(a: Node, b: Node): boolean {
   );
 }
 
+/** Starts a scheduler: informers synced, then the scheduling loop. */
 export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins: SchedulerPlugins = {}): Promise<RunningScheduler> {
-  const filters = plugins.filters ?? defaultFilters;
-  const scores = plugins.scores ?? defaultScores;
-  const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
-  const recorder = new EventRecorder(client, { component: cfg.schedulerName }, (e) => log.warn("event not recorded", { error: e }));
-  const cache = new SchedulerCache();
-  const queue = new SchedulingQueue(cfg.podInitialBackoffSeconds * 1000, cfg.podMaxBackoffSeconds * 1000);
+  let scheduler: Scheduler | undefined;
+  const metrics = await startMetricsServer(cfg.metricsPort, { component: "scheduler", ready: () => scheduler?.ready ?? false });
+  scheduler = new Scheduler(cfg, log, plugins, metrics);
+  await scheduler.start();
+  return scheduler;
+}
 
-  const nodes = new Informer<Node>(client, "nodes");
-  const pods = new Informer<Pod>(client, "pods");
-  const metrics = await startMetricsServer(cfg.metricsPort, { component: "scheduler", ready: () => nodes.hasSynced && pods.hasSynced });
-  const attempts = new Counter({ name: "scheduler_schedule_attempts_total", help: "Scheduling attempts by result", labelNames: ["result"], registers: [metrics.registry] });
-  const latency = new Histogram({
-    name: "scheduler_pod_scheduling_duration_seconds",
-    help: "From the pod's creation to its binding",
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
-    registers: [metrics.registry],
-  });
-  new Gauge({ name: "scheduler_pending_pods", help: "Pods waiting to be scheduled", registers: [metrics.registry], collect() { this.set(queue.pending); } });
+/**
+ * kube-scheduler, reduced to what the lab needs. The constructor wires the informers into the
+ * cache and the scheduling queue; start() syncs them and runs scheduleLoop, which pops a pod,
+ * finds a node (filters, then scores), assumes it in the cache and binds asynchronously
+ * (bindPod), or records why it fits nowhere (markUnschedulable) and backs it off.
+ */
+export class Scheduler implements RunningScheduler {
+  readonly metricsPort: number;
+  private readonly client: ApiClient;
+  private readonly recorder: EventRecorder;
+  private readonly cache = new SchedulerCache();
+  private readonly queue: SchedulingQueue;
+  private readonly nodes: Informer<Node>;
+  private readonly pods: Informer<Pod>;
+  private readonly filters: FilterPlugin[];
+  private readonly scores: ScorePlugin[];
+  private readonly attempts: Counter<"result">;
+  private readonly latency: Histogram;
+  private readonly binds = new Set<Promise<void>>();
+  private inflight = 0;
+  private slotFree: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
 
-  const ours = (p: Pod) => !p.spec?.nodeName && !p.metadata?.deletionTimestamp && (p.spec?.schedulerName || "default-scheduler") === cfg.schedulerName;
-  
-  nodes.addEventHandler({
-    onAdd: (n) => {
-      cache.setNode(n);
-      queue.moveAllToActive();
-    },
-    onUpdate: (a, b) => {
-      cache.setNode(b);
-      if (schedulingRelevantChange(a, b)) queue.moveAllToActive();
-    },
-    onDelete: (n) => cache.removeNode(n.metadata!.name),
-  });
-  pods.addEventHandler({
-    onAdd: (p) => (ours(p) ? queue.add(objectKey(p)) : cache.setPod(p)),
-    onUpdate: (a, b) => {
-      if (b.spec?.nodeName) {
-        queue.delete(objectKey(b));
-        cache.setPod(b);
-        if (isPodTerminal(b) && !isPodTerminal(a)) queue.moveAllToActive();
-      } else if (ours(b) && a.metadata?.generation !== b.metadata?.generation) {
-        queue.add(objectKey(b));
-      } else if (!ours(b)) {
-        queue.delete(objectKey(b));
+  constructor(
+    private readonly cfg: SchedulerConfig,
+    private readonly log: Logger,
+    plugins: SchedulerPlugins,
+    private readonly metrics: MetricsServer,
+  ) {
+    this.metricsPort = metrics.port;
+    this.filters = plugins.filters ?? defaultFilters;
+    this.scores = plugins.scores ?? defaultScores;
+    this.client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
+    this.recorder = new EventRecorder(this.client, { component: cfg.schedulerName }, (e) => log.warn("event not recorded", { error: e }));
+    this.queue = new SchedulingQueue(cfg.podInitialBackoffSeconds * 1000, cfg.podMaxBackoffSeconds * 1000);
+    this.nodes = new Informer<Node>(this.client, "nodes");
+    this.pods = new Informer<Pod>(this.client, "pods");
+    this.attempts = new Counter({ name: "scheduler_schedule_attempts_total", help: "Scheduling attempts by result", labelNames: ["result"], registers: [metrics.registry] });
+    this.latency = new Histogram({
+      name: "scheduler_pod_scheduling_duration_seconds",
+      help: "From the pod's creation to its binding",
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+      registers: [metrics.registry],
+    });
+    const queue = this.queue;
+    new Gauge({ name: "scheduler_pending_pods", help: "Pods waiting to be scheduled", registers: [metrics.registry], collect() { this.set(queue.pending); } });
+    this.watchNodes();
+    this.watchPods();
+  }
+
+  get ready(): boolean {
+    return this.nodes.hasSynced && this.pods.hasSynced;
+  }
+
+  async start(): Promise<void> {
+    await this.nodes.start();
+    await this.pods.start();
+    this.loop = this.scheduleLoop();
+    this.log.info("scheduler started", { server: this.cfg.server, nodes: this.cache.nodeCount });
+  }
+
+  async close(): Promise<void> {
+    this.queue.close();
+    await this.loop;
+    await Promise.all(this.binds);
+    this.nodes.stop();
+    this.pods.stop();
+    await this.recorder.flush();
+    await this.metrics.close();
+    this.client.close();
+  }
+
+  /** A pod this scheduler must place: unbound, not being deleted, and asking for it by name. */
+  private ours(p: Pod): boolean {
+    return !p.spec?.nodeName && !p.metadata?.deletionTimestamp && (p.spec?.schedulerName || "default-scheduler") === this.cfg.schedulerName;
+  }
+
+  /** Nodes feed the cache; one that appears or changes in a way that matters gives waiting pods another look. */
+  private watchNodes(): void {
+    this.nodes.addEventHandler({
+      onAdd: (n) => {
+        this.cache.setNode(n);
+        this.queue.moveAllToActive();
+      },
+      onUpdate: (a, b) => {
+        this.cache.setNode(b);
+        if (schedulingRelevantChange(a, b)) this.queue.moveAllToActive();
+      },
+      onDelete: (n) => this.cache.removeNode(n.metadata!.name),
+    });
+  }
+
+  /** Unbound pods of ours go to the queue; bound pods to the cache, freeing room when they finish or go. */
+  private watchPods(): void {
+    this.pods.addEventHandler({
+      onAdd: (p) => (this.ours(p) ? this.queue.add(objectKey(p)) : this.cache.setPod(p)),
+      onUpdate: (a, b) => {
+        if (b.spec?.nodeName) {
+          this.queue.delete(objectKey(b));
+          this.cache.setPod(b);
+          if (isPodTerminal(b) && !isPodTerminal(a)) this.queue.moveAllToActive();
+        } else if (this.ours(b) && a.metadata?.generation !== b.metadata?.generation) {
+          this.queue.add(objectKey(b));
+        } else if (!this.ours(b)) {
+          this.queue.delete(objectKey(b));
+        }
+      },
+      onDelete: (p) => {
+        this.queue.delete(objectKey(p));
+        this.cache.removePod(p.metadata!.uid);
+        if (p.spec?.nodeName) this.queue.moveAllToActive();
+      },
+    });
+  }
+
+  /** One pod at a time: place it, or say why it fits nowhere; at most --parallelism binds in flight. */
+  private async scheduleLoop(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.pop();
+      if (key === undefined) return;
+      const pod = this.pods.get(key);
+      if (!pod || !this.ours(pod)) continue;
+      const placement = findNode(pod, this.cache.list(), this.filters, this.scores);
+      if (placement.node !== undefined) {
+        this.cache.assume(pod, placement.node);
+        while (this.inflight >= this.cfg.parallelism) await new Promise<void>((r) => (this.slotFree = r));
+        this.bindPod(pod, key, placement.node);
+        continue;
       }
-    },
-    onDelete: (p) => {
-      queue.delete(objectKey(p));
-      cache.removePod(p.metadata!.uid);
-      if (p.spec?.nodeName) queue.moveAllToActive();
-    },
-  });
+      this.attempts.inc({ result: "unschedulable" });
+      this.queue.addUnschedulable(key);
+      this.recorder.event(pod, "Warning", "FailedScheduling", placement.message);
+      this.markUnschedulable(pod, placement.message).catch((e) => this.log.warn("pod status update failed", { pod: key, error: e }));
+    }
+  }
 
-  await nodes.start();
-  await pods.start();
+  /** Binds in the background; a lost race or a vanished pod ends there, another failure backs the pod off. */
+  private bindPod(pod: Pod, key: string, node: string): void {
+    const m = pod.metadata!;
+    this.inflight++;
+    const p = this.client
+      .bind(m.namespace, m.name, node, m.uid)
+      .then(() => {
+        this.attempts.inc({ result: "scheduled" });
+        const created = Date.parse(m.creationTimestamp);
+        if (Number.isFinite(created)) this.latency.observe(Math.max(0, (Date.now() - created) / 1000));
+        this.recorder.event(pod, "Normal", "Scheduled", `Successfully assigned ${m.namespace}/${m.name} to ${node}`);
+      })
+      .catch((e) => {
+        this.cache.forget(m.uid);
+        // Someone else placed it, or it is gone: nothing left to do.
+        if (isConflict(e) || isNotFound(e)) return;
+        this.attempts.inc({ result: "error" });
+        this.log.warn("binding failed", { pod: key, node, error: e });
+        this.queue.addUnschedulable(key);
+      })
+      .finally(() => {
+        this.inflight--;
+        this.binds.delete(p);
+        this.slotFree?.();
+      });
+    this.binds.add(p);
+  }
 
   /** PodScheduled=False with the reason, written only when it says something new. */
-  async function markUnschedulable(pod: Pod, message: string): Promise<void> {
+  private async markUnschedulable(pod: Pod, message: string): Promise<void> {
     const old = pod.status?.conditions.find((c) => c.type === "PodScheduled");
     if (old?.status === "False" && old.reason === "Unschedulable" && old.message === message) return;
     const status = create(PodSchema, { status: pod.status }).status!;
@@ -104,75 +221,9 @@ export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins:
     status.conditions = [...status.conditions.filter((c) => c.type !== "PodScheduled"), cond];
     const m = pod.metadata!;
     try {
-      await client.updateStatus(create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, status }));
+      await this.client.updateStatus(create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, status }));
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }
   }
-
-  let inflight = 0;
-  let slotFree: (() => void) | undefined;
-  const binds = new Set<Promise<void>>();
-
-  function bind(pod: Pod, key: string, node: string) {
-    const m = pod.metadata!;
-    inflight++;
-    const p = client
-      .bind(m.namespace, m.name, node, m.uid)
-      .then(() => {
-        attempts.inc({ result: "scheduled" });
-        const created = Date.parse(m.creationTimestamp);
-        if (Number.isFinite(created)) latency.observe(Math.max(0, (Date.now() - created) / 1000));
-        recorder.event(pod, "Normal", "Scheduled", `Successfully assigned ${m.namespace}/${m.name} to ${node}`);
-      })
-      .catch((e) => {
-        cache.forget(m.uid);
-        // Someone else placed it, or it is gone: nothing left to do.
-        if (isConflict(e) || isNotFound(e)) return;
-        attempts.inc({ result: "error" });
-        log.warn("binding failed", { pod: key, node, error: e });
-        queue.addUnschedulable(key);
-      })
-      .finally(() => {
-        inflight--;
-        binds.delete(p);
-        slotFree?.();
-      });
-    binds.add(p);
-  }
-
-  const loop = (async () => {
-    for (;;) {
-      const key = await queue.pop();
-      if (key === undefined) return;
-      const pod = pods.get(key);
-      if (!pod || !ours(pod)) continue;
-      const placement = findNode(pod, cache.list(), filters, scores);
-      if (placement.node !== undefined) {
-        cache.assume(pod, placement.node);
-        while (inflight >= cfg.parallelism) await new Promise<void>((r) => (slotFree = r));
-        bind(pod, key, placement.node);
-        continue;
-      }
-      attempts.inc({ result: "unschedulable" });
-      queue.addUnschedulable(key);
-      recorder.event(pod, "Warning", "FailedScheduling", placement.message);
-      markUnschedulable(pod, placement.message).catch((e) => log.warn("pod status update failed", { pod: key, error: e }));
-    }
-  })();
-  log.info("scheduler started", { server: cfg.server, nodes: cache.nodeCount });
-
-  return {
-    metricsPort: metrics.port,
-    close: async () => {
-      queue.close();
-      await loop;
-      await Promise.all(binds);
-      nodes.stop();
-      pods.stop();
-      await recorder.flush();
-      await metrics.close();
-      client.close();
-    },
-  };
 }

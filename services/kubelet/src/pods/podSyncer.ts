@@ -1,15 +1,15 @@
 import { create, equals } from "@bufbuild/protobuf";
 import { PodSchema, PodStatusSchema, type Container, type Pod, formatTime } from "@kubelab/api";
-import { ignoreNotFound, writeStatus, type ApiClient, type EventRecorder, type Informer, type WorkQueue } from "@kubelab/client";
+import { ignoreNotFound, type ApiClient, type EventRecorder, type Informer, type WorkQueue } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
 import type { DockerRuntime, RuntimeContainer } from "../runtime/dockerRuntime.js";
-import { LABEL } from "../runtime/labels.js";
 import type { ProbeManager } from "../probes/probeManager.js";
 import { Backoff } from "./backoff.js";
 import { ContainerStarter } from "./containerStarter.js";
 import { emptyDirVolumeName, specHash } from "./containerSpec.js";
 import { PodTerminator } from "./podTerminator.js";
-import { attemptsOf, computePodStatus, isExited, type Waiting } from "./podStatus.js";
+import { computePodStatus, isExited, type Waiting } from "./podStatus.js";
+import { planContainers, planSandbox, type ContainerAction } from "./podSyncPlan.js";
 
 export interface PodSyncerOptions {
   nodeName: string;
@@ -27,6 +27,18 @@ export interface PodSyncerOptions {
 /** Exited attempts kept per container: the last one is what `logs --previous` reads. */
 const KEEP_EXITED = 1;
 
+/** The sandbox the containers of one sync run in. */
+interface SandboxInUse {
+  id: string;
+  /** Resolves once it runs and is wired; rejects when it cannot start. */
+  started: Promise<void>;
+  ip: () => Promise<string>;
+}
+
+const crashKey = (pod: Pod, c: Container) => `${pod.metadata!.uid}/${c.name}`;
+/** When a container finished, for its back-off (now, if Docker does not say). */
+const finishedAt = (c: RuntimeContainer) => Date.parse(c.finishedAt) || Date.now();
+const newestSandbox = (sandboxes: RuntimeContainer[]) => [...sandboxes].sort((a, b) => b.attempt - a.attempt)[0];
 
 /**
  * The kubelet's syncPod, level-triggered: for one pod, compare the pod object with what Docker
@@ -55,132 +67,51 @@ export class PodSyncer {
     this.terminator = new PodTerminator(runtime, recorder);
   }
 
+  /**
+   * Syncs one pod: observe what Docker runs for it, plan the sandbox step and then the container
+   * step (podSyncPlan.ts), carry the plan out, and write the status. What is left to wait for (a
+   * back-off, an image pull) brings the pod back after it.
+   */
   async sync(key: string): Promise<void> {
     const pod = this.informer.get(key);
     if (!pod || pod.spec?.nodeName !== this.opts.nodeName) return; // housekeeping removes what is left
     const uid = pod.metadata!.uid;
     const all = await this.runtime.list(uid);
-    let containers = all.filter((c) => c.type !== "sandbox");
-    const sandboxes = all.filter((c) => c.type === "sandbox").sort((a, b) => b.attempt - a.attempt);
-
-    if (pod.metadata!.deletionTimestamp) return this.terminate(pod, all, sandboxes[0]?.ip ?? pod.status?.podIp ?? "");
-    const phase = pod.status?.phase;
-    if (phase === "Succeeded" || phase === "Failed") {
-      await this.terminator.killPod(pod, all, 0, sandboxes[0]?.ip ?? "");
+    const sandboxes = all.filter((c) => c.type === "sandbox");
+    const step = planSandbox(pod, sandboxes);
+    if (step.kind === "terminate") return this.terminate(pod, all, newestSandbox(sandboxes)?.ip ?? pod.status?.podIp ?? "");
+    if (step.kind === "finished") {
+      await this.terminator.killPod(pod, all, 0, newestSandbox(sandboxes)?.ip ?? "");
       this.probes.removePod(uid);
       return;
     }
 
     const waiting = this.waitingOf(uid);
-    let retryInMs: number | undefined;
-    const retryIn = (ms: number | undefined) => {
-      if (ms !== undefined && ms > 0) retryInMs = retryInMs === undefined ? ms : Math.min(retryInMs, ms);
-    };
-
-    // Whether this sync changed anything in Docker; if not, what was listed at its start is still
-    // what runs, and the list at its end is spared (most syncs are no-ops: a status write echoed back).
-    let acted = false;
-    let sandboxId: string;
-    let sandboxStarted: Promise<void> = Promise.resolve();
-    let podIP: () => Promise<string>;
-    const current = sandboxes[0];
-    if (current && current.state === "running") {
-      sandboxId = current.id;
-      sandboxStarted = this.runtime.ensureWired(current.id);
-      podIP = async () => current.ip;
+    let sandbox: SandboxInUse;
+    let containers = all.filter((c) => c.type !== "sandbox");
+    if (step.kind === "keep") {
+      sandbox = { id: step.sandbox.id, started: this.runtime.ensureWired(step.sandbox.id), ip: async () => step.sandbox.ip };
     } else {
-      acted = true;
-      const created = await this.recreateSandbox(pod, all, current);
+      const created = await this.recreateSandbox(pod, all, step.replacing);
       if (!created) return this.writeStatus(pod, containers, "", waiting);
-      if (current) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
-      sandboxId = created;
-      const wired = this.runtime.startSandbox(created).catch((e: Error) => this.sandboxFailed(pod, e));
-      sandboxStarted = wired.then(() => undefined);
-      let ip: Promise<string> | undefined;
-      podIP = () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(created))?.ip ?? ""));
+      if (step.replacing) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
+      sandbox = this.startSandbox(pod, created);
     }
     // A sandbox that fails to start fails every container start: the next sync makes a new one.
-    sandboxStarted.catch(() => undefined);
-    const ctx = { pod, sandboxId, sandboxStarted, podIP, hostIP: this.opts.hostIP };
-    const policy = pod.spec!.restartPolicy || "Always";
+    sandbox.started.catch(() => undefined);
 
-    // Init containers, one at a time, in order; each must succeed before the next starts.
-    let initDone = true;
-    let podFailed = false;
-    for (const ic of pod.spec!.initContainers) {
-      const [cur] = attemptsOf(containers, ic.name);
-      if (cur && isExited(cur) && cur.exitCode === 0 && cur.startedAt) continue;
-      initDone = false;
-      if (cur && !isExited(cur)) break;
-      if (cur && policy === "Never") {
-        podFailed = true;
-        break;
-      }
-      const next = cur ? cur.attempt + 1 : 0;
-      if (cur) {
-        const wait = this.backoffWait(pod, ic, cur, waiting);
-        if (wait > 0) {
-          retryIn(wait);
-          break;
-        }
-      }
-      acted = true;
-      const r = await this.starter.start(ctx, ic, "init", next);
-      if (r.started) waiting.delete(ic.name);
-      else {
-        waiting.set(ic.name, r.waiting);
-        retryIn(r.retryInMs);
-      }
-      break;
-    }
+    const plan = planContainers({
+      pod,
+      containers,
+      restartReason: (c, running) => this.restartReason(pod, c, running),
+      crashBackoffMs: (c, exited) => this.crashBackoff.remaining(crashKey(pod, c), finishedAt(exited)),
+    });
+    const { acted, retryInMs } = await this.carryOut(pod, plan.actions, sandbox, waiting);
 
-    if (initDone && !podFailed) {
-      for (const c of pod.spec!.containers) {
-        const [cur] = attemptsOf(containers, c.name);
-        if (cur && cur.state === "running") {
-          const why = this.restartReason(pod, c, cur);
-          if (!why) {
-            waiting.delete(c.name);
-            continue;
-          }
-          acted = true;
-          await this.terminator.killContainer(pod, cur, pod.spec!.terminationGracePeriodSeconds ?? 30, why, await ctx.podIP());
-          // Killed on purpose: it starts again now, whatever the restart policy says.
-          const r = await this.starter.start(ctx, c, "app", cur.attempt + 1);
-          if (r.started) waiting.delete(c.name);
-          else {
-            waiting.set(c.name, r.waiting);
-            retryIn(r.retryInMs);
-          }
-          continue;
-        }
-        if (cur && isExited(cur)) {
-          const restart = policy === "Always" || (policy === "OnFailure" && (cur.exitCode !== 0 || !cur.startedAt));
-          if (!restart) {
-            waiting.delete(c.name);
-            continue;
-          }
-          const wait = this.backoffWait(pod, c, cur, waiting);
-          if (wait > 0) {
-            retryIn(wait);
-            continue;
-          }
-        }
-        if (cur && !isExited(cur)) continue; // restarting, paused: Docker's business
-        acted = true;
-        const r = await this.starter.start(ctx, c, "app", cur ? cur.attempt + 1 : 0);
-        if (r.started) waiting.delete(c.name);
-        else {
-          waiting.set(c.name, r.waiting);
-          retryIn(r.retryInMs);
-        }
-      }
-    }
-
-    await sandboxStarted.catch(() => undefined);
-    const afterAll = acted ? await this.runtime.list(uid) : all;
+    await sandbox.started.catch(() => undefined);
+    const afterAll = acted || step.kind === "create" ? await this.runtime.list(uid) : all;
     const after = afterAll.filter((c) => c.type !== "sandbox");
-    const sandboxIP = afterAll.find((c) => c.id === sandboxId)?.ip ?? "";
+    const sandboxIP = afterAll.find((c) => c.id === sandbox.id)?.ip ?? "";
     await this.pruneAttempts(after);
     const running = new Map<string, { id: string; startedAt: string }>();
     for (const c of after) if (c.state === "running" && c.type === "app") running.set(c.name, { id: c.id, startedAt: c.startedAt });
@@ -191,6 +122,60 @@ export class PodSyncer {
     }));
     await this.writeStatus(pod, after, sandboxIP, waiting);
     if (retryInMs !== undefined) this.queue.addAfter(key, retryInMs + 50);
+  }
+
+  /** Starts a new sandbox; its address comes from the network plugin's wiring, or from Docker. */
+  private startSandbox(pod: Pod, id: string): SandboxInUse {
+    const wired = this.runtime.startSandbox(id).catch((e: Error) => this.sandboxFailed(pod, e));
+    let ip: Promise<string> | undefined;
+    return { id, started: wired.then(() => undefined), ip: () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(id))?.ip ?? "")) };
+  }
+
+  /**
+   * Carries out the container step's actions: back-offs become the container's waiting reason
+   * and a BackOff event, starts and restarts go to Docker. Returns whether Docker was asked to
+   * change anything, and when the pod should be synced again.
+   */
+  private async carryOut(pod: Pod, actions: ContainerAction[], sandbox: SandboxInUse, waiting: Map<string, Waiting>): Promise<{ acted: boolean; retryInMs?: number }> {
+    let acted = false;
+    let retryInMs: number | undefined;
+    const retryIn = (ms: number | undefined) => {
+      if (ms !== undefined && ms > 0) retryInMs = retryInMs === undefined ? ms : Math.min(retryInMs, ms);
+    };
+    const ctx = { pod, sandboxId: sandbox.id, sandboxStarted: sandbox.started, podIP: sandbox.ip, hostIP: this.opts.hostIP };
+    const start = async (c: Container, type: "init" | "app", attempt: number) => {
+      acted = true;
+      const r = await this.starter.start(ctx, c, type, attempt);
+      if (r.started) waiting.delete(c.name);
+      else {
+        waiting.set(c.name, r.waiting);
+        retryIn(r.retryInMs);
+      }
+    };
+    for (const a of actions) {
+      switch (a.kind) {
+        case "settled":
+          waiting.delete(a.container.name);
+          break;
+        case "backOff":
+          this.backingOff(pod, a.container);
+          waiting.set(a.container.name, { reason: "CrashLoopBackOff", message: this.backOffMessage(pod, a.container) });
+          retryIn(a.waitMs);
+          break;
+        case "start":
+          // The first restart after a crash is immediate; each later one waits twice as long.
+          if (a.afterExit) this.crashBackoff.next(crashKey(pod, a.container), finishedAt(a.afterExit));
+          await start(a.container, a.type, a.attempt);
+          break;
+        case "restart":
+          acted = true;
+          await this.terminator.killContainer(pod, a.running, pod.spec!.terminationGracePeriodSeconds ?? 30, a.reason, await sandbox.ip());
+          // Killed on purpose: it starts again now, whatever the restart policy says.
+          await start(a.container, "app", a.running.attempt + 1);
+          break;
+      }
+    }
+    return { acted, retryInMs };
   }
 
   private waitingOf(uid: string): Map<string, Waiting> {
@@ -207,24 +192,16 @@ export class PodSyncer {
     return undefined;
   }
 
-  /**
-   * CrashLoopBackOff as the kubelet does it: the first restart after a crash is immediate, each
-   * later one waits base·2ⁿ (to the max) counted from when the container finished.
-   */
-  private backoffWait(pod: Pod, c: Container, cur: RuntimeContainer, waiting: Map<string, Waiting>): number {
-    const key = `${pod.metadata!.uid}/${c.name}`;
-    const finished = Date.parse(cur.finishedAt) || Date.now();
-    const wait = this.crashBackoff.remaining(key, finished);
-    if (wait > 0) {
-      const secs = Math.round(this.crashBackoff.delay(key) / 1000);
-      const message = `back-off ${secs}s restarting failed container=${c.name} pod=${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`;
-      waiting.set(c.name, { reason: "CrashLoopBackOff", message });
-      const list = pod.spec!.initContainers.includes(c) ? "initContainers" : "containers";
-      this.recorder.event(pod, "Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`, `spec.${list}{${c.name}}`);
-      return wait;
-    }
-    this.crashBackoff.next(key, finished);
-    return 0;
+  /** Kubernetes' BackOff event for a container waiting out its CrashLoopBackOff. */
+  private backingOff(pod: Pod, c: Container): void {
+    const list = pod.spec!.initContainers.includes(c) ? "initContainers" : "containers";
+    this.recorder.event(pod, "Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`, `spec.${list}{${c.name}}`);
+  }
+
+  /** The waiting message of a container in CrashLoopBackOff, with its current delay, as the kubelet words it. */
+  private backOffMessage(pod: Pod, c: Container): string {
+    const secs = Math.round(this.crashBackoff.delay(crashKey(pod, c)) / 1000);
+    return `back-off ${secs}s restarting failed container=${c.name} pod=${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`;
   }
 
   /** A new sandbox (the first, or after the old one died, which takes every container with it). */
@@ -242,17 +219,7 @@ export class PodSyncer {
       return undefined;
     }
     for (const v of pod.spec!.volumes) {
-      if (v.emptyDir) {
-        await this.runtime.docker.createVolume({
-          Name: emptyDirVolumeName(pod, v.name),
-          Labels: {
-            [LABEL.lab]: "true",
-            [LABEL.node]: this.opts.nodeName,
-            [LABEL.podUid]: m.uid,
-            [LABEL.project]: this.runtime.identity.project,
-          },
-        });
-      }
+      if (v.emptyDir) await this.runtime.createPodVolume({ name: m.name, namespace: m.namespace, uid: m.uid }, emptyDirVolumeName(pod, v.name));
     }
     try {
       return await this.runtime.createSandbox(
@@ -323,8 +290,7 @@ export class PodSyncer {
   /** Removes every container and volume of a pod uid (its object is gone or no longer ours). */
   async removePodResources(uid: string): Promise<void> {
     for (const c of await this.runtime.list(uid)) await this.runtime.remove(c.id);
-    const vols = await this.runtime.docker.listVolumes({ filters: { label: [`${LABEL.podUid}=${uid}`] } });
-    for (const v of vols.Volumes ?? []) await this.runtime.docker.getVolume(v.Name).remove().catch(() => undefined);
+    await this.runtime.removePodVolumes(uid);
     this.waiting.delete(uid);
     this.crashBackoff.resetPrefix(`${uid}/`);
   }

@@ -286,6 +286,17 @@ export class DockerRuntime {
     await this.docker.getContainer(id).start();
   }
 
+  /** A Docker volume for one of a pod's volumes (an emptyDir), labelled as the pod's containers are. */
+  async createPodVolume(pod: PodRef, volumeName: string): Promise<void> {
+    await this.docker.createVolume({ Name: volumeName, Labels: this.baseLabels(pod) });
+  }
+
+  /** Removes every volume of a pod uid (its object is gone or no longer this node's). */
+  async removePodVolumes(podUid: string): Promise<void> {
+    const vols = await this.docker.listVolumes({ filters: { label: [`${LABEL.podUid}=${podUid}`] } });
+    for (const v of vols.Volumes ?? []) await this.docker.getVolume(v.Name).remove().catch(() => undefined);
+  }
+
   /** SIGTERM, then SIGKILL after `graceSeconds` (docker stop's contract). */
   async stop(id: string, graceSeconds: number): Promise<void> {
     try {

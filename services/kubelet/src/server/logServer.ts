@@ -31,7 +31,13 @@ function pick(req: PodLogOptions, containers: RuntimeContainer[]): { target?: Ru
 }
 
 /** The kubelet's own gRPC endpoint: container logs, read from Docker by the pod's labels. */
-export async function startKubeletServer(runtime: DockerRuntime, port: number, host = "0.0.0.0"): Promise<{ port: number; close(): Promise<void> }> {
+/** The kubelet's own gRPC server (KubeletService: logs). */
+export interface KubeletServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startKubeletServer(runtime: DockerRuntime, port: number, host = "0.0.0.0"): Promise<KubeletServer> {
   const server = new grpc.Server();
   server.addService(grpcServiceDefinition(KubeletService), {
     logs: async (call: Call) => {

@@ -199,7 +199,7 @@ export class DeploymentController extends QueueController {
       }
     }
     let healthy = Math.min(budget, availableAboveMinimum(d, [...out, newRS]));
-    for (const { rs, i } of byAge()) {
+    for (const { i } of byAge()) {
       if (healthy <= 0) break;
       const n = Math.min(healthy, replicasOf(out[i]!));
       if (n > 0) {

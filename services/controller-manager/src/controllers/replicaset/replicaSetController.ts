@@ -142,7 +142,6 @@ export class ReplicaSetController extends QueueController {
       conditions: rs.status?.conditions ?? [],
     });
     if (rs.status && equals(ReplicaSetStatusSchema, status, rs.status)) return;
-    const m = rs.metadata!;
     await writeStatus(this.ctx.client, rs, status);
   }
 }
