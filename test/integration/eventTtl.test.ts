@@ -26,7 +26,7 @@ describe("Event TTL (--event-ttl) on a 3-member etcd cluster", () => {
 
   beforeAll(async () => {
     await etcd.start();
-    ({ server, client } = await startTestApiServer(etcd.endpoints, { eventTtl: 4 }));
+    ({ server, client } = await startTestApiServer(etcd.endpoints, { eventTtlSeconds: 4 }));
     await client.create(create(NamespaceSchema, { metadata: { name: "ttl" } }));
   });
   afterAll(async () => {

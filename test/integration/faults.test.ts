@@ -17,7 +17,7 @@ describe("etcd faults", () => {
 
   beforeAll(async () => {
     await etcd.start();
-    ({ server, client } = await startTestApiServer(etcd.endpoints, { etcdRequestTimeout: 3 }));
+    ({ server, client } = await startTestApiServer(etcd.endpoints, { etcdRequestTimeoutSeconds: 3 }));
   });
   afterAll(async () => {
     client?.close();

@@ -23,7 +23,7 @@ describe("informer", () => {
   let server: RunningApiServer;
   const start = () =>
     startApiServer(
-      defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port, metricsPort: 0, bookmarkInterval: 1 }),
+      defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port, metricsPort: 0, watchBookmarkIntervalSeconds: 1 }),
       quiet,
     );
 

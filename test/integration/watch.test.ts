@@ -32,7 +32,7 @@ describe("watch", () => {
 
   beforeAll(async () => {
     await etcd.start();
-    ({ server, client } = await startTestApiServer(etcd.endpoints, { bookmarkInterval: 1 }));
+    ({ server, client } = await startTestApiServer(etcd.endpoints, { watchBookmarkIntervalSeconds: 1 }));
   });
   afterAll(async () => {
     client?.close();

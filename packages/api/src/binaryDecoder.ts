@@ -4,7 +4,7 @@ import { IMPLICIT, Op, isUnsupportedMessageField, opOf, wireTypeOf } from "./bin
 /*
  * Protobuf binary decoding into protobuf-es messages: the same messages fromBinary makes, at a
  * fraction of its cost. Written by hand for the reason binaryEncoder.ts is: protobuf-es v2 decodes
- * through reflection (a pod costs 25–45 µs), every watch event and response is decoded by its
+ * through reflection, every watch event and response is decoded by its
  * client, and no library decodes into protobuf-es's message shape.
  *
  * Each message type is compiled once into a table by field number. Anything off the plain path —

@@ -4,8 +4,8 @@ import { IMPLICIT, LEGACY_REQUIRED, Op, WIRE_LEN, isUnsupportedMessageField, opO
 /*
  * Protobuf binary encoding of protobuf-es messages, byte for byte what toBinary writes, at a
  * fraction of its cost. Written by hand because protobuf-es v2 has no generated or compiled
- * encoder: its toBinary reflects over every field of every message (a pod costs 57 µs, four times
- * its JSON), and each API request encodes objects several times on both sides. No other library
+ * encoder: its toBinary reflects over every field of every message (several times the cost of its JSON;
+ * figures in bench/RESULTS.md), and each API request encodes objects several times on both sides. No other library
  * encodes protobuf-es messages: protobufjs has its own message shape (oneofs, int64, enums differ).
  *
  * Each message type is compiled once into a plan: its fields in number order with their tag bytes.

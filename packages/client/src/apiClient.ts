@@ -127,10 +127,10 @@ const RawClientCtor = grpcClientClass<RawClient>(ApiService);
 /**
  * HTTP/2 flow-control window of a client's connection and of each of its streams. With HTTP/2's
  * default of 64 KiB, every watch stream of a connection shares 64 KiB in flight, and the server
- * may send more only when this process's event loop has read it and sent a window update: a
- * hundred watchers of a resource written 500 times a second (7.5 MB/s) were paced by that to
- * seconds behind while creates were answered in milliseconds. A window this large leaves the pace to the reader's
- * speed, and still bounds what a stalled reader can make the server buffer.
+ * may send more only when this process's event loop has read it and sent a window update, so a
+ * hundred busy watchers fell seconds behind while creates were answered at once (the api bench's
+ * watch part). A window this large leaves the pace to the reader's speed, and still bounds what
+ * a stalled reader can make the server buffer.
  */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 

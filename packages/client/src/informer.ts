@@ -103,6 +103,8 @@ export interface InformerOptions extends Omit<WatchOptions, "resourceVersion" | 
   pageSize?: number;
   /** Longest wait between reconnection attempts while the API server is away, in ms. */
   maxBackoffMs?: number;
+  /** Where a handler's exception goes (default: a process warning). */
+  onHandlerError?: (e: unknown) => void;
 }
 
 /**
@@ -130,7 +132,7 @@ export class Informer<T extends KubeObject> {
 
   addEventHandler(h: EventHandler<T>): void {
     this.handlers.push(h);
-    if (this.synced) for (const obj of this.indexer.list()) h.onAdd?.(obj);
+    if (this.synced) for (const obj of this.indexer.list()) this.call(h, (x) => x.onAdd?.(obj));
   }
 
   get hasSynced(): boolean {
@@ -194,6 +196,22 @@ export class Informer<T extends KubeObject> {
     }
   }
 
+  /**
+   * Calls every handler, each on its own: one that throws is reported and does not keep the
+   * others (or the informer) from their events, as client-go runs each listener apart.
+   */
+  private notify(fn: (h: EventHandler<T>) => void): void {
+    for (const h of this.handlers) this.call(h, fn);
+  }
+
+  private call(h: EventHandler<T>, fn: (h: EventHandler<T>) => void): void {
+    try {
+      fn(h);
+    } catch (e) {
+      (this.opts.onHandlerError ?? reportHandlerError)(e);
+    }
+  }
+
   private async relist(): Promise<void> {
     const res = await this.client.listAll(this.kind, {
       namespace: this.opts.namespace,
@@ -207,13 +225,13 @@ export class Informer<T extends KubeObject> {
       const key = objectKey(obj);
       seen.add(key);
       const old = this.indexer.set(key, obj);
-      if (!old) this.handlers.forEach((h) => h.onAdd?.(obj));
-      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.handlers.forEach((h) => h.onUpdate?.(old, obj));
+      if (!old) this.notify((h) => h.onAdd?.(obj));
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.notify((h) => h.onUpdate?.(old, obj));
     }
     for (const key of this.indexer.keys()) {
       if (!seen.has(key)) {
         const old = this.indexer.delete(key)!;
-        this.handlers.forEach((h) => h.onDelete?.(old));
+        this.notify((h) => h.onDelete?.(old));
       }
     }
     this.resourceVersion = res.resourceVersion;
@@ -238,15 +256,19 @@ export class Informer<T extends KubeObject> {
         const key = objectKey(ev.object);
         if (ev.type === "DELETED") {
           const old = this.indexer.delete(key);
-          this.handlers.forEach((h) => h.onDelete?.(old ?? ev.object));
+          this.notify((h) => h.onDelete?.(old ?? ev.object));
         } else {
           const old = this.indexer.set(key, ev.object);
-          if (old) this.handlers.forEach((h) => h.onUpdate?.(old, ev.object));
-          else this.handlers.forEach((h) => h.onAdd?.(ev.object));
+          if (old) this.notify((h) => h.onUpdate?.(old, ev.object));
+          else this.notify((h) => h.onAdd?.(ev.object));
         }
       }
       if (ev.resourceVersion) this.resourceVersion = ev.resourceVersion;
     }
     if (!this.stopped) throw new Error("watch closed by the server");
   }
+}
+
+function reportHandlerError(e: unknown): void {
+  process.emitWarning(`an informer event handler failed: ${(e as Error)?.stack ?? String(e)}`);
 }

@@ -11,6 +11,11 @@ export interface OptionSpec<T> {
   default: T;
   /** Environment variable; by default KUBELAB_ + the flag in upper snake case. */
   env?: string;
+  /**
+   * A duration in seconds: takes Kubernetes' (Go's) form, "40s", "5m", "1h30m", "500ms", as
+   * well as a bare number of seconds.
+   */
+  duration?: boolean;
 }
 
 type Spec = Record<string, OptionSpec<string> | OptionSpec<number> | OptionSpec<boolean> | OptionSpec<string[]>>;
@@ -21,7 +26,24 @@ export const envNameFor = (flag: string) => `KUBELAB_${flag.toUpperCase().replac
 
 export class ConfigError extends Error {}
 
-function parseAs(kind: unknown, flag: string, raw: string): string | number | boolean | string[] {
+const DURATION_UNITS_S: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/** Seconds in a Go duration ("1h30m", "40s", "500ms") or a bare number of seconds; undefined if it is neither. */
+export function parseDurationSeconds(raw: string): number | undefined {
+  const text = raw.trim();
+  if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) return Number(text);
+  if (!/^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
+  let seconds = 0;
+  for (const [, n, unit] of text.matchAll(/([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)/g)) seconds += Number(n) * DURATION_UNITS_S[unit!]!;
+  return seconds;
+}
+
+function parseAs(kind: unknown, flag: string, raw: string, duration = false): string | number | boolean | string[] {
+  if (duration) {
+    const seconds = parseDurationSeconds(raw);
+    if (seconds === undefined) throw new ConfigError(`--${flag}: invalid value ${JSON.stringify(raw)}: must be a duration such as 40s, 5m or 1h30m, or a number of seconds`);
+    return seconds;
+  }
   if (typeof kind === "number") {
     const n = Number(raw);
     if (!Number.isFinite(n)) throw new ConfigError(`--${flag}: invalid value ${JSON.stringify(raw)}: must be a number`);
@@ -60,7 +82,7 @@ export function loadConfig<S extends Spec>(
   for (const [key, s] of Object.entries(spec)) {
     const camel = s.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const raw = opts[camel] ?? env[s.env ?? envNameFor(s.flag)];
-    out[key] = raw === undefined ? s.default : parseAs(s.default, s.flag, raw);
+    out[key] = raw === undefined ? s.default : parseAs(s.default, s.flag, raw, s.duration);
   }
   return out as ConfigOf<S>;
 }

@@ -2,26 +2,47 @@ import { ConfigError } from "./config.js";
 // Log lines in klog's spirit (severity letter, time, component, message) on stderr,
 // so `docker compose logs` reads like a Kubernetes component's output.
 
-export type Level = "I" | "W" | "E";
+/** Debug lines (klog's -v=4 and up) are written only when KUBELAB_LOG_LEVEL=debug. */
+export type Level = "D" | "I" | "W" | "E";
+
+type Fields = Record<string, unknown>;
 
 export interface Logger {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  /** A logger that adds `fields` to every line (klog's WithValues), e.g. the pod a worker syncs. */
+  with(fields: Fields): Logger;
 }
 
-export function createLogger(component: string, sink: (line: string) => void = (l) => process.stderr.write(l + "\n")): Logger {
-  const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    const extra = fields
-      ? " " + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`).join(" ")
-      : "";
-    sink(`${level} ${new Date().toISOString()} ${component}] ${msg}${extra}`);
+export interface LoggerOptions {
+  /** Write debug lines too (default: KUBELAB_LOG_LEVEL=debug). */
+  debug?: boolean;
+}
+
+const formatFields = (fields: Fields) =>
+  Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`)
+    .join(" ");
+
+export function createLogger(component: string, sink: (line: string) => void = (l) => process.stderr.write(l + "\n"), opts: LoggerOptions = {}): Logger {
+  const debug = opts.debug ?? process.env.KUBELAB_LOG_LEVEL === "debug";
+  const make = (base: Fields): Logger => {
+    const write = (level: Level, msg: string, fields?: Fields) => {
+      const all = fields ? { ...base, ...fields } : base;
+      const extra = Object.keys(all).length ? " " + formatFields(all) : "";
+      sink(`${level} ${new Date().toISOString()} ${component}] ${msg}${extra}`);
+    };
+    return {
+      debug: (m, f) => debug && write("D", m, f),
+      info: (m, f) => write("I", m, f),
+      warn: (m, f) => write("W", m, f),
+      error: (m, f) => write("E", m, f),
+      with: (f) => make({ ...base, ...f }),
+    };
   };
-  return {
-    info: (m, f) => write("I", m, f),
-    warn: (m, f) => write("W", m, f),
-    error: (m, f) => write("E", m, f),
-  };
+  return make({});
 }
 
 /** Runs `stop` once on SIGINT or SIGTERM, then exits. */

@@ -9,9 +9,8 @@ export interface MetricsServer {
 
 /**
  * How often the event-loop delay behind nodejs_eventloop_lag_* is sampled. prom-client's 10 ms
- * wakes every process a hundred times a second: measured on the reference machine, that is 9-10
- * ms of CPU per second per idle process, 5% of two cores for the lab's ten Node services, with or
- * without load. A delay long enough to matter still spans a 100 ms sample.
+ * wakes every process a hundred times a second, a cost every idle service pays (measured in
+ * docs/architecture.md); a delay long enough to matter still spans a 100 ms sample.
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 

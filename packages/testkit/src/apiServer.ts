@@ -14,7 +14,7 @@ export async function startTestApiServer(
       bindAddress: "127.0.0.1",
       port: 0,
       metricsPort: 0,
-      etcdRequestTimeout: 3,
+      etcdRequestTimeoutSeconds: 3,
       ...overrides,
     }),
     createLogger("apiserver", (l) => {

@@ -28,14 +28,14 @@ export interface RunningApiServer {
 }
 
 export async function startApiServer(cfg: ApiServerConfig, log: Logger = createLogger("apiserver")): Promise<RunningApiServer> {
-  const etcd = createEtcdClient({ servers: cfg.etcdServers, requestTimeoutMs: cfg.etcdRequestTimeout * 1000 });
+  const etcd = createEtcdClient({ servers: cfg.etcdServers, requestTimeoutMs: cfg.etcdRequestTimeoutSeconds * 1000 });
   // Events expire, as kube-apiserver's --event-ttl has them: etcd deletes them with their lease.
-  const store = new ObjectStore(etcd, cfg.etcdRequestTimeout * 1000, cfg.eventTtl > 0 ? { Event: cfg.eventTtl } : {});
+  const store = new ObjectStore(etcd, cfg.etcdRequestTimeoutSeconds * 1000, cfg.eventTtlSeconds > 0 ? { Event: cfg.eventTtlSeconds } : {});
   const cache = new WatchCache(store, etcd, log, {
     historySize: cfg.watchCacheSize,
     historyMaxBytes: cfg.watchCacheMaxBytes,
     historyWindowMs: cfg.watchCacheWindowSeconds * 1000,
-    bookmarkIntervalMs: cfg.bookmarkInterval * 1000,
+    bookmarkIntervalMs: cfg.watchBookmarkIntervalSeconds * 1000,
   });
   const health = new HealthImplementation({ "": "NOT_SERVING", [ApiService.typeName]: "NOT_SERVING" });
   // Ready once the gRPC port is open and the watch cache is current (it reloads after a failed etcd watch).
@@ -63,7 +63,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
       if (!isAlreadyExists(e)) throw e;
     }
   }
-  const compactor = new Compactor(store, cache, cfg.etcdCompactionInterval * 1000, log);
+  const compactor = new Compactor(store, cache, cfg.etcdCompactionIntervalSeconds * 1000, log);
   compactor.start();
 
   const server = new grpc.Server({

@@ -9,9 +9,9 @@ export const controllerManagerOptions = {
   concurrentJobSyncs: { flag: "concurrent-job-syncs", description: "Jobs reconciled at once", default: 5 },
   concurrentEndpointSyncs: { flag: "concurrent-endpoint-syncs", description: "Services whose Endpoints are reconciled at once", default: 5 },
   concurrentGcSyncs: { flag: "concurrent-gc-syncs", description: "garbage collector workers", default: 20 },
-  nodeMonitorGracePeriod: { flag: "node-monitor-grace-period", description: "seconds without a node heartbeat before it is Ready=Unknown", default: 40 },
-  nodeMonitorPeriod: { flag: "node-monitor-period", description: "seconds between checks of every node's health", default: 5 },
-  jobPodFailureBackoff: { flag: "job-pod-failure-backoff", description: "seconds of a Job's first back-off after a failed pod (doubles up to 6 min)", default: 10 },
+  nodeMonitorGracePeriodSeconds: { flag: "node-monitor-grace-period", description: "seconds without a node heartbeat before it is Ready=Unknown", default: 40 , duration: true},
+  nodeMonitorPeriodSeconds: { flag: "node-monitor-period", description: "seconds between checks of every node's health", default: 5 , duration: true},
+  jobPodFailureBackoffSeconds: { flag: "job-pod-failure-backoff", description: "seconds of a Job's first back-off after a failed pod (doubles up to 6 min)", default: 10 , duration: true},
 };
 
 export type ControllerManagerConfig = ConfigOf<typeof controllerManagerOptions>;

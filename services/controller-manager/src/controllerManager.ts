@@ -24,11 +24,11 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
   const controllers: Array<[QueueController, number]> = [
     [new ReplicaSetController(ctx), cfg.concurrentReplicasetSyncs],
     [new DeploymentController(ctx), cfg.concurrentDeploymentSyncs],
-    [new JobController(ctx, { podFailureBackoffSeconds: cfg.jobPodFailureBackoff }), cfg.concurrentJobSyncs],
+    [new JobController(ctx, { podFailureBackoffSeconds: cfg.jobPodFailureBackoffSeconds }), cfg.concurrentJobSyncs],
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
     [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],
-    [new NodeLifecycleController(ctx, { nodeMonitorGracePeriodSeconds: cfg.nodeMonitorGracePeriod, nodeMonitorPeriodSeconds: cfg.nodeMonitorPeriod }), 1],
+    [new NodeLifecycleController(ctx, { nodeMonitorGracePeriodSeconds: cfg.nodeMonitorGracePeriodSeconds, nodeMonitorPeriodSeconds: cfg.nodeMonitorPeriodSeconds }), 1],
   ];
   let synced = false;
   const metrics = await startMetricsServer(cfg.metricsPort, { component: "controller-manager", ready: () => synced });

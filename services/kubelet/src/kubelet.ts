@@ -82,10 +82,10 @@ export class Kubelet implements RunningKubelet {
         nodeName: cfg.nodeName,
         hostIP,
         pauseImage: cfg.pauseImage,
-        crashLoopBackOffBaseMs: cfg.crashLoopBackOffBase * 1000,
-        crashLoopBackOffMaxMs: cfg.crashLoopBackOffMax * 1000,
-        imagePullBackOffBaseMs: cfg.imagePullBackOffBase * 1000,
-        imagePullBackOffMaxMs: cfg.imagePullBackOffMax * 1000,
+        crashLoopBackOffBaseMs: cfg.crashLoopBackOffBaseSeconds * 1000,
+        crashLoopBackOffMaxMs: cfg.crashLoopBackOffMaxSeconds * 1000,
+        imagePullBackOffBaseMs: cfg.imagePullBackOffBaseSeconds * 1000,
+        imagePullBackOffMaxMs: cfg.imagePullBackOffMaxSeconds * 1000,
         clusterDns,
         clusterDomain: cfg.clusterDomain,
       },
@@ -155,9 +155,9 @@ export class Kubelet implements RunningKubelet {
     // containers of pods that are gone are removed before anything new starts.
     await this.housekeeping();
     this.workers = this.runPodWorkers();
-    this.timers.push(setInterval(() => void this.postNodeStatus(), this.cfg.nodeStatusUpdateFrequency * 1000));
+    this.timers.push(setInterval(() => void this.postNodeStatus(), this.cfg.nodeStatusUpdateFrequencySeconds * 1000));
     await this.postNodeStatus();
-    this.timers.push(setInterval(() => this.resync(), this.cfg.syncFrequency * 1000));
+    this.timers.push(setInterval(() => this.resync(), this.cfg.syncFrequencySeconds * 1000));
   }
 
   async close(): Promise<void> {

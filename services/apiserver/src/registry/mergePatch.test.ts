@@ -4,7 +4,7 @@ import { decodeObject, kindFor, type ConfigMap, type Pod } from "@kubelab/api";
 import { ApiError } from "@kubelab/api";
 import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
 import { objectFilter } from "./selectors.js";
-import { objectKey, prefixEnd, resourceOfKey, resourcePrefix } from "../storage/keys.js";
+import { storageKey, prefixEnd, resourceOfKey, resourcePrefix } from "../storage/keys.js";
 
 const cmDef = kindFor("v1", "ConfigMap")!;
 const podDef = kindFor("v1", "Pod")!;
@@ -45,8 +45,8 @@ describe("JSON merge patch (RFC 7396) on objects", () => {
 
 describe("etcd keys and list filters", () => {
   it("lays keys out as Kubernetes does", () => {
-    expect(objectKey(podDef, "default", "web")).toBe("/registry/pods/default/web");
-    expect(objectKey(kindFor("v1", "Node")!, "", "n1")).toBe("/registry/nodes/n1");
+    expect(storageKey(podDef, "default", "web")).toBe("/registry/pods/default/web");
+    expect(storageKey(kindFor("v1", "Node")!, "", "n1")).toBe("/registry/nodes/n1");
     expect(resourcePrefix(podDef, "team")).toBe("/registry/pods/team/");
     expect(resourcePrefix(podDef)).toBe("/registry/pods/");
     expect(resourceOfKey("/registry/configmaps/default/x")).toBe("configmaps");

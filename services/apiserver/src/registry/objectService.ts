@@ -28,7 +28,7 @@ import {
 import { FutureRevisionError, RevisionCompactedError } from "../storage/etcdClient.js";
 import { storedEncoding, type ObjectStore, type Versioned, type WriteResult } from "../storage/objectStore.js";
 import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.js";
-import { objectKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
+import { storageKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
 import { admitOnCreate, type AdmissionOptions } from "./admission.js";
 import { objectFilter } from "./selectors.js";
 import { ClaimAttempts } from "./claimAttempts.js";
@@ -144,7 +144,7 @@ export class ObjectService {
 
   private async checkNamespace(def: KindDefinition, namespace: string, name: string): Promise<void> {
     const nsDef = kindForResource("namespaces")!;
-    const ns = this.cache.get("namespaces", objectKey(nsDef, "", namespace))?.obj ?? (await this.store.get(nsDef, "", namespace))?.obj;
+    const ns = this.cache.get("namespaces", storageKey(nsDef, "", namespace))?.obj ?? (await this.store.get(nsDef, "", namespace))?.obj;
     if (!ns) throw namespaceNotFound(namespace);
     if (ns.metadata?.deletionTimestamp) {
       throw forbidden(def, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
@@ -158,7 +158,7 @@ export class ObjectService {
    * then needs no decoding, and the response shares the event's encoding.
    */
   private async write(def: KindDefinition, obj: KubeObject, value: Buffer, op: (value: Buffer) => Promise<WriteResult>): Promise<WriteResult> {
-    const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const key = storageKey(def, obj.metadata!.namespace, obj.metadata!.name);
     const withdraw = this.cache.expectWrite(key, value, obj);
     let res: WriteResult;
     try {
@@ -348,7 +348,7 @@ export class ObjectService {
     name: string,
     next: (cur: Versioned) => KubeObject,
   ): Promise<KubeObject> {
-    let cur: Versioned | undefined = this.cache.get(def.resource, objectKey(def, namespace, name));
+    let cur: Versioned | undefined = this.cache.get(def.resource, storageKey(def, namespace, name));
     let fromCache = cur !== undefined;
     const alloc = this.opts.allocators?.[def.kind];
     const claims = alloc && new ClaimAttempts(def, alloc);

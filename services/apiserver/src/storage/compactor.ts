@@ -47,7 +47,7 @@ export class Compactor {
       // Compacted already (by another API server, say): the revision is gone all the same.
       if (!(e instanceof RevisionCompactedError)) throw e;
     }
-    this.cache.compactedRevision = Math.max(this.cache.compactedRevision, revision);
+    this.cache.noteCompaction(revision);
     this.log.info("compacted etcd", { revision });
   }
 }

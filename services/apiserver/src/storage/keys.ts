@@ -3,7 +3,7 @@ import type { KindDefinition } from "@kubelab/api";
 /** Kubernetes' etcd layout: /registry/<resource>/<namespace>/<name>, or /registry/<resource>/<name>. */
 export const REGISTRY_PREFIX = "/registry/";
 
-export function objectKey(def: KindDefinition, namespace: string, name: string): string {
+export function storageKey(def: KindDefinition, namespace: string, name: string): string {
   return def.namespaced ? `${REGISTRY_PREFIX}${def.resource}/${namespace}/${name}` : `${REGISTRY_PREFIX}${def.resource}/${name}`;
 }
 

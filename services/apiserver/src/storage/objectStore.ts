@@ -3,7 +3,7 @@ import { create, fromJson } from "@bufbuild/protobuf";
 import { decodeMessage, encodeMessage, type KindDefinition, type KubeObject } from "@kubelab/api";
 import { withDeadline } from "./etcdClient.js";
 import { LeaseManager } from "./leaseManager.js";
-import { objectKey, prefixEnd } from "./keys.js";
+import { storageKey, prefixEnd } from "./keys.js";
 
 export interface Versioned {
   obj: KubeObject;
@@ -201,14 +201,14 @@ export class ObjectStore {
   }
 
   async get(def: KindDefinition, namespace: string, name: string): Promise<Versioned | undefined> {
-    const res = await this.op("get", () => this.etcd.kv.range({ key: Buffer.from(objectKey(def, namespace, name)) }));
+    const res = await this.op("get", () => this.etcd.kv.range({ key: Buffer.from(storageKey(def, namespace, name)) }));
     const kv = res.kvs[0] as RawKV | undefined;
     return kv ? { obj: this.decode(def, kv.value, Number(kv.mod_revision)), rev: Number(kv.mod_revision) } : undefined;
   }
 
   /** Creates the key (and takes its claims) only if neither exists; otherwise says what is there. */
   async create(def: KindDefinition, obj: KubeObject, value: Buffer, claims: readonly string[] = []): Promise<WriteResult> {
-    const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const key = storageKey(def, obj.metadata!.namespace, obj.metadata!.name);
     const lease = await this.leaseOf(def);
     const res = await this.op("create", () => {
       let cmp = this.etcd.if(key, "Create", "==", 0);
@@ -233,7 +233,7 @@ export class ObjectStore {
     expectedRev: number,
     claims: { take: readonly string[]; release: readonly string[] } = { take: [], release: [] },
   ): Promise<WriteResult> {
-    const key = objectKey(def, obj.metadata!.namespace, obj.metadata!.name);
+    const key = storageKey(def, obj.metadata!.namespace, obj.metadata!.name);
     // A put without a lease would detach the key from its lease: an update renews the TTL, as in Kubernetes.
     const lease = await this.leaseOf(def);
     const res = await this.op("update", () => {
@@ -255,7 +255,7 @@ export class ObjectStore {
 
   /** Deletes the key (and releases its claims) only if its mod_revision is still expectedRev. */
   async delete(def: KindDefinition, namespace: string, name: string, expectedRev: number, claims: readonly string[] = []): Promise<WriteResult> {
-    const key = objectKey(def, namespace, name);
+    const key = storageKey(def, namespace, name);
     const res = await this.op("delete", () =>
       this.etcd
         .if(key, "Mod", "==", expectedRev)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeObject, kindFor } from "@kubelab/api";
 import { objectFilter } from "../registry/selectors.js";
-import { objectKey } from "./keys.js";
+import { storageKey } from "./keys.js";
 import { CacheEntry, eventTypeFor, type CacheEvent, type Filter } from "./watchCache.js";
 
 const cmDef = kindFor("v1", "ConfigMap")!;
@@ -9,7 +9,7 @@ const cmDef = kindFor("v1", "ConfigMap")!;
 /** A ConfigMap "c" as the cache holds it at revision `rev`. */
 function configMap(labels: Record<string, string>, rev: number, namespace = "default"): CacheEntry {
   const { obj } = decodeObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace, labels, resourceVersion: String(rev) }, data: { k: "v" } });
-  return new CacheEntry(cmDef, objectKey(cmDef, namespace, "c"), obj, rev);
+  return new CacheEntry(cmDef, storageKey(cmDef, namespace, "c"), obj, rev);
 }
 
 type Change = Pick<CacheEvent, "deleted" | "entry" | "prev">;

@@ -118,8 +118,7 @@ export class WatchCache {
   private stopped = false;
   /** The etcd revision the cache reflects. */
   revision = 0;
-  /** The newest revision this server compacted etcd to; older versions answer OUT_OF_RANGE. */
-  compactedRevision = 0;
+  private compacted = 0;
   ready = false;
 
   constructor(
@@ -144,6 +143,16 @@ export class WatchCache {
     clearInterval(this.historyTimer);
     void this.etcdWatcher?.cancel();
     for (const set of this.watchers.values()) for (const w of set) w.fail(shuttingDown());
+  }
+
+  /** The newest revision etcd was compacted to, as far as this server knows; older versions answer OUT_OF_RANGE. */
+  get compactedRevision(): number {
+    return this.compacted;
+  }
+
+  /** etcd was compacted to `revision` (by this server's compactor, or found so): watches from before it relist. */
+  noteCompaction(revision: number): void {
+    this.compacted = Math.max(this.compacted, revision);
   }
 
   /** The events kept for resuming watchers: how many, and the bytes they hold. */
@@ -431,7 +440,7 @@ export class WatchCache {
       }
       w.lastRev = this.revision;
     } else {
-      if (fromRev < this.compactedRevision) throw tooOldResourceVersion(fromRev, this.compactedRevision);
+      if (fromRev < this.compacted) throw tooOldResourceVersion(fromRev, this.compacted);
       if (fromRev < this.historyStart) throw tooOldResourceVersion(fromRev, this.historyStart);
       w.lastRev = fromRev;
       for (let i = this.historyHead; i < this.history.length; i++) {

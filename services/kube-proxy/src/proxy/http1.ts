@@ -1,10 +1,9 @@
 /**
  * Just enough HTTP/1.1 framing (RFC 9112) for a balancer that forwards each message's bytes as
  * they are: where a head ends, how long the body is, whether the connection stays open. Node's
- * http module and undici parse every header into objects for every request; measured with
- * `npm run bench -- proxy`, a proxy built on them carried 17k (http) and 23k (undici) requests/s
- * where HAProxy carried 51k, and this one 33k. No library frames messages without building
- * them, so this does, by hand.
+ * http module and undici parse every header into objects for every request, which made a proxy
+ * built on them far slower than one that forwards bytes (figures: bench/RESULTS.md, proxy). No
+ * library frames messages without building them, so this does, by hand.
  */
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");

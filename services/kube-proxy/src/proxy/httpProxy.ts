@@ -1,8 +1,8 @@
 import net from "node:net";
 import { performance } from "node:perf_hooks";
-import type { Counter, Histogram } from "prom-client";
 import { backendKey } from "./backendPool.js";
 import { ChunkedScanner, HttpFramingError, headEnd, parseHead, requestBody, responseBody, type BodyFraming, type Head } from "./http1.js";
+import { MetricCache } from "./metricCache.js";
 import type { ProxyMetrics } from "./proxyMetrics.js";
 import { noEndpointsMessage, type ServiceTarget } from "./serviceTarget.js";
 import type { UpstreamConn, UpstreamHandler, UpstreamPool } from "./upstreamPool.js";
@@ -27,37 +27,6 @@ function plainResponse(status: number, body: string, close: boolean): Buffer {
   return Buffer.from(
     `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${close ? "connection: close\r\n" : ""}\r\n${text}`,
   );
-}
-
-type Child = { inc(): void };
-type Tree = Map<string, Tree | Child>;
-
-/** prom-client children per label set, kept: prom-client hashes the labels on every call otherwise. */
-class MetricCache {
-  private readonly counters = new Map<Counter<string>, Tree>();
-  private readonly histograms = new Map<string, { observe(v: number): void }>();
-  constructor(private readonly m: ProxyMetrics) {}
-  count(c: Counter<string>, ...labels: string[]): void {
-    let node = this.counters.get(c);
-    if (!node) this.counters.set(c, (node = new Map()));
-    for (let i = 0; i < labels.length - 1; i++) {
-      let next = node.get(labels[i]!) as Tree | undefined;
-      if (!next) node.set(labels[i]!, (next = new Map()));
-      node = next;
-    }
-    const last = labels[labels.length - 1]!;
-    let child = node.get(last) as Child | undefined;
-    if (!child) node.set(last, (child = c.labels(...labels)));
-    child.inc();
-  }
-  observe(h: Histogram<string>, label: string, v: number): void {
-    let child = this.histograms.get(label);
-    if (!child) this.histograms.set(label, (child = h.labels(label)));
-    child.observe(v);
-  }
-  get metrics(): ProxyMetrics {
-    return this.m;
-  }
 }
 
 /**

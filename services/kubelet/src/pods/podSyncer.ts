@@ -106,6 +106,9 @@ export class PodSyncer {
       restartReason: (c, running) => this.restartReason(pod, c, running),
       crashBackoffMs: (c, exited) => this.crashBackoff.remaining(crashKey(pod, c), finishedAt(exited)),
     });
+    if (plan.actions.some((a) => a.kind !== "settled")) {
+      this.log.debug("pod sync planned", { pod: key, sandbox: step.kind, actions: plan.actions.map((a) => `${a.kind} ${a.container.name}`), podFailed: plan.podFailed });
+    }
     const { acted, retryInMs } = await this.carryOut(pod, plan.actions, sandbox, waiting);
 
     await sandbox.started.catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { Pod } from "@kubelab/api";
 import { podRequests } from "./resources.js";
-import type { CycleState, FilterPlugin, NodeInfo, ScorePlugin } from "./types.js";
+import { CycleState, type FilterPlugin, type NodeInfo, type ScorePlugin } from "./types.js";
 
 export type Placement = { node: string } | { node: undefined; message: string };
 
@@ -16,7 +16,7 @@ export function fitErrorMessage(total: number, reasons: Map<string, number>): st
 
 /** One scheduling cycle's decision: filter every node, score the ones that fit, pick the best. */
 export function findNode(pod: Pod, nodes: NodeInfo[], filters: FilterPlugin[], scores: ScorePlugin[], random = Math.random): Placement {
-  const state: CycleState = { podRequests: podRequests(pod) };
+  const state = new CycleState(podRequests(pod));
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
   for (const n of nodes) {

@@ -15,11 +15,23 @@ export type FilterResult = { ok: true } | { ok: false; reasons: string[] };
 export const fits: FilterResult = { ok: true };
 export const unfit = (...reasons: string[]): FilterResult => ({ ok: false, reasons });
 
-/** Computed once per pod per scheduling cycle and shared by plugins (kube-scheduler's CycleState). */
-export interface CycleState {
-  podRequests: Resources;
-  /** Pods per node with the same controller as the pod being scheduled (for spreading). */
-  ownerCounts?: Map<string, number>;
+/**
+ * kube-scheduler's CycleState: what one scheduling cycle of one pod computes once and shares —
+ * the pod's requests for every plugin, and each plugin's own data under its name (written in its
+ * PreScore, read in its Score).
+ */
+export class CycleState {
+  private readonly data = new Map<string, unknown>();
+
+  constructor(readonly podRequests: Resources) {}
+
+  write(plugin: string, value: unknown): void {
+    this.data.set(plugin, value);
+  }
+
+  read<T>(plugin: string): T | undefined {
+    return this.data.get(plugin) as T | undefined;
+  }
 }
 
 /** kube-scheduler's Filter extension point: may this node run the pod? */

@@ -1,3 +1,4 @@
+import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
@@ -33,7 +34,7 @@ function infoOf(n: Node, pods: Pod[] = []): NodeInfo {
 }
 
 function score(p: Pod, info: NodeInfo): number {
-  return leastAllocated.score({ podRequests: podRequests(p) }, p, info);
+  return leastAllocated.score(new CycleState(podRequests(p)), p, info);
 }
 
 const big = { cpu: "4", memory: "8Gi" };

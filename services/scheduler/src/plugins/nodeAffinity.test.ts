@@ -1,3 +1,4 @@
+import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
@@ -34,7 +35,7 @@ const affinity = (...matchExpressions: Requirement[]) => pod({ terms: [{ matchEx
 function filter(p: Pod, n: Node): FilterResult {
   const cache = new SchedulerCache();
   cache.setNode(n);
-  return nodeAffinity.filter({ podRequests: podRequests(p) }, p, cache.list()[0]!);
+  return nodeAffinity.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
 }
 
 const mismatch = unfit("node(s) didn't match Pod's node affinity/selector");

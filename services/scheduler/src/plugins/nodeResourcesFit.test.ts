@@ -1,3 +1,4 @@
+import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
@@ -38,7 +39,7 @@ function filter(p: Pod, n: { node: Node; pods: Pod[] }): FilterResult {
   const cache = new SchedulerCache();
   cache.setNode(n.node);
   n.pods.forEach((x) => cache.setPod(x));
-  return nodeResourcesFit.filter({ podRequests: podRequests(p) }, p, cache.list()[0]!);
+  return nodeResourcesFit.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
 }
 
 const cases: Array<{ name: string; pod: Pod; node: { node: Node; pods: Pod[] }; want: FilterResult }> = [

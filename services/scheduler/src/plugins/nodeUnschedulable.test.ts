@@ -1,3 +1,4 @@
+import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
@@ -26,7 +27,7 @@ function pod(tolerations: TolerationSpec[] = []): Pod {
 function filter(p: Pod, n: Node): FilterResult {
   const cache = new SchedulerCache();
   cache.setNode(n);
-  return nodeUnschedulable.filter({ podRequests: podRequests(p) }, p, cache.list()[0]!);
+  return nodeUnschedulable.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
 }
 
 const cordoned = unfit("node(s) were unschedulable");

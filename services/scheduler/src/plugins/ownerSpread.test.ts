@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
 import { SchedulerCache } from "../cache/schedulerCache.js";
-import type { CycleState } from "../framework/types.js";
 import { podRequests } from "../framework/resources.js";
+import { CycleState } from "../framework/types.js";
 import { controllerUid, ownerSpread } from "./ownerSpread.js";
 
 function node(name: string): Node {
@@ -35,7 +35,7 @@ function scores(p: Pod, nodes: Record<string, Pod[]>): Record<string, number> {
     pods.forEach((x) => cache.setPod({ ...x, spec: { ...x.spec!, nodeName: name } } as Pod));
   }
   const infos = cache.list();
-  const state: CycleState = { podRequests: podRequests(p) };
+  const state = new CycleState(podRequests(p));
   ownerSpread.preScore!(state, p, infos);
   return Object.fromEntries(infos.map((n) => [n.node.metadata!.name, ownerSpread.score(state, p, n)]));
 }

@@ -21,10 +21,11 @@ export const ownerSpread: ScorePlugin = {
         counts.set(n.node.metadata!.name, n.pods.filter((p) => controllerUid(p) === owner && p.metadata!.uid !== pod.metadata!.uid).length);
       }
     }
-    state.ownerCounts = counts;
+    state.write(this.name, counts);
   },
   score(state, _pod, info) {
-    const counts = state.ownerCounts;
+    // Pods per node with the same controller as the pod being scheduled.
+    const counts = state.read<Map<string, number>>(this.name);
     if (!counts || counts.size === 0) return MAX_NODE_SCORE;
     const max = Math.max(...counts.values());
     if (max === 0) return MAX_NODE_SCORE;

@@ -449,7 +449,8 @@ export function fakeLogger(): Logger & { lines: string[] } {
   const write = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
     lines.push(`${level} ${msg}${fields ? " " + JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v)) : ""}`);
   };
-  return { lines, info: write("I"), warn: write("W"), error: write("E") };
+  const logger: Logger & { lines: string[] } = { lines, debug: write("D"), info: write("I"), warn: write("W"), error: write("E"), with: () => logger };
+  return logger;
 }
 
 /** A controller's context over fakes, and the fakes, for a test to feed and read. */
