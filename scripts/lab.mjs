@@ -61,7 +61,7 @@ const commands = {
     buildAll(log);
   },
   async status() {
-    process.stdout.write(JSON.stringify(health(project), null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(health(project), null, 2)}\n`);
   },
 };
 

@@ -179,19 +179,19 @@ export async function waitHealthy(project, services = LAB_SERVICES, timeoutMs = 
 export function teardown(project) {
   composeRun(project, ["kill"], { quiet: true, allowFail: true });
   // Removes what is labelled with the project; says what Docker refused to remove.
-  const sweep = (kind, listArgs, rmArgs, label = "com.docker.compose.project") => {
+  const sweep = (listArgs, rmArgs, label = "com.docker.compose.project") => {
     const ids = spawnSync("docker", [...listArgs, "--filter", `label=${label}=${project}`], { encoding: "utf8" }).stdout?.trim().split("\n").filter(Boolean) ?? [];
     if (!ids.length) return "";
     return spawnSync("docker", [...rmArgs, ...ids], { encoding: "utf8" }).stderr?.trim() ?? "";
   };
-  sweep("pod containers", ["ps", "-aq"], ["rm", "-f", "-v"], "io.kubelab.project");
-  sweep("pod volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"], "io.kubelab.project");
+  sweep(["ps", "-aq"], ["rm", "-f", "-v"], "io.kubelab.project");
+  sweep(["volume", "ls", "-q"], ["volume", "rm", "-f"], "io.kubelab.project");
   composeRun(project, ["down", "-v", "--remove-orphans", "-t", "5"], { quiet: true, allowFail: true });
-  sweep("containers", ["ps", "-aq"], ["rm", "-f", "-v"]);
+  sweep(["ps", "-aq"], ["rm", "-f", "-v"]);
   // Said, not thrown: a teardown must finish. Docker 20.10's libnetwork can keep a stale endpoint
   // count ("has active endpoints" with nothing attached; moby/moby#42119), which only a daemon
   // restart clears; a network left so holds one of Docker's address pools until then.
-  const networksLeft = sweep("networks", ["network", "ls", "-q"], ["network", "rm"]);
+  const networksLeft = sweep(["network", "ls", "-q"], ["network", "rm"]);
   if (networksLeft) process.stderr.write(`kubelab: not every network of ${project} could be removed: ${networksLeft}\n`);
-  sweep("volumes", ["volume", "ls", "-q"], ["volume", "rm", "-f"]);
+  sweep(["volume", "ls", "-q"], ["volume", "rm", "-f"]);
 }

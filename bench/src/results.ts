@@ -30,5 +30,5 @@ export function record(name: string, rows: Row[], notes: string[] = []): void {
   let text = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n\nWritten by `npm run bench -- <name>`; each section is replaced by its latest run.\n\n";
   const re = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
   text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
-  writeFileSync(resultsFile, text.trimEnd() + "\n");
+  writeFileSync(resultsFile, `${text.trimEnd()}\n`);
 }

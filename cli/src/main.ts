@@ -120,6 +120,6 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  process.stderr.write(errorLine(e, serverAddress(program.opts<GlobalOptions>())) + "\n");
+  process.stderr.write(`${errorLine(e, serverAddress(program.opts<GlobalOptions>()))}\n`);
   process.exitCode = 1;
 }

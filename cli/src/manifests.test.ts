@@ -37,7 +37,7 @@ describe("readManifests", () => {
 
   it("reports YAML syntax errors, missing paths and empty input", () => {
     expect(() => readManifests([file("syntax.yaml", "a: [1, 2\n")])).toThrow(/syntax\.yaml#1: /);
-    expect(() => readManifests([path.join(dir, "missing.yaml")])).toThrow('the path "' + path.join(dir, "missing.yaml") + '" does not exist');
+    expect(() => readManifests([path.join(dir, "missing.yaml")])).toThrow(`the path "${path.join(dir, "missing.yaml")}" does not exist`);
     expect(() => readManifests([file("empty.yaml", "---\n")])).toThrow("no objects passed to apply");
   });
 });

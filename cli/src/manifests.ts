@@ -15,7 +15,7 @@ const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
 function filesOf(arg: string): string[] {
   if (arg === "-") return ["-"];
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(arg);
   } catch {

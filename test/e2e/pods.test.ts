@@ -438,7 +438,7 @@ spec:
     });
 
     it("leaves no duplicate or orphan container after the node container is killed and started", async () => {
-      await apply(pinned("keeper", "node-3") + "---\n" + pinned("leaver", "node-3"));
+      await apply(`${pinned("keeper", "node-3")}---\n${pinned("leaver", "node-3")}`);
       const keeper = await eventually("keeper Running", async () => running(await pod("keeper")));
       const leaver = await eventually("leaver Running", async () => running(await pod("leaver")));
       const node = lab.container("node-3");

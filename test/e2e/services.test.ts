@@ -48,7 +48,7 @@ spec:
   containers:
   - name: sh
     image: kubelab/shell:dev
-    command: [sh, -c, ${JSON.stringify(script + "\nsleep 3600")}]
+    command: [sh, -c, ${JSON.stringify(`${script}\nsleep 3600`)}]
 `;
 
 const podOf = (body: string) => (JSON.parse(body) as { pod: string }).pod;
@@ -229,7 +229,7 @@ spec:
 
   it("stopping one node's kube-proxy cuts off only that node's pods, until it starts again", async () => {
     const loop = `while :; do if timeout 3 wget -qO- http://web/ >/dev/null 2>&1; then echo ok; else echo fail; fi; sleep 0.3; done`;
-    await apply(caller("on-two", "node-2", loop) + "---\n" + caller("on-three", "node-3", loop));
+    await apply(`${caller("on-two", "node-2", loop)}---\n${caller("on-three", "node-3", loop)}`);
     const tail = async (pod: string, n = 4) => (await logs(pod)).trim().split("\n").slice(-n);
     await eventually("both callers through", async () => {
       expect(await tail("on-two")).toEqual(["ok", "ok", "ok", "ok"]);

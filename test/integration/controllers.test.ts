@@ -50,7 +50,7 @@ describe("controllers against a real API server", () => {
       expect(p).toHaveLength(3);
       return p;
     });
-    expect(pods.find((p) => p.metadata!.name === "orphan")?.metadata!.ownerReferences[0]?.kind).toBe("ReplicaSet");
+    expect(pods.find((p) => p.metadata!.name === "orphan")?.metadata?.ownerReferences[0]?.kind).toBe("ReplicaSet");
     const released = pods.find((p) => p.metadata!.name !== "orphan")!;
     await client.patch("pods", "gc", released.metadata!.name, { metadata: { labels: { app: "gone" } } });
     await eventually("the released pod replaced and without owner", async () => {

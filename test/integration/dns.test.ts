@@ -30,7 +30,10 @@ describe("cluster DNS over real Services", () => {
   const ask = (name: string, type: packet.RecordType = "A") =>
     new Promise<packet.DecodedPacket>((resolve, reject) => {
       const s = dgram.createSocket("udp4");
-      const timer = setTimeout(() => (s.close(), reject(new Error("no answer"))), 2000);
+      const timer = setTimeout(() => {
+        s.close();
+        reject(new Error("no answer"));
+      }, 2000);
       s.on("message", (m) => {
         clearTimeout(timer);
         s.close();

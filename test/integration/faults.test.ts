@@ -104,7 +104,7 @@ describe("etcd faults", () => {
       for await (const ev of stream) return ev;
     })();
     await client.create(cm("watched-after-recovery"));
-    expect((await first)?.object.metadata!.name).toBe("watched-after-recovery");
+    expect((await first)?.object.metadata?.name).toBe("watched-after-recovery");
     stream.stop();
   });
 });

@@ -14,7 +14,8 @@ import { startTestApiServer } from "../support/apiServer.js";
 // reflection services, loaded here from their own published .proto files, not from ours.
 const require = createRequire(import.meta.url);
 const load = (file: string) =>
-  grpc.loadPackageDefinition(protoLoader.loadSync(file, { keepCase: true, longs: String, enums: String, defaults: true })) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: what proto-loader loads is untyped
+  grpc.loadPackageDefinition(protoLoader.loadSync(file, { keepCase: true, longs: String, enums: String, defaults: true })) as Record<string, any>;
 
 describe("generic gRPC tools", () => {
   const etcd = new EtcdCluster();
@@ -51,7 +52,8 @@ describe("generic gRPC tools", () => {
     const Reflection = load(reflProto).grpc.reflection.v1.ServerReflection;
     const refl = new Reflection(address, grpc.credentials.createInsecure());
     const ask = (req: object) =>
-      new Promise<any>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      // biome-ignore lint/suspicious/noExplicitAny: reflection's answers are untyped
+      new Promise<any>((resolve, reject) => {
         const call = refl.ServerReflectionInfo();
         call.on("data", (d: unknown) => {
           resolve(d);

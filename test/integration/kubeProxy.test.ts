@@ -106,7 +106,10 @@ describe("kube-proxy", () => {
   afterAll(async () => {
     keepAlive.destroy();
     await proxy?.close();
-    for (const b of backends) b.server.closeAllConnections(), b.server.close();
+    for (const b of backends) {
+      b.server.closeAllConnections();
+      b.server.close();
+    }
     client?.close();
     await server?.close();
     await etcd.stop();

@@ -47,7 +47,12 @@ export class TestLab {
   async start(): Promise<void> {
     const exitHandler = () => this.stop();
     process.once("exit", exitHandler);
-    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => (this.stop(), process.exit(1)));
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      process.once(sig, () => {
+        this.stop();
+        process.exit(1);
+      });
+    }
     this.port = await freePort();
     await this.removeStaleLabs();
     tools.teardown(this.project);

@@ -1,5 +1,5 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import { objectToJson } from "@kubelab/api";
+import { objectToJson, type KubeObject } from "@kubelab/api";
 import { isNotFound } from "@kubelab/client";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { inApplyOrder, readManifests } from "../manifests.js";
@@ -52,7 +52,7 @@ export async function apply(files: string[], opts: GlobalOptions): Promise<void>
         const m = (o.metadata ?? {}) as Json;
         return { ...o, metadata: { ...m, annotations: { ...((m.annotations as Json) ?? {}), [LAST_APPLIED]: JSON.stringify(manifest) } } };
       };
-      let live;
+      let live: KubeObject | undefined;
       try {
         live = await client.get(def, meta.namespace, meta.name);
       } catch (e) {

@@ -10,7 +10,7 @@ import { serviceDetails } from "./describeService.js";
 const indent = (text: string, by = "  ") => text.split("\n").map((l) => (l ? by + l : l)).join("\n");
 const mapLines = (m: Record<string, string> | undefined) => {
   const entries = Object.entries(m ?? {});
-  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join("\n" + " ".repeat(13)) : "<none>";
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(`\n${" ".repeat(13)}`) : "<none>";
 };
 
 /** kubectl-style describe: the metadata that matters, the rest as YAML, then the object's events. */
@@ -55,7 +55,7 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
           ? `Events:\n${indent(table([["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"], ...evRows], { hsep: "  " }))}`
           : "Events:      <none>",
       );
-      process.stdout.write(lines.join("\n") + "\n");
+      process.stdout.write(`${lines.join("\n")}\n`);
     }
   } finally {
     client.close();

@@ -20,11 +20,11 @@ function outputFormat(o: string | undefined): OutputFormat {
 }
 
 function print(def: KindDefinition, objects: KubeObject[], format: OutputFormat, single: boolean, opts: GetOptions, headers: boolean): void {
-  if (format === "yaml" || format === "json") process.stdout.write(renderObjects(objects, format, single) + "\n");
-  else if (format === "name") process.stdout.write(renderNames(def, objects) + "\n");
+  if (format === "yaml" || format === "json") process.stdout.write(`${renderObjects(objects, format, single)}\n`);
+  else if (format === "name") process.stdout.write(`${renderNames(def, objects)}\n`);
   else {
     const text = renderTable(def, objects, { wide: format === "wide", withNamespace: !!opts.allNamespaces && def.namespaced, headers });
-    if (text) process.stdout.write(text + "\n");
+    if (text) process.stdout.write(`${text}\n`);
   }
 }
 

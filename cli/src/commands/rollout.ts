@@ -1,6 +1,6 @@
 import { clone, equals } from "@bufbuild/protobuf";
 import { PodTemplateSpecSchema, kindForResource, type Deployment, type ReplicaSet } from "@kubelab/api";
-import { ApiClient, retryOnConflict } from "@kubelab/client";
+import { type ApiClient, retryOnConflict } from "@kubelab/client";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { UsageError } from "../errors.js";
 import { refOf } from "../printers.js";
@@ -97,11 +97,11 @@ export async function rolloutHistory(args: string[], opts: GlobalOptions & { rev
       const t = rs.spec!.template!;
       const lines = [`${refOf(deploymentDef(), name)} with revision #${opts.revision}`, "Pod Template:", `  Labels:\t${Object.entries(t.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(",")}`];
       for (const c of t.spec?.containers ?? []) lines.push(`  Containers:`, `   ${c.name}:`, `    Image:\t${c.image}`);
-      process.stdout.write(lines.join("\n") + "\n");
+      process.stdout.write(`${lines.join("\n")}\n`);
       return;
     }
     const rows = history.map((rs) => `${String(revisionOf(rs)).padEnd(10)}${rs.metadata!.annotations[CHANGE_CAUSE] || "<none>"}`);
-    process.stdout.write([`${refOf(deploymentDef(), name)} `, "REVISION  CHANGE-CAUSE", ...rows, ""].join("\n") + "\n");
+    process.stdout.write(`${[`${refOf(deploymentDef(), name)} `, "REVISION  CHANGE-CAUSE", ...rows, ""].join("\n")}\n`);
   } finally {
     client.close();
   }

@@ -41,7 +41,7 @@ http
       millicores = n;
     }
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ millicores, memoryMb, hostname: process.env.HOSTNAME }) + "\n");
+    res.end(`${JSON.stringify({ millicores, memoryMb, hostname: process.env.HOSTNAME })}\n`);
   })
   .listen(port, () => console.log(`burning ${millicores}m on :${port}`));
 

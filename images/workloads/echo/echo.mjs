@@ -31,7 +31,7 @@ const server = http.createServer((req, res) => {
     headers: req.headers,
   };
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify(body) + "\n");
+  res.end(`${JSON.stringify(body)}\n`);
 });
 
 server.listen(port, () => console.log(`echo listening on :${port}`));

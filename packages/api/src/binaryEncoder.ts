@@ -217,7 +217,7 @@ function presentValue(fp: FieldPlan, msg: Record<string, unknown>): unknown {
     return sel !== undefined && sel.case === fp.oneofCase ? sel.value : undefined;
   }
   if (raw === undefined) return undefined;
-  if (fp.explicit && !Object.prototype.hasOwnProperty.call(msg, fp.name)) return undefined;
+  if (fp.explicit && !Object.hasOwn(msg, fp.name)) return undefined;
   switch (fp.shape) {
     case "single":
       return fp.implicit && isZero(fp, raw) ? undefined : raw;

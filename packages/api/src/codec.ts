@@ -2,7 +2,7 @@ import { create, fromJson, toJson, type DescMessage, type JsonValue } from "@buf
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { kindFor, kindForTypeName, type KindDefinition, type KubeObject } from "./registry.js";
-import { FieldError, InvalidObjectError, invalid, required } from "./validation/fieldErrors.js";
+import { type FieldError, InvalidObjectError, invalid, required } from "./validation/fieldErrors.js";
 import { encodeMessage } from "./binaryEncoder.js";
 import { decodeMessage } from "./binaryDecoder.js";
 

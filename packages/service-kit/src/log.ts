@@ -26,12 +26,12 @@ const formatFields = (fields: Fields) =>
     .map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`)
     .join(" ");
 
-export function createLogger(component: string, sink: (line: string) => void = (l) => process.stderr.write(l + "\n"), opts: LoggerOptions = {}): Logger {
+export function createLogger(component: string, sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`), opts: LoggerOptions = {}): Logger {
   const debug = opts.debug ?? process.env.KUBELAB_LOG_LEVEL === "debug";
   const make = (base: Fields): Logger => {
     const write = (level: Level, msg: string, fields?: Fields) => {
       const all = fields ? { ...base, ...fields } : base;
-      const extra = Object.keys(all).length ? " " + formatFields(all) : "";
+      const extra = Object.keys(all).length ? ` ${formatFields(all)}` : "";
       sink(`${level} ${new Date().toISOString()} ${component}] ${msg}${extra}`);
     };
     return {

@@ -19,7 +19,7 @@ export async function startTestApiServer(
     }),
     createLogger("apiserver", (l) => {
       logs.push(l);
-      if (process.env.KUBELAB_TEST_LOGS) process.stderr.write(l + "\n");
+      if (process.env.KUBELAB_TEST_LOGS) process.stderr.write(`${l}\n`);
     }),
   );
   const client = new ApiClient(`127.0.0.1:${server.port}`, { timeoutMs: 20_000 });

@@ -87,7 +87,7 @@ export function invalid(e: InvalidObjectError): ApiError {
     grpc.status.INVALID_ARGUMENT,
     e.message,
     "Invalid",
-    e.causes.map((c) => ({ field: c.field, type: `Field${c.type === "NotSupported" ? "ValueNotSupported" : "Value" + c.type}`, message: c.toString() })),
+    e.causes.map((c) => ({ field: c.field, type: `Field${c.type === "NotSupported" ? "ValueNotSupported" : `Value${c.type}`}`, message: c.toString() })),
   );
 }
 

@@ -1,4 +1,4 @@
-import { FieldError, duplicate, forbidden, invalid, tooLongBytes } from "../validation/fieldErrors.js";
+import { type FieldError, duplicate, forbidden, invalid, tooLongBytes } from "../validation/fieldErrors.js";
 
 // ConfigMap and Secret key rules (k8s IsConfigMapKey) and immutability, shared by both kinds.
 const configKey = /^[-._a-zA-Z0-9]+$/;

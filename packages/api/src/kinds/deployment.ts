@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import { DeploymentSchema, DeploymentStrategySchema, RollingUpdateDeploymentSchema, type Deployment } from "../gen/kubelab/apps/v1/apps_pb.js";
 import { registerKind } from "../registry.js";
-import { FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
+import { type FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
 import { age } from "./print.js";
 import { defaultTemplate, nonNegative, selectorString, templateContainers, validateSelectorImmutable, validateTemplate } from "./workloadTemplate.js";
 

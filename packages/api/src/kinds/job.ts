@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { LabelSelectorSchema, ObjectMetaSchema } from "../gen/kubelab/meta/v1/meta_pb.js";
 import { JobSchema, type Job } from "../gen/kubelab/batch/v1/job_pb.js";
 import { registerKind } from "../registry.js";
-import { FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
+import { type FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
 import { age, humanDuration } from "./print.js";
 import { defaultTemplate, nonNegative, selectorString, templateContainers, validateSelectorImmutable, validateTemplate } from "./workloadTemplate.js";
 

@@ -1,6 +1,6 @@
 import { NodeSchema, type Node } from "../gen/kubelab/core/v1/node_pb.js";
 import { registerKind } from "../registry.js";
-import { FieldError, invalid, notSupported, required } from "../validation/fieldErrors.js";
+import { type FieldError, invalid, notSupported, required } from "../validation/fieldErrors.js";
 import { qualifiedNameErrors } from "../validation/labels.js";
 import { isQuantity, QUANTITY_REGEX_MESSAGE } from "../quantity.js";
 import { age, orNone } from "./print.js";

@@ -9,7 +9,7 @@ import {
   type Probe,
   type ResourceRequirements,
 } from "../gen/kubelab/core/v1/pod_pb.js";
-import { FieldError, duplicate, forbidden, invalid, notFound, notSupported, required } from "../validation/fieldErrors.js";
+import { type FieldError, duplicate, forbidden, invalid, notFound, notSupported, required } from "../validation/fieldErrors.js";
 import { validateLabels } from "../validation/labels.js";
 import { dns1123LabelErrors } from "../validation/names.js";
 import { parseQuantity, QUANTITY_REGEX_MESSAGE, QuantityError } from "../quantity.js";
@@ -79,7 +79,7 @@ function validateProbe(field: string, p: Probe | undefined, kind: "liveness" | "
   if (handlers > 1) errs.push(forbidden(field, "may not specify more than 1 handler type"));
   if (p.exec && p.exec.command.length === 0) errs.push(required(`${field}.exec.command`));
   if (p.httpGet) errs.push(...validateIntOrStringPort(`${field}.httpGet.port`, p.httpGet.port));
-  if (p.httpGet && p.httpGet.scheme && !["HTTP", "HTTPS"].includes(p.httpGet.scheme)) {
+  if (p.httpGet?.scheme && !["HTTP", "HTTPS"].includes(p.httpGet.scheme)) {
     errs.push(notSupported(`${field}.httpGet.scheme`, p.httpGet.scheme, ["HTTP", "HTTPS"]));
   }
   if (p.tcpSocket) errs.push(...validateIntOrStringPort(`${field}.tcpSocket.port`, p.tcpSocket.port));

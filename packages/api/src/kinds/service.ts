@@ -4,7 +4,7 @@ import { EndpointsSchema, ServiceSchema, type Endpoints, type Service } from "..
 import { registerKind } from "../registry.js";
 import { validateLabels } from "../validation/labels.js";
 import { dns1123LabelErrors } from "../validation/names.js";
-import { FieldError, duplicate, forbidden, invalid, notSupported, required } from "../validation/fieldErrors.js";
+import { type FieldError, duplicate, forbidden, invalid, notSupported, required } from "../validation/fieldErrors.js";
 import { age } from "./print.js";
 
 const TYPES = ["ClusterIP", "NodePort"] as const;

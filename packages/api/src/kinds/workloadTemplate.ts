@@ -3,7 +3,7 @@ import { PodSchema, type PodTemplateSpec } from "../gen/kubelab/core/v1/pod_pb.j
 import { LabelSelectorSchema, type LabelSelector as LabelSelectorMessage } from "../gen/kubelab/meta/v1/meta_pb.js";
 import { LabelSelector, SelectorParseError } from "../selectors/labelSelector.js";
 import { validateLabels } from "../validation/labels.js";
-import { FieldError, invalid, notSupported, required } from "../validation/fieldErrors.js";
+import { type FieldError, invalid, notSupported, required } from "../validation/fieldErrors.js";
 import { defaultPod } from "./pod.js";
 import { validatePodSpec } from "./podValidation.js";
 

@@ -47,7 +47,7 @@ export class LabelSelector {
   matches(labels: Readonly<Record<string, string>> | undefined): boolean {
     const l = labels ?? {};
     return this.requirements.every((r) => {
-      const has = Object.prototype.hasOwnProperty.call(l, r.key);
+      const has = Object.hasOwn(l, r.key);
       switch (r.operator) {
         case "=":
           return has && l[r.key] === r.values[0];

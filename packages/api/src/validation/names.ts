@@ -1,4 +1,4 @@
-import { FieldError, invalid, required, tooLong } from "./fieldErrors.js";
+import { type FieldError, invalid, required, tooLong } from "./fieldErrors.js";
 
 // Regexes and messages from k8s.io/apimachinery/pkg/util/validation.
 const dns1123LabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";

@@ -1,5 +1,5 @@
 import type { KindDefinition, KubeObject } from "../registry.js";
-import { FieldError, forbidden, invalid, required } from "./fieldErrors.js";
+import { type FieldError, forbidden, invalid, required } from "./fieldErrors.js";
 import { validateAnnotations, validateLabels, qualifiedNameErrors } from "./labels.js";
 import { dns1123LabelErrors, validateName } from "./names.js";
 

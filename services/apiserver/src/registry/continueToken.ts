@@ -11,7 +11,7 @@ export interface ContinuePoint {
 }
 
 export function encodeContinue(rev: number, lastKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, rv: rev, start: lastKey + "\u0000" })).toString("base64url");
+  return Buffer.from(JSON.stringify({ v: 1, rv: rev, start: `${lastKey}\u0000` })).toString("base64url");
 }
 
 /** The point a token continues from; BadRequest for a token that is not one of this list's (`prefix`). */

@@ -80,7 +80,7 @@ function throwIfInvalid(def: KindDefinition, obj: KubeObject, errs: FieldError[]
 /** Whether two objects of a kind have the same spec (compared as messages: no encoding, no allocation). */
 const sameSpec = (def: KindDefinition, a: KubeObject, b: KubeObject): boolean => {
   const field = def.schema.fields.find((f) => f.name === "spec");
-  if (!field || field.fieldKind !== "message") return true;
+  if (field?.fieldKind !== "message") return true;
   const x = (a as unknown as Record<string, unknown>).spec;
   const y = (b as unknown as Record<string, unknown>).spec;
   if (!x || !y) return !x === !y;
@@ -248,7 +248,7 @@ export class ObjectService {
     let lastKey = "";
     const limit = bounds.limit;
     for (;;) {
-      let page;
+      let page: Awaited<ReturnType<ObjectStore["range"]>>;
       try {
         page = await this.store.range(from, end, rev, limit > 0 ? Math.max(limit, 100) : 0);
       } catch (e) {

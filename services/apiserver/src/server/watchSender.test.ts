@@ -45,7 +45,10 @@ describe("WatchSender", () => {
   it("sends the initial events, encoded as their turn comes, before any live event", async () => {
     const h = harness({ maxMessageBytes: 20 }, false);
     const encoded: number[] = [];
-    const initial = [1, 2, 3, 4].map((n) => () => (encoded.push(n), ev(n)));
+    const initial = [1, 2, 3, 4].map((n) => () => {
+      encoded.push(n);
+      return ev(n);
+    });
     h.sender.sendInitial(initial);
     h.sender.send(ev(9));
     await tick();

@@ -198,7 +198,7 @@ export class WatchCache {
   /** The entry of an announced write whose bytes this event carries, if any. */
   private announcedEntry(def: KindDefinition, key: string, value: Buffer, rev: number): CacheEntry | undefined {
     const write = this.inFlight.get(key);
-    if (!write || !write.value.equals(value)) return undefined;
+    if (!write?.value.equals(value)) return undefined;
     this.inFlight.delete(key);
     // Same bytes, same object: only its resourceVersion was not stored.
     write.obj.metadata!.resourceVersion = String(rev);

@@ -23,7 +23,7 @@ const CLIENT_IDLE_MS = 120_000;
 const REASONS: Record<number, string> = { 400: "Bad Request", 431: "Request Header Fields Too Large", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 505: "HTTP Version Not Supported" };
 
 function plainResponse(status: number, body: string, close: boolean): Buffer {
-  const text = body + "\n";
+  const text = `${body}\n`;
   return Buffer.from(
     `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\n${close ? "connection: close\r\n" : ""}\r\n${text}`,
   );

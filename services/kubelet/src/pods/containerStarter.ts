@@ -17,7 +17,7 @@ export interface StartContext {
 
 export type StartResult = { started: true; id: string } | { started: false; waiting: Waiting; retryInMs?: number };
 
-const fieldPath = (pod: Pod, c: Container, type: "init" | "app") => {
+const fieldPath = (c: Container, type: "init" | "app") => {
   const list = type === "init" ? "initContainers" : "containers";
   return `spec.${list}{${c.name}}`;
 };
@@ -69,12 +69,12 @@ export class ContainerStarter {
 
   async start(ctx: StartContext, c: Container, type: "init" | "app", attempt: number): Promise<StartResult> {
     const { pod } = ctx;
-    const fp = fieldPath(pod, c, type);
+    const fp = fieldPath(c, type);
     const image = await this.ensureImage(pod, c, fp);
     if (image) return "retryInMs" in image ? { started: false, ...image } : { started: false, waiting: image };
 
     let env: string[];
-    let spec;
+    let spec: ReturnType<typeof runtimeSpec>;
     try {
       env = await resolveEnv(this.client, pod, c, { podIP: ctx.podIP, hostIP: ctx.hostIP });
       spec = runtimeSpec(pod, c, type, attempt, env);

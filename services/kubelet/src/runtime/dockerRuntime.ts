@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { POD_NETWORK_LABEL } from "@kubelab/api";
 import type { PodNetworkPlugin } from "./podNetworkPlugin.js";
 import { LABEL, SANDBOX_NAME, dockerName, type ContainerType } from "./labels.js";
@@ -401,7 +401,7 @@ export class DockerRuntime {
     let pending = "";
     stream.on("data", (b: Buffer) => {
       pending += b.toString("utf8");
-      let nl;
+      let nl: number;
       while ((nl = pending.indexOf("\n")) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);

@@ -1,5 +1,5 @@
 import os from "node:os";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 
 export interface DiscoveredNode {
   /** This kubelet's own container, when it runs in one. */

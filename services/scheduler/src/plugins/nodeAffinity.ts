@@ -4,7 +4,7 @@ import { fits, unfit } from "../framework/types.js";
 
 function matchesRequirement(node: Node, r: NodeSelectorRequirement): boolean {
   const labels = node.metadata?.labels ?? {};
-  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+  const has = Object.hasOwn(labels, r.key);
   const v = labels[r.key];
   switch (r.operator) {
     case "In": return has && r.values.includes(v!);

@@ -1,5 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { JOB_CONTROLLER_UID_LABEL, JobSchema, JobStatusSchema, PodSchema, type Job, type JobStatus, type Pod } from "@kubelab/api";
+import { JOB_CONTROLLER_UID_LABEL, JobSchema, type JobStatusSchema, PodSchema, type Job, type JobStatus, type Pod } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { newFixture, timestamp, type Fixture } from "../testing/fakes.js";
 import { JobController } from "./jobController.js";

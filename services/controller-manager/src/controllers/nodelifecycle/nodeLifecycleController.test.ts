@@ -1,5 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { LeaseSchema, NodeSchema, PodSchema, TAINT_NODE_NOT_READY as NOT_READY, TAINT_NODE_UNREACHABLE as UNREACHABLE, TaintSchema, TolerationSchema, type Node, type NodeCondition, type Pod, type Taint } from "@kubelab/api";
+import { LeaseSchema, NodeSchema, PodSchema, TAINT_NODE_NOT_READY as NOT_READY, TAINT_NODE_UNREACHABLE as UNREACHABLE, type TaintSchema, type TolerationSchema, type Node, type NodeCondition, type Pod, type Taint } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { newFixture, timestamp, type Fixture } from "../testing/fakes.js";
 import { NodeLifecycleController } from "./nodeLifecycleController.js";

@@ -447,7 +447,7 @@ export class FakeRecorder {
 export function fakeLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const write = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
-    lines.push(`${level} ${msg}${fields ? " " + JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v)) : ""}`);
+    lines.push(`${level} ${msg}${fields ? ` ${JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v))}` : ""}`);
   };
   const logger: Logger & { lines: string[] } = { lines, debug: write("D"), info: write("I"), warn: write("W"), error: write("E"), with: () => logger };
   return logger;
