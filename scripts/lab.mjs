@@ -52,7 +52,9 @@ const commands = {
     log(`lab started: the API server listens on 127.0.0.1:${port}; the nodes restart their pods`);
   },
   async down() {
-    log(`removing the lab (compose project "${project}") with everything it holds: its containers, its pods, its networks and its volumes (etcd's data)`);
+    log(
+      `removing the lab (compose project "${project}") with everything it holds: its containers, its pods, its networks and its volumes (etcd's data)`,
+    );
     teardown(project);
     log("lab removed");
   },

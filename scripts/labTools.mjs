@@ -18,12 +18,38 @@ const OFFICIAL_NODE = "node:20-bookworm-slim";
 const OFFICIAL_ETCD = "gcr.io/etcd-development/etcd:v3.5.17";
 const OFFICIAL_BUSYBOX = "busybox:1.36";
 /** Small images the examples and tests run as pods, and the pod sandbox; built with the lab. */
-export const WORKLOAD_IMAGES = { pause: "kubelab/pause:dev", echo: "kubelab/echo:dev", burner: "kubelab/burner:dev", shell: "kubelab/shell:dev" };
+export const WORKLOAD_IMAGES = {
+  pause: "kubelab/pause:dev",
+  echo: "kubelab/echo:dev",
+  burner: "kubelab/burner:dev",
+  shell: "kubelab/shell:dev",
+};
 const WORKLOAD_BASES = { pause: "busybox", echo: "node", burner: "node", shell: "busybox" };
-export const LAB_SERVICES = ["etcd-0", "etcd-1", "etcd-2", "apiserver", "scheduler", "controller-manager", "dns", "pod-network", "node-1", "node-2", "node-3", "kube-proxy-1", "kube-proxy-2", "kube-proxy-3"];
+export const LAB_SERVICES = [
+  "etcd-0",
+  "etcd-1",
+  "etcd-2",
+  "apiserver",
+  "scheduler",
+  "controller-manager",
+  "dns",
+  "pod-network",
+  "node-1",
+  "node-2",
+  "node-3",
+  "kube-proxy-1",
+  "kube-proxy-2",
+  "kube-proxy-3",
+];
 
 export function run(cmd, args, opts = {}) {
-  const res = spawnSync(cmd, args, { cwd: root, stdio: opts.quiet ? "pipe" : "inherit", encoding: "utf8", env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs });
+  const res = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: opts.quiet ? "pipe" : "inherit",
+    encoding: "utf8",
+    env: { ...process.env, ...opts.env },
+    timeout: opts.timeoutMs,
+  });
   if (res.status !== 0 && !opts.allowFail) {
     throw new Error(`${cmd} ${args.join(" ")} failed (${res.status ?? res.signal})${opts.quiet ? `: ${res.stderr || res.stdout}` : ""}`);
   }
@@ -60,7 +86,9 @@ export function buildAll(log = (m) => process.stderr.write(`${m}\n`), { workspac
   const etcdBase = baseImage(OFFICIAL_ETCD, "kubelab/etcd-base:local", log);
   const busyboxBase = baseImage(OFFICIAL_BUSYBOX, "kubelab/busybox-base:local", log);
   log(`building ${IMAGE}, ${ETCD_IMAGE} and the workload images`);
-  run("docker", ["build", "-q", "-t", IMAGE, "--build-arg", `BASE_IMAGE=${nodeBase}`, "-f", "images/kubelab/Dockerfile", "."], { quiet: true });
+  run("docker", ["build", "-q", "-t", IMAGE, "--build-arg", `BASE_IMAGE=${nodeBase}`, "-f", "images/kubelab/Dockerfile", "."], {
+    quiet: true,
+  });
   run("docker", ["build", "-q", "-t", ETCD_IMAGE, "--build-arg", `ETCD_IMAGE=${etcdBase}`, "images/etcd"], { quiet: true });
   for (const [name, tag] of Object.entries(WORKLOAD_IMAGES)) {
     const base = WORKLOAD_BASES[name] === "node" ? nodeBase : busyboxBase;
@@ -103,17 +131,37 @@ export function compose() {
 
 /** The container id of a compose service. */
 export function containerOf(project, service) {
-  return execFileSync("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).trim().split("\n")[0];
+  return execFileSync(
+    "docker",
+    ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`],
+    { encoding: "utf8" },
+  )
+    .trim()
+    .split("\n")[0];
 }
 
 export function composeRun(project, args, opts = {}) {
   const [cmd, ...pre] = compose();
-  return run(cmd, [...pre, "-p", project, "-f", path.join(root, "compose.yaml"), ...args], { ...opts, env: { ...COMPOSE_ENV, ...process.env, ...opts.env } });
+  return run(cmd, [...pre, "-p", project, "-f", path.join(root, "compose.yaml"), ...args], {
+    ...opts,
+    env: { ...COMPOSE_ENV, ...process.env, ...opts.env },
+  });
 }
 
 /** Each of the project's containers: its compose service, id, and health as Docker last saw it. */
 function containers(project) {
-  const out = execFileSync("docker", ["ps", "-a", "--filter", `label=com.docker.compose.project=${project}`, "--format", '{{.Label "com.docker.compose.service"}} {{.ID}} {{.State}} {{.Status}}'], { encoding: "utf8" });
+  const out = execFileSync(
+    "docker",
+    [
+      "ps",
+      "-a",
+      "--filter",
+      `label=com.docker.compose.project=${project}`,
+      "--format",
+      '{{.Label "com.docker.compose.service"}} {{.ID}} {{.State}} {{.Status}}',
+    ],
+    { encoding: "utf8" },
+  );
   return out
     .trim()
     .split("\n")
@@ -121,7 +169,11 @@ function containers(project) {
     .map((line) => {
       const [service, id, state, ...status] = line.split(" ");
       const s = status.join(" ");
-      return { service, id, health: state !== "running" ? state : s.includes("(healthy)") ? "healthy" : s.includes("unhealthy") ? "unhealthy" : "starting" };
+      return {
+        service,
+        id,
+        health: state !== "running" ? state : s.includes("(healthy)") ? "healthy" : s.includes("unhealthy") ? "unhealthy" : "starting",
+      };
     });
 }
 
@@ -180,7 +232,11 @@ export function teardown(project) {
   composeRun(project, ["kill"], { quiet: true, allowFail: true });
   // Removes what is labelled with the project; says what Docker refused to remove.
   const sweep = (listArgs, rmArgs, label = "com.docker.compose.project") => {
-    const ids = spawnSync("docker", [...listArgs, "--filter", `label=${label}=${project}`], { encoding: "utf8" }).stdout?.trim().split("\n").filter(Boolean) ?? [];
+    const ids =
+      spawnSync("docker", [...listArgs, "--filter", `label=${label}=${project}`], { encoding: "utf8" })
+        .stdout?.trim()
+        .split("\n")
+        .filter(Boolean) ?? [];
     if (!ids.length) return "";
     return spawnSync("docker", [...rmArgs, ...ids], { encoding: "utf8" }).stderr?.trim() ?? "";
   };

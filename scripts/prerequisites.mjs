@@ -16,7 +16,12 @@ import { fileURLToPath } from "node:url";
 export const MIN_NODE_MAJOR = 20;
 export const MIN_DOCKER_ENGINE = [20, 10];
 export const DOCKERD_LOG = "/var/log/kubelab-dockerd.log";
-const COMPOSE_PLUGIN_DIRS = ["/usr/local/lib/docker/cli-plugins", "/usr/lib/docker/cli-plugins", "/usr/libexec/docker/cli-plugins", "/usr/local/libexec/docker/cli-plugins"];
+const COMPOSE_PLUGIN_DIRS = [
+  "/usr/local/lib/docker/cli-plugins",
+  "/usr/lib/docker/cli-plugins",
+  "/usr/libexec/docker/cli-plugins",
+  "/usr/local/libexec/docker/cli-plugins",
+];
 
 /** The executables on `PATH`, looked up without running anything (a second run costs nothing). */
 export function which(bin, env = process.env) {
@@ -34,7 +39,11 @@ export function which(bin, env = process.env) {
 }
 
 function composePluginPresent(env) {
-  const dirs = [env.DOCKER_CONFIG ? path.join(env.DOCKER_CONFIG, "cli-plugins") : undefined, env.HOME ? path.join(env.HOME, ".docker", "cli-plugins") : undefined, ...COMPOSE_PLUGIN_DIRS];
+  const dirs = [
+    env.DOCKER_CONFIG ? path.join(env.DOCKER_CONFIG, "cli-plugins") : undefined,
+    env.HOME ? path.join(env.HOME, ".docker", "cli-plugins") : undefined,
+    ...COMPOSE_PLUGIN_DIRS,
+  ];
   return dirs.some((d) => d && existsSync(path.join(d, "docker-compose")));
 }
 
@@ -45,7 +54,12 @@ function composePluginPresent(env) {
 export const REQUIREMENTS = [
   { name: "docker", what: "the Docker command-line client", found: (env) => which("docker", env), apt: "docker.io" },
   { name: "dockerd", what: "the Docker engine (dockerd)", found: (env) => which("dockerd", env), apt: "docker.io" },
-  { name: "docker-compose", what: "docker-compose 1.29 or the compose v2 plugin", found: (env) => which("docker-compose", env) ?? composePluginPresent(env), apt: "docker-compose" },
+  {
+    name: "docker-compose",
+    what: "docker-compose 1.29 or the compose v2 plugin",
+    found: (env) => which("docker-compose", env) ?? composePluginPresent(env),
+    apt: "docker-compose",
+  },
   { name: "busybox", what: "busybox (the offline base images' shell)", found: (env) => which("busybox", env), apt: "busybox-static" },
   { name: "etcd", what: "etcd (the offline etcd image; the integration tests)", found: (env) => which("etcd", env), apt: "etcd-server" },
   { name: "etcdctl", what: "etcdctl (the etcd image's healthcheck)", found: (env) => which("etcdctl", env), apt: "etcd-client" },
@@ -94,7 +108,8 @@ const unique = (xs) => [...new Set(xs)];
  */
 export function plan({ missing, daemon, machine: m, mayInstall = true, nodeVersion = process.versions.node }) {
   const problems = [];
-  if (Number.parseInt(nodeVersion, 10) < MIN_NODE_MAJOR) problems.push(`Node.js ${nodeVersion} is too old (${MIN_NODE_MAJOR} or later is needed)`);
+  if (Number.parseInt(nodeVersion, 10) < MIN_NODE_MAJOR)
+    problems.push(`Node.js ${nodeVersion} is too old (${MIN_NODE_MAJOR} or later is needed)`);
   if (daemon.state === "running" && !versionAtLeast(daemon.version, MIN_DOCKER_ENGINE)) {
     problems.push(`the Docker engine is ${daemon.version}; ${MIN_DOCKER_ENGINE.join(".")} or later is needed`);
   }
@@ -103,7 +118,8 @@ export function plan({ missing, daemon, machine: m, mayInstall = true, nodeVersi
   const packages = unique(missing.map((r) => r.apt));
   const needsDaemon = daemon.state !== "running";
   if (!packages.length && !needsDaemon) return { action: "none" };
-  if (mayInstall && m.root && (m.apt || !packages.length) && daemon.state !== "denied") return { action: "install", packages, startDaemon: needsDaemon };
+  if (mayInstall && m.root && (m.apt || !packages.length) && daemon.state !== "denied")
+    return { action: "install", packages, startDaemon: needsDaemon };
 
   const lacking = missing.map((r) => r.what);
   if (needsDaemon && !missing.some((r) => r.apt === "docker.io")) {
@@ -113,7 +129,10 @@ export function plan({ missing, daemon, machine: m, mayInstall = true, nodeVersi
   const commands = [];
   if (packages.length) {
     if (m.apt) commands.push(`${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${packages.join(" ")}`);
-    else commands.push(`install with your distribution's packages: ${missing.map((r) => r.what).join(", ")} (on Debian: ${packages.join(" ")})`);
+    else
+      commands.push(
+        `install with your distribution's packages: ${missing.map((r) => r.what).join(", ")} (on Debian: ${packages.join(" ")})`,
+      );
   }
   if (needsDaemon && daemon.state !== "denied") {
     commands.push(m.systemd ? `${sudo}systemctl start docker` : `${sudo}sh -c 'dockerd >${DOCKERD_LOG} 2>&1 &'`);
@@ -123,16 +142,22 @@ export function plan({ missing, daemon, machine: m, mayInstall = true, nodeVersi
   }
   return {
     action: "ask",
-    message: [`this machine lacks ${lacking.join(", ")}. Run:`, ...commands.map((c) => `  ${c}`), "then run the same command again."].join("\n"),
+    message: [`this machine lacks ${lacking.join(", ")}. Run:`, ...commands.map((c) => `  ${c}`), "then run the same command again."].join(
+      "\n",
+    ),
   };
 }
 
 function aptInstall(packages, log) {
   log(`installing ${packages.join(" ")} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", ...packages]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", "--no-install-recommends", ...packages],
+  ]) {
     const res = spawnSync("apt-get", args, { env, encoding: "utf8" });
-    if (res.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed: ${(res.stderr || res.stdout).trim().split("\n").slice(-5).join("\n")}`);
+    if (res.status !== 0)
+      throw new Error(`apt-get ${args.join(" ")} failed: ${(res.stderr || res.stdout).trim().split("\n").slice(-5).join("\n")}`);
   }
 }
 

@@ -106,11 +106,19 @@ describe("the prerequisites plan", () => {
 
   it("installs the missing packages and starts the daemon as root with apt", () => {
     const missing = [req("dockerd"), req("docker"), req("busybox")];
-    expect(p.plan({ missing, daemon: { state: "absent" }, machine: machine({ root: true }) })).toEqual({ action: "install", packages: ["docker.io", "busybox-static"], startDaemon: true });
+    expect(p.plan({ missing, daemon: { state: "absent" }, machine: machine({ root: true }) })).toEqual({
+      action: "install",
+      packages: ["docker.io", "busybox-static"],
+      startDaemon: true,
+    });
   });
 
   it("only starts the daemon as root when nothing is missing but the daemon is down, even without apt", () => {
-    expect(p.plan({ missing: [], daemon: { state: "down" }, machine: machine({ root: true, apt: false }) })).toEqual({ action: "install", packages: [], startDaemon: true });
+    expect(p.plan({ missing: [], daemon: { state: "down" }, machine: machine({ root: true, apt: false }) })).toEqual({
+      action: "install",
+      packages: [],
+      startDaemon: true,
+    });
   });
 
   it("asks a user without root for the exact commands: install, start, join the docker group", () => {
@@ -142,7 +150,9 @@ describe("the prerequisites plan", () => {
 
   it("names the tools, not apt's commands, where there is no apt", () => {
     const d = p.plan({ missing: [req("busybox")], daemon: running, machine: machine({ root: true, apt: false }) });
-    expect((d as { message: string }).message).toContain("install with your distribution's packages: busybox (the offline base images' shell) (on Debian: busybox-static)");
+    expect((d as { message: string }).message).toContain(
+      "install with your distribution's packages: busybox (the offline base images' shell) (on Debian: busybox-static)",
+    );
   });
 
   it("never installs in check mode, even as root", () => {
@@ -155,6 +165,9 @@ describe("the prerequisites plan", () => {
       action: "ask",
       message: "the Docker engine is 19.03.15; 20.10 or later is needed.",
     });
-    expect(p.plan({ missing: [], daemon: running, machine: machine(), nodeVersion: "18.19.0" })).toEqual({ action: "ask", message: "Node.js 18.19.0 is too old (20 or later is needed)." });
+    expect(p.plan({ missing: [], daemon: running, machine: machine(), nodeVersion: "18.19.0" })).toEqual({
+      action: "ask",
+      message: "Node.js 18.19.0 is too old (20 or later is needed).",
+    });
   });
 });

@@ -32,7 +32,12 @@ export class BenchLab {
     const podNetworkMetrics = String(await freePort());
     tools.composeRun(this.project, ["up", "-d"], {
       quiet: true,
-      env: { ...env, KUBELAB_API_PORT: String(port), KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}`, KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics },
+      env: {
+        ...env,
+        KUBELAB_API_PORT: String(port),
+        KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}`,
+        KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
+      },
     });
     this.client = new ApiClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
     await tools.waitHealthy(this.project);
@@ -50,7 +55,18 @@ export class BenchLab {
 
   /** `docker run -d` of an image on the lab's pod network, labelled for cleanup; resolves when started. */
   async dockerRun(name: string, image: string, network: string | undefined = this.podNetwork): Promise<void> {
-    await exec("docker", ["run", "-d", "--label", "io.kubelab.lab=true", "--label", "io.kubelab.bench=run", "--name", `${this.project}-${name}`, ...(network ? ["--network", network] : []), image]);
+    await exec("docker", [
+      "run",
+      "-d",
+      "--label",
+      "io.kubelab.lab=true",
+      "--label",
+      "io.kubelab.bench=run",
+      "--name",
+      `${this.project}-${name}`,
+      ...(network ? ["--network", network] : []),
+      image,
+    ]);
   }
 
   /** Removes every `docker run` reference container (labelled io.kubelab.bench=run). */

@@ -12,7 +12,12 @@ const IMAGE = "kubelab/echo:dev";
 const now = () => performance.timeOrigin + performance.now();
 
 function benchPod(name: string): Pod {
-  return create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "bench-pods" }, spec: { containers: [{ name: "app", image: IMAGE }] } });
+  return create(PodSchema, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "bench-pods" },
+    spec: { containers: [{ name: "app", image: IMAGE }] },
+  });
 }
 
 /** Create → phase Running, one pod at a time, as a watch sees it. */
@@ -36,7 +41,9 @@ async function clearRound(lab: BenchLab, client: ApiClient): Promise<void> {
   await lab.removeRuns();
   const deadline = now() + 120_000;
   for (;;) {
-    const left = (await exec("docker", ["ps", "-aq", "--filter", "label=io.kubelab.pod.namespace=bench-pods"])).stdout.split("\n").filter(Boolean).length;
+    const left = (await exec("docker", ["ps", "-aq", "--filter", "label=io.kubelab.pod.namespace=bench-pods"])).stdout
+      .split("\n")
+      .filter(Boolean).length;
     const objects = (await client.list<Pod>("pods", { namespace: "bench-pods" })).items.length;
     if (left <= 2 && objects <= 1) return; // the warm pod's sandbox and app stay
     if (now() > deadline) throw new Error("bench-pods: the round's pods are not gone after 120s");
@@ -80,10 +87,23 @@ export default async function run(): Promise<void> {
     const { pods, runs, bridgeRuns, ratio } = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(ROUNDS / 2)]!;
     rows.push({ metric: `pod create → Running, ${PODS} pods one at a time, p50`, value: `${median(pods).toFixed(0)} ms`, target: "" });
     rows.push({ metric: "pod create → Running, p99", value: `${percentile(pods, 99).toFixed(0)} ms`, target: "" });
-    rows.push({ metric: `docker run -d of the same image on the lab's pod network, ${PODS} times, p50`, value: `${median(runs).toFixed(0)} ms`, target: "" });
+    rows.push({
+      metric: `docker run -d of the same image on the lab's pod network, ${PODS} times, p50`,
+      value: `${median(runs).toFixed(0)} ms`,
+      target: "",
+    });
     rows.push({ metric: "docker run -d on the pod network, p99", value: `${percentile(runs, 99).toFixed(0)} ms`, target: "" });
-    rows.push({ metric: "docker run -d on Docker's default bridge, p50 (for comparison)", value: `${median(bridgeRuns).toFixed(0)} ms`, target: "" });
-    rows.push({ metric: `ratio pod p50 / docker run p50 (median round of ${ROUNDS})`, value: ratio.toFixed(2), target: "≤ 1.5", pass: ratio <= 1.5 });
+    rows.push({
+      metric: "docker run -d on Docker's default bridge, p50 (for comparison)",
+      value: `${median(bridgeRuns).toFixed(0)} ms`,
+      target: "",
+    });
+    rows.push({
+      metric: `ratio pod p50 / docker run p50 (median round of ${ROUNDS})`,
+      value: ratio.toFixed(2),
+      target: "≤ 1.5",
+      pass: ratio <= 1.5,
+    });
     rows.push({ metric: "ratio pod p99 / docker run p99", value: (percentile(pods, 99) / percentile(runs, 99)).toFixed(2), target: "" });
     record("pods", rows, [
       "On the composed lab (3 nodes, scheduler, API server, 3-member etcd). A pod's path: API create, scheduler bind, the node's kubelet sees it, creates the sandbox with an address from the pod network plugin, starts it, has the plugin wire it to the pods network (veth pair, routes), starts the app container, writes status Running; measured by a watch.",

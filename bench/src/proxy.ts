@@ -28,7 +28,9 @@ interface WrkResult {
 const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!;
 
 async function wrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
-  const { stdout } = await exec("wrk", ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", url], { timeout: (seconds + 30) * 1000 });
+  const { stdout } = await exec("wrk", ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", url], {
+    timeout: (seconds + 30) * 1000,
+  });
   const lat = (p: string) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(stdout);
     if (!m) throw new Error(`wrk printed no ${p}% latency:\n${stdout}`);
@@ -50,12 +52,18 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 function spawnNode(script: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: ["ignore", "ignore", process.env.KUBELAB_TEST_LOGS ? "inherit" : "ignore"], env: { ...process.env, ...env } });
+  return spawn(process.execPath, [...nodeFlags, script, ...args], {
+    stdio: ["ignore", "ignore", process.env.KUBELAB_TEST_LOGS ? "inherit" : "ignore"],
+    env: { ...process.env, ...env },
+  });
 }
 
 async function waitHttp(url: string, ok: (status: number) => boolean = (s) => s === 200): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const st = await fetch(url).then((r) => r.status, () => 0);
+    const st = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (ok(st)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -84,19 +92,34 @@ export default async function run(): Promise<void> {
     await etcd.start();
     api = await spawnApiServer(etcd.endpoints, ["--service-cluster-ip-range=127.77.0.0/24"]);
     client = new ApiClient(`127.0.0.1:${api.port}`, { timeoutMs: 20_000 });
-    const svc = await client.create(decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { ports: [{ name: "http", port: 80 }] } }).obj as Service);
+    const svc = await client.create(
+      decodeObject({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web", namespace: "default" },
+        spec: { ports: [{ name: "http", port: 80 }] },
+      }).obj as Service,
+    );
     await client.create(
       decodeObject({
         apiVersion: "v1",
         kind: "Endpoints",
         metadata: { name: "web", namespace: "default" },
-        subsets: backendPorts.map((port, i) => ({ addresses: [{ ip: "127.0.0.1", targetRef: { kind: "Pod", name: `web-${i + 1}` } }], ports: [{ name: "http", port }] })),
+        subsets: backendPorts.map((port, i) => ({
+          addresses: [{ ip: "127.0.0.1", targetRef: { kind: "Pod", name: `web-${i + 1}` } }],
+          ports: [{ name: "http", port }],
+        })),
       }).obj as Endpoints,
     );
     const require = createRequire(import.meta.url);
     const proxyMain = path.join(path.dirname(require.resolve("@kubelab/kube-proxy")), "main.js");
     const metricsPort = await freePort();
-    const proxyProc = spawnNode(proxyMain, [`--server=127.0.0.1:${api.port}`, "--hostname-override=bench", `--metrics-port=${metricsPort}`, "--follow-node-container=false"], {}, process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []);
+    const proxyProc = spawnNode(
+      proxyMain,
+      [`--server=127.0.0.1:${api.port}`, "--hostname-override=bench", `--metrics-port=${metricsPort}`, "--follow-node-container=false"],
+      {},
+      process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : [],
+    );
     children.push(proxyProc);
     const viaProxy = `http://${svc.spec!.clusterIp}:80/`;
     await waitHttp(viaProxy);
@@ -154,15 +177,29 @@ export default async function run(): Promise<void> {
       const l = load[i]!;
       const s = light[i]!;
       rows.push({ metric: `${name}: requests/s at ${CONNECTIONS} connections`, value: l.rps.toFixed(0), target: "" });
-      rows.push({ metric: `${name}: p50 / p99 at ${CONNECTIONS} connections`, value: `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} ms`, target: "" });
+      rows.push({
+        metric: `${name}: p50 / p99 at ${CONNECTIONS} connections`,
+        value: `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} ms`,
+        target: "",
+      });
       rows.push({ metric: `${name}: p50 / p99 at 4 connections`, value: `${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} ms`, target: "" });
-      if (i > 0) rows.push({ metric: `${name}: the proxy's own CPU per request at ${CONNECTIONS} connections`, value: `${cpuPerRequest[i]!.toFixed(1)} µs`, target: "" });
+      if (i > 0)
+        rows.push({
+          metric: `${name}: the proxy's own CPU per request at ${CONNECTIONS} connections`,
+          value: `${cpuPerRequest[i]!.toFixed(1)} µs`,
+          target: "",
+        });
       if (l.errors + s.errors) rows.push({ metric: `${name}: errors`, value: String(l.errors + s.errors), target: "0", pass: false });
     });
     const ratio = load[1]!.rps / load[2]!.rps;
     rows.push({ metric: "throughput kube-proxy / HAProxy", value: ratio.toFixed(2), target: "≥ 0.6", pass: ratio >= 0.6 });
     const added = light[1]!.p99 - light[0]!.p99;
-    rows.push({ metric: "p99 added by kube-proxy at 4 connections (vs direct)", value: `${added.toFixed(2)} ms`, target: "≤ 2 ms", pass: added <= 2 });
+    rows.push({
+      metric: "p99 added by kube-proxy at 4 connections (vs direct)",
+      value: `${added.toFixed(2)} ms`,
+      target: "≤ 2 ms",
+      pass: added <= 2,
+    });
     const addedHa = light[2]!.p99 - light[0]!.p99;
     rows.push({ metric: "p99 added by HAProxy at 4 connections (vs direct)", value: `${addedHa.toFixed(2)} ms`, target: "" });
     record("proxy", rows, [

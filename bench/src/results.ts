@@ -27,7 +27,9 @@ export function record(name: string, rows: Row[], notes: string[] = []): void {
   ].join("\n");
   const section = [`## ${name}`, "", `Run ${date} on ${machine()}.`, "", table, "", ...notes.map((n) => `- ${n}`), ""].join("\n");
   process.stdout.write(`\n${section}\n`);
-  let text = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n\nWritten by `npm run bench -- <name>`; each section is replaced by its latest run.\n\n";
+  let text = existsSync(resultsFile)
+    ? readFileSync(resultsFile, "utf8")
+    : "# Benchmark results\n\nWritten by `npm run bench -- <name>`; each section is replaced by its latest run.\n\n";
   const re = new RegExp(`## ${name}\\n[\\s\\S]*?(?=\\n## |$)`);
   text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
   writeFileSync(resultsFile, `${text.trimEnd()}\n`);

@@ -25,7 +25,10 @@ function deployment(name: string, replicas: number): Deployment {
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: IMAGE }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: IMAGE }] },
+      },
     },
   }).obj as Deployment;
 }
@@ -34,7 +37,11 @@ function deployment(name: string, replicas: number): Deployment {
 async function waitDeployment(client: ApiClient, name: string, done: (d: Deployment) => boolean, timeoutMs = 180_000): Promise<number> {
   const list = await client.list<Deployment>("deployments", { namespace: NS, fieldSelector: `metadata.name=${name}` });
   if (list.items[0] && done(list.items[0])) return now();
-  const stream = client.watch<Deployment>("deployments", { namespace: NS, fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion });
+  const stream = client.watch<Deployment>("deployments", {
+    namespace: NS,
+    fieldSelector: `metadata.name=${name}`,
+    resourceVersion: list.resourceVersion,
+  });
   const timer = setTimeout(() => stream.stop(), timeoutMs);
   try {
     for await (const ev of stream) if (ev.type !== "BOOKMARK" && done(ev.object)) return now();
@@ -75,7 +82,9 @@ async function deleteDeployment(client: ApiClient, name: string): Promise<void> 
   const deadline = now() + 120_000;
   for (;;) {
     const pods = (await client.list<Pod>("pods", { namespace: NS, labelSelector: `app=${name}` })).items;
-    const podNames = (await exec("docker", ["ps", "-a", "--filter", `label=io.kubelab.pod.namespace=${NS}`, "--format", '{{.Label "io.kubelab.pod.name"}}'])).stdout;
+    const podNames = (
+      await exec("docker", ["ps", "-a", "--filter", `label=io.kubelab.pod.namespace=${NS}`, "--format", '{{.Label "io.kubelab.pod.name"}}'])
+    ).stdout;
     const left = podNames.split("\n").filter((n) => n.startsWith(`${name}-`)).length;
     if (pods.length === 0 && left === 0) return;
     if (now() > deadline) throw new Error(`deployment ${name}: pods not gone after 120s`);
@@ -86,7 +95,11 @@ async function deleteDeployment(client: ApiClient, name: string): Promise<void> 
 /** Resolves with the time the named pod is Ready again after having been not Ready (or restarted). */
 async function waitPodReady(client: ApiClient, name: string): Promise<number> {
   const list = await client.list<Pod>("pods", { namespace: NS, fieldSelector: `metadata.name=${name}` });
-  const stream = client.watch<Pod>("pods", { namespace: NS, fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion });
+  const stream = client.watch<Pod>("pods", {
+    namespace: NS,
+    fieldSelector: `metadata.name=${name}`,
+    resourceVersion: list.resourceVersion,
+  });
   let sawNotReady = false;
   try {
     for await (const ev of stream) {
@@ -101,7 +114,10 @@ async function waitPodReady(client: ApiClient, name: string): Promise<number> {
 }
 
 const allAvailable = (n: number) => (d: Deployment) =>
-  d.status?.observedGeneration === d.metadata!.generation && d.status.availableReplicas === n && d.status.updatedReplicas === n && d.status.replicas === n;
+  d.status?.observedGeneration === d.metadata!.generation &&
+  d.status.availableReplicas === n &&
+  d.status.updatedReplicas === n &&
+  d.status.replicas === n;
 
 export default async function run(): Promise<void> {
   const lab = new BenchLab();
@@ -158,7 +174,16 @@ export default async function run(): Promise<void> {
     for (let i = 0; i < KILLS; i++) {
       const pods = (await client.list<Pod>("pods", { namespace: NS, labelSelector: "app=web" })).items.filter(isReady);
       const victim = pods[i % pods.length]!;
-      const id = (await exec("docker", ["ps", "-q", "--filter", `label=io.kubelab.pod.uid=${victim.metadata!.uid}`, "--filter", "label=io.kubelab.container.name=web"])).stdout.trim();
+      const id = (
+        await exec("docker", [
+          "ps",
+          "-q",
+          "--filter",
+          `label=io.kubelab.pod.uid=${victim.metadata!.uid}`,
+          "--filter",
+          "label=io.kubelab.container.name=web",
+        ])
+      ).stdout.trim();
       const ready = waitPodReady(client, victim.metadata!.name);
       await new Promise((r) => setTimeout(r, 100));
       const killedAt = now();
@@ -181,15 +206,40 @@ export default async function run(): Promise<void> {
     const nodeLoss = now() - t2;
 
     const ratio = rollout / floor;
-    rows.push({ metric: `${REPLICAS}-replica Deployment: apply → all ${REPLICAS} pods Ready (median of ${ROUNDS})`, value: `${rollout.toFixed(0)} ms`, target: "" });
-    rows.push({ metric: `floor: ${REPLICAS} \`docker run -d\` of the same image in parallel, on the pod network (median of ${ROUNDS})`, value: `${floor.toFixed(0)} ms`, target: "" });
+    rows.push({
+      metric: `${REPLICAS}-replica Deployment: apply → all ${REPLICAS} pods Ready (median of ${ROUNDS})`,
+      value: `${rollout.toFixed(0)} ms`,
+      target: "",
+    });
+    rows.push({
+      metric: `floor: ${REPLICAS} \`docker run -d\` of the same image in parallel, on the pod network (median of ${ROUNDS})`,
+      value: `${floor.toFixed(0)} ms`,
+      target: "",
+    });
     rows.push({ metric: "ratio Deployment / docker run floor", value: ratio.toFixed(2), target: "≤ 1.5", pass: ratio <= 1.5 });
     const podShape = median(podShapes);
-    rows.push({ metric: `pod shape without kubelab: ${REPLICAS} × (\`docker run\` pause, then the image in its network) in parallel (median of ${ROUNDS})`, value: `${podShape.toFixed(0)} ms`, target: "" });
-    rows.push({ metric: "ratio pod shape / docker run floor (what Docker alone charges for two containers per pod)", value: (podShape / floor).toFixed(2), target: "" });
-    rows.push({ metric: `self-healing: docker kill of a pod's container → pod Ready again (median of ${KILLS})`, value: `${median(heals).toFixed(0)} ms`, target: "< 2 s", pass: median(heals) < 2000 });
+    rows.push({
+      metric: `pod shape without kubelab: ${REPLICAS} × (\`docker run\` pause, then the image in its network) in parallel (median of ${ROUNDS})`,
+      value: `${podShape.toFixed(0)} ms`,
+      target: "",
+    });
+    rows.push({
+      metric: "ratio pod shape / docker run floor (what Docker alone charges for two containers per pod)",
+      value: (podShape / floor).toFixed(2),
+      target: "",
+    });
+    rows.push({
+      metric: `self-healing: docker kill of a pod's container → pod Ready again (median of ${KILLS})`,
+      value: `${median(heals).toFixed(0)} ms`,
+      target: "< 2 s",
+      pass: median(heals) < 2000,
+    });
     rows.push({ metric: "self-healing, worst", value: `${Math.max(...heals).toFixed(0)} ms`, target: "" });
-    rows.push({ metric: `node lost (docker stop, ${onNode} of its pods) → all ${REPLICAS} Ready on the other nodes`, value: `${(nodeLoss / 1000).toFixed(1)} s`, target: "" });
+    rows.push({
+      metric: `node lost (docker stop, ${onNode} of its pods) → all ${REPLICAS} Ready on the other nodes`,
+      value: `${(nodeLoss / 1000).toFixed(1)} s`,
+      target: "",
+    });
     record("workloads", rows, [
       "On the composed lab with its lab settings: node-monitor-grace-period 10 s, pods evicted 10 s after their node is unreachable (Kubernetes: 40 s and 300 s), so node loss takes about 20 s plus the restart of the pods.",
       "Pods have no readiness probe here: Ready as soon as their container runs, as with `docker run`.",

@@ -13,7 +13,10 @@ const file = (name: string, text: string) => {
 
 describe("readManifests", () => {
   it("reads every document of a multi-document file, skipping empty ones", () => {
-    const p = file("multi.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n");
+    const p = file(
+      "multi.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n",
+    );
     const m = readManifests([p]);
     expect(m.map((x) => `${x.def.kind}/${x.obj.metadata!.name}`)).toEqual(["ConfigMap/a", "Namespace/ns"]);
     expect(inApplyOrder(m).map((x) => x.def.kind)).toEqual(["Namespace", "ConfigMap"]);
@@ -31,8 +34,13 @@ describe("readManifests", () => {
   });
 
   it("fails on any invalid document, naming the file, document and field, and returns nothing", () => {
-    const p = file("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    imagee: x\n");
-    expect(() => readManifests([p])).toThrow(`${p}#2: Pod "p" is invalid: strict decoding error: unknown field "spec.containers[0].imagee"`);
+    const p = file(
+      "bad.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    imagee: x\n",
+    );
+    expect(() => readManifests([p])).toThrow(
+      `${p}#2: Pod "p" is invalid: strict decoding error: unknown field "spec.containers[0].imagee"`,
+    );
   });
 
   it("reports YAML syntax errors, missing paths and empty input", () => {

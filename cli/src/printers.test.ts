@@ -8,8 +8,21 @@ const pod = (name: string, ns = "default") =>
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: ns, creationTimestamp: "2026-01-01T00:00:00Z" },
-    spec: { nodeName: "node-1", containers: [{ name: "a", image: "x" }, { name: "b", image: "y" }] },
-    status: { phase: "Running", podIP: "10.0.0.7", containerStatuses: [{ name: "a", ready: true, restartCount: 2 }, { name: "b", ready: false, restartCount: 1 }] },
+    spec: {
+      nodeName: "node-1",
+      containers: [
+        { name: "a", image: "x" },
+        { name: "b", image: "y" },
+      ],
+    },
+    status: {
+      phase: "Running",
+      podIP: "10.0.0.7",
+      containerStatuses: [
+        { name: "a", ready: true, restartCount: 2 },
+        { name: "b", ready: false, restartCount: 1 },
+      ],
+    },
   }).obj as KubeObject;
 const podDef = kindFor("v1", "Pod")!;
 const now = new Date("2026-01-01T00:05:00Z");
@@ -20,7 +33,18 @@ describe("printers", () => {
       ["NAME    READY   STATUS    RESTARTS   AGE", "web-1   1/2     Running   3          5m"].join("\n"),
     );
     const wide = renderTable(podDef, [pod("web-1", "team")], { wide: true, withNamespace: true, headers: true, now }).split("\n");
-    expect(wide[0].split(/\s{3,}/)).toEqual(["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"]);
+    expect(wide[0].split(/\s{3,}/)).toEqual([
+      "NAMESPACE",
+      "NAME",
+      "READY",
+      "STATUS",
+      "RESTARTS",
+      "AGE",
+      "IP",
+      "NODE",
+      "NOMINATED NODE",
+      "READINESS GATES",
+    ]);
     expect(wide[1]).toContain("10.0.0.7");
     expect(renderTable(podDef, [pod("a")], { wide: false, withNamespace: false, headers: false, now })).not.toContain("NAME");
   });

@@ -7,18 +7,31 @@ export type OutputFormat = "" | "wide" | "yaml" | "json" | "name";
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ["", "wide", "yaml", "json", "name"];
 
 /** kubectl's table: NAME (after NAMESPACE with -A) and the kind's columns, three spaces apart. */
-export function renderTable(def: KindDefinition, objects: KubeObject[], opts: { wide: boolean; withNamespace: boolean; headers: boolean; now?: Date }): string {
+export function renderTable(
+  def: KindDefinition,
+  objects: KubeObject[],
+  opts: { wide: boolean; withNamespace: boolean; headers: boolean; now?: Date },
+): string {
   const now = opts.now ?? new Date();
   const columns = def.columns.filter((c) => opts.wide || !c.wide);
   const rows: string[][] = [];
   if (opts.headers) rows.push([...(opts.withNamespace ? ["NAMESPACE"] : []), "NAME", ...columns.map((c) => c.name)]);
   for (const o of objects) {
-    rows.push([...(opts.withNamespace ? [o.metadata?.namespace ?? ""] : []), o.metadata?.name ?? "", ...columns.map((c) => c.value(o, now))]);
+    rows.push([
+      ...(opts.withNamespace ? [o.metadata?.namespace ?? ""] : []),
+      o.metadata?.name ?? "",
+      ...columns.map((c) => c.value(o, now)),
+    ]);
   }
   return table(rows, { hsep: "   " });
 }
 
-const asList = (objects: KubeObject[]) => ({ apiVersion: "v1", kind: "List", items: objects.map(objectToJson), metadata: { resourceVersion: "" } });
+const asList = (objects: KubeObject[]) => ({
+  apiVersion: "v1",
+  kind: "List",
+  items: objects.map(objectToJson),
+  metadata: { resourceVersion: "" },
+});
 
 export function renderObjects(objects: KubeObject[], format: "yaml" | "json", single: boolean): string {
   const doc = single && objects.length === 1 ? objectToJson(objects[0]) : asList(objects);

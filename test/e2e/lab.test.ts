@@ -110,7 +110,10 @@ describe("the composed lab", () => {
     try {
       // Several calls, so some land on the stopped member's connection first and must move on.
       for (let i = 0; i < 5; i++) {
-        const created = await lab.kubelab(["apply", "-f", "-"], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: degraded-${i}, namespace: e2e}\ndata: {k: v${i}}\n`);
+        const created = await lab.kubelab(
+          ["apply", "-f", "-"],
+          `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: degraded-${i}, namespace: e2e}\ndata: {k: v${i}}\n`,
+        );
         expect(created.stderr).toBe("");
         expect(created.stdout.trim()).toBe(`configmap/degraded-${i} created`);
         const read = await lab.kubelab(["get", "cm", `degraded-${i}`, "-n", "e2e", "-o", "json"]);
@@ -133,15 +136,32 @@ describe("the composed lab", () => {
     it("stops and starts the whole lab with its state: the objects, the same pods Running and Ready again, the Service answering, no container twice", async () => {
       const applied = await lab.kubelab(["apply", "-f", "-"], web);
       expect(applied.stderr).toBe("");
-      const podsNow = async () => (JSON.parse((await lab.kubelab(["get", "pods", "-n", "e2e", "-l", "app=life", "-o", "json"])).stdout) as { items: PodView[] }).items;
-      const before = await eventually("3 web pods Ready", async () => {
-        const pods = await podsNow();
-        expect(pods.filter(ready).length).toBe(3);
-        return pods;
-      }, 120_000);
-      const svc = JSON.parse((await lab.kubelab(["get", "svc", "web", "-n", "e2e", "-o", "json"])).stdout) as { spec: { clusterIP: string } };
+      const podsNow = async () =>
+        (JSON.parse((await lab.kubelab(["get", "pods", "-n", "e2e", "-l", "app=life", "-o", "json"])).stdout) as { items: PodView[] })
+          .items;
+      const before = await eventually(
+        "3 web pods Ready",
+        async () => {
+          const pods = await podsNow();
+          expect(pods.filter(ready).length).toBe(3);
+          return pods;
+        },
+        120_000,
+      );
+      const svc = JSON.parse((await lab.kubelab(["get", "svc", "web", "-n", "e2e", "-o", "json"])).stdout) as {
+        spec: { clusterIP: string };
+      };
       const answer = async () => {
-        const body = await lab.docker("exec", lab.container("node-1"), "timeout", "5", "wget", "-q", "-O-", `http://${svc.spec.clusterIP}/`);
+        const body = await lab.docker(
+          "exec",
+          lab.container("node-1"),
+          "timeout",
+          "5",
+          "wget",
+          "-q",
+          "-O-",
+          `http://${svc.spec.clusterIP}/`,
+        );
         expect(before.map((p) => p.metadata.name)).toContain((JSON.parse(body) as { pod: string }).pod);
       };
       await eventually("the Service answering", answer, 30_000);
@@ -161,12 +181,16 @@ describe("the composed lab", () => {
       const started = await lab.composeByHand(["start"]);
       expect(started.code, started.stderr).toBe(0);
       await lab.waitHealthy();
-      const after = await eventually("the same 3 pods Ready again", async () => {
-        const pods = await podsNow();
-        expect(pods.map((p) => p.metadata.uid).sort()).toEqual(before.map((p) => p.metadata.uid).sort());
-        expect(pods.filter(ready).length).toBe(3);
-        return pods;
-      }, 120_000);
+      const after = await eventually(
+        "the same 3 pods Ready again",
+        async () => {
+          const pods = await podsNow();
+          expect(pods.map((p) => p.metadata.uid).sort()).toEqual(before.map((p) => p.metadata.uid).sort());
+          expect(pods.filter(ready).length).toBe(3);
+          return pods;
+        },
+        120_000,
+      );
       process.stderr.write(`lab stop/start: pods Ready again ${Date.now() - startedAt} ms after compose start\n`);
       expect(after.map((p) => p.spec.nodeName).sort()).toEqual(before.map((p) => p.spec.nodeName).sort());
       await eventually("the Service answering", answer, 60_000);
@@ -177,10 +201,20 @@ describe("the composed lab", () => {
       const evictions = (await lab.kubelab(["get", "events", "-n", "e2e"])).stdout;
       expect(evictions).not.toContain("TaintManagerEviction");
       // Nodes that report within the grace period after the start were never lost.
-      const nodeEvents = JSON.parse((await lab.kubelab(["get", "events", "-n", "default", "-o", "json"])).stdout) as { items: { reason: string; lastTimestamp: string }[] };
+      const nodeEvents = JSON.parse((await lab.kubelab(["get", "events", "-n", "default", "-o", "json"])).stdout) as {
+        items: { reason: string; lastTimestamp: string }[];
+      };
       expect(nodeEvents.items.filter((e) => e.reason === "NodeNotReady" && Date.parse(e.lastTimestamp) >= startedAt - 1000)).toEqual([]);
       // One running sandbox and one running app container per pod, and nothing of any other pod.
-      const live = (await lab.docker("ps", "--filter", `label=io.kubelab.project=${lab.project}`, "--format", '{{.Label "io.kubelab.pod.uid"}}/{{.Label "io.kubelab.container.name"}}'))
+      const live = (
+        await lab.docker(
+          "ps",
+          "--filter",
+          `label=io.kubelab.project=${lab.project}`,
+          "--format",
+          '{{.Label "io.kubelab.pod.uid"}}/{{.Label "io.kubelab.container.name"}}',
+        )
+      )
         .trim()
         .split("\n")
         .filter(Boolean);

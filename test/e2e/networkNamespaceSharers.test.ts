@@ -18,7 +18,8 @@ describe("a node's kubelet and the containers of its network namespace", () => {
   const log = createLogger("kubelet", () => {});
   const api = new Docker({ socketPath: "/var/run/docker.sock" });
   let node = "";
-  const state = async (id: string) => JSON.parse(await docker("inspect", "--format", "{{json .State}}", id)) as { Status: string; Error: string };
+  const state = async (id: string) =>
+    JSON.parse(await docker("inspect", "--format", "{{json .State}}", id)) as { Status: string; Error: string };
   const cleanUp = async () => {
     const ids = (await docker("ps", "-aq", "--filter", `label=${TEST_LABEL}`)).split("\n").filter(Boolean);
     if (ids.length) await docker("rm", "-f", ...ids);
@@ -32,8 +33,28 @@ describe("a node's kubelet and the containers of its network namespace", () => {
   afterAll(cleanUp);
 
   it("starts one whose start failed while the node was down, and leaves one stopped by hand", async () => {
-    const proxy = await docker("run", "-d", "--label", TEST_LABEL, "--restart", "unless-stopped", "--network", `container:${node}`, "kubelab/pause:dev");
-    const stoppedByHand = await docker("run", "-d", "--label", TEST_LABEL, "--restart", "unless-stopped", "--network", `container:${node}`, "kubelab/pause:dev");
+    const proxy = await docker(
+      "run",
+      "-d",
+      "--label",
+      TEST_LABEL,
+      "--restart",
+      "unless-stopped",
+      "--network",
+      `container:${node}`,
+      "kubelab/pause:dev",
+    );
+    const stoppedByHand = await docker(
+      "run",
+      "-d",
+      "--label",
+      TEST_LABEL,
+      "--restart",
+      "unless-stopped",
+      "--network",
+      `container:${node}`,
+      "kubelab/pause:dev",
+    );
     await docker("stop", "-t", "1", stoppedByHand);
     await docker("stop", "-t", "1", proxy);
     await docker("stop", "-t", "1", node);

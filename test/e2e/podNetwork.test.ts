@@ -29,15 +29,29 @@ describe("the pod network plugin", () => {
     await docker("network", "rm", NET).catch(() => undefined);
   };
   const sandbox = async (labels: Record<string, string>) =>
-    docker("run", "-d", "--network", "none", "--label", TEST_LABEL, ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]), "kubelab/pause:dev");
-  const ping = (ip: string) => exec("docker", ["run", "--rm", "--label", TEST_LABEL, "--network", NET, "kubelab/shell:dev", "ping", "-c", "1", "-W", "2", ip]);
+    docker(
+      "run",
+      "-d",
+      "--network",
+      "none",
+      "--label",
+      TEST_LABEL,
+      ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+      "kubelab/pause:dev",
+    );
+  const ping = (ip: string) =>
+    exec("docker", ["run", "--rm", "--label", TEST_LABEL, "--network", NET, "kubelab/shell:dev", "ping", "-c", "1", "-W", "2", ip]);
 
   beforeAll(async () => {
     buildImages();
     await cleanUp();
     networkId = await docker("network", "create", "--label", TEST_LABEL, "--subnet", "10.213.0.0/16", NET);
     plugin = await startPodNetwork(
-      { socket: path.join(os.tmpdir(), `kubelab-pod-network-${process.pid}.sock`), metricsPort: await freePort(), dockerHost: "/var/run/docker.sock" },
+      {
+        socket: path.join(os.tmpdir(), `kubelab-pod-network-${process.pid}.sock`),
+        metricsPort: await freePort(),
+        dockerHost: "/var/run/docker.sock",
+      },
       createLogger("pod-network", () => {}),
     );
     client = new PodNetworkPlugin(plugin.socket, NET);
@@ -71,9 +85,13 @@ describe("the pod network plugin", () => {
 
   it("answers bad requests with the field and what is wrong, and wires nothing", async () => {
     await expect(new PodNetworkPlugin(plugin.socket, "").allocate("x")).rejects.toThrow("pod network plugin: network: required");
-    await expect(new PodNetworkPlugin(plugin.socket, "no-such-network").allocate("x")).rejects.toThrow('pod network plugin: network "no-such-network" not found');
+    await expect(new PodNetworkPlugin(plugin.socket, "no-such-network").allocate("x")).rejects.toThrow(
+      'pod network plugin: network "no-such-network" not found',
+    );
     await expect(client.attach("", [])).rejects.toThrow("pod network plugin: containerId: required");
-    await expect(client.attach("0123456789ab", [{ destination: "10.96.0.0/12", via: "" }])).rejects.toThrow("pod network plugin: routes[0]: destination and via are required");
+    await expect(client.attach("0123456789ab", [{ destination: "10.96.0.0/12", via: "" }])).rejects.toThrow(
+      "pod network plugin: routes[0]: destination and via are required",
+    );
     await expect(client.attach("no-such-container", [])).rejects.toThrow('pod network plugin: container "no-such-container" not found');
     const unlabelled = await sandbox({});
     await expect(client.attach(unlabelled, [])).rejects.toThrow(/not labelled with an address on network/);
@@ -83,6 +101,11 @@ describe("the pod network plugin", () => {
     // A wiring that fails half-way (a route the kernel refuses) leaves no host end behind.
     const bad = await sandbox({ [POD_NETWORK_LABEL.ip]: "10.213.128.10", [POD_NETWORK_LABEL.network]: networkId });
     await expect(client.attach(bad, [{ destination: "10.96.0.0/12", via: "192.0.2.1" }])).rejects.toThrow(/pod network plugin: wiring kl/);
-    expect(await exec("ip", ["link", "show", `kl${bad.slice(0, 12)}`]).then(() => "present", () => "absent")).toBe("absent");
+    expect(
+      await exec("ip", ["link", "show", `kl${bad.slice(0, 12)}`]).then(
+        () => "present",
+        () => "absent",
+      ),
+    ).toBe("absent");
   });
 });

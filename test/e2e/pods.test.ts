@@ -24,7 +24,8 @@ describe("pods on the composed lab", () => {
     expect(r.code).toBe(0);
   };
   const pod = (name: string) => client.get<Pod>("pods", NS, name);
-  const events = async (name: string) => (await client.list<Event>("events", { namespace: NS, fieldSelector: `involvedObject.name=${name}` })).items;
+  const events = async (name: string) =>
+    (await client.list<Event>("events", { namespace: NS, fieldSelector: `involvedObject.name=${name}` })).items;
   const logs = async (name: string, container?: string, previous = false) => {
     const args = ["logs", "-n", NS, name, ...(container ? ["-c", container] : []), ...(previous ? ["--previous"] : [])];
     const r = await lab.kubelab(args);
@@ -36,7 +37,15 @@ describe("pods on the composed lab", () => {
     return p;
   };
   const containersOf = async (...filters: string[]) =>
-    (await lab.docker("ps", "-a", ...filters.flatMap((f) => ["--filter", `label=${f}`]), "--format", '{{.ID}} {{.State}} {{.Label "io.kubelab.container.name"}}'))
+    (
+      await lab.docker(
+        "ps",
+        "-a",
+        ...filters.flatMap((f) => ["--filter", `label=${f}`]),
+        "--format",
+        '{{.ID}} {{.State}} {{.Label "io.kubelab.container.name"}}',
+      )
+    )
       .trim()
       .split("\n")
       .filter(Boolean)
@@ -79,7 +88,9 @@ spec:
       expect(p.spec!.nodeName).toMatch(/^node-[123]$/);
       await eventually("the sidecar's answer", async () => expect(await logs("duo", "caller")).toContain('"path":"/from-sidecar"'));
       const wide = await lab.kubelab(["get", "pod", "duo", "-n", NS, "-o", "wide", "--no-headers"]);
-      expect(wide.stdout).toMatch(new RegExp(`^duo\\s+2/2\\s+Running\\s+0\\s+\\S+\\s+${p.status!.podIp.replace(/\./g, "\\.")}\\s+${p.spec!.nodeName}`));
+      expect(wide.stdout).toMatch(
+        new RegExp(`^duo\\s+2/2\\s+Running\\s+0\\s+\\S+\\s+${p.status!.podIp.replace(/\./g, "\\.")}\\s+${p.spec!.nodeName}`),
+      );
       const reasons = (await events("duo")).map((e) => e.reason);
       expect(reasons).toEqual(expect.arrayContaining(["Scheduled", "Pulled", "Created", "Started"]));
     });
@@ -191,7 +202,9 @@ spec:
     command: [sleep, "3600"]
     livenessProbe: {exec: {command: [test, -f, /tmp/healthy]}, periodSeconds: 1, failureThreshold: 2}
 `);
-      await eventually("a liveness restart", async () => expect((await pod("unlively")).status!.containerStatuses[0]!.restartCount).toBeGreaterThanOrEqual(1));
+      await eventually("a liveness restart", async () =>
+        expect((await pod("unlively")).status!.containerStatuses[0]!.restartCount).toBeGreaterThanOrEqual(1),
+      );
       const evs = await events("unlively");
       expect(evs.find((e) => e.reason === "Unhealthy")?.message).toMatch(/^Liveness probe failed: /);
       expect(evs.find((e) => e.reason === "Killing")?.message).toBe("Container app failed liveness probe, will be restarted");
@@ -209,7 +222,9 @@ spec:
     readinessProbe: {httpGet: {path: /healthz, port: 9999}, periodSeconds: 1}
 `);
       await eventually("a failed readiness probe", async () =>
-        expect((await events("unready")).find((e) => e.reason === "Unhealthy")?.message).toMatch(/^Readiness probe failed: Get "http:\/\/[\d.]+:9999\/healthz": dial tcp [\d.]+:9999: connect: connection refused$/),
+        expect((await events("unready")).find((e) => e.reason === "Unhealthy")?.message).toMatch(
+          /^Readiness probe failed: Get "http:\/\/[\d.]+:9999\/healthz": dial tcp [\d.]+:9999: connect: connection refused$/,
+        ),
       );
       const p = running(await pod("unready"));
       const ready = p.status!.conditions.find((c) => c.type === "Ready")!;
@@ -255,7 +270,9 @@ spec:
       );
       const evs = await events("noimage");
       expect(evs.some((e) => e.reason === "Failed" && e.message === "Error: ErrImagePull")).toBe(true);
-      expect(evs.some((e) => e.reason === "Failed" && e.message.startsWith('Failed to pull image "kubelab/does-not-exist:v1": '))).toBe(true);
+      expect(evs.some((e) => e.reason === "Failed" && e.message.startsWith('Failed to pull image "kubelab/does-not-exist:v1": '))).toBe(
+        true,
+      );
       expect(evs.some((e) => e.reason === "BackOff" && e.message === 'Back-off pulling image "kubelab/does-not-exist:v1"')).toBe(true);
     });
 
@@ -280,7 +297,9 @@ spec:
         expect(ev?.count).toBeGreaterThanOrEqual(2);
       });
       const described = await lab.kubelab(["describe", "pod", "giant", "-n", NS]);
-      expect(described.stdout).toMatch(/Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient cpu\./);
+      expect(described.stdout).toMatch(
+        /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient cpu\./,
+      );
     });
 
     it("resolves Services by short and full name through the cluster DNS, and unknown names to NXDOMAIN", async () => {
@@ -340,13 +359,19 @@ spec:
       const ip = p.status!.podIp;
       const uid = p.metadata!.uid;
       // An address from the upper half of the pods network's subnet (the plugin's range).
-      const [subnet, gateway] = (await lab.docker("network", "inspect", `${lab.project}_pods`, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}")).trim().split(" ");
+      const [subnet, gateway] = (
+        await lab.docker("network", "inspect", `${lab.project}_pods`, "--format", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}")
+      )
+        .trim()
+        .split(" ");
       const { base, size, prefixLength: len } = parseIPv4Cidr(subnet!)!;
       expect(parseIPv4(ip)! - base).toBeGreaterThan(size / 2);
       expect(parseIPv4(ip)! - base).toBeLessThan(size - 1);
       // The sandbox has no Docker network; it carries its address in its labels.
       const [sandbox] = await containersOf(`io.kubelab.pod.uid=${uid}`, "io.kubelab.container.type=sandbox");
-      const inspected = (await lab.docker("inspect", sandbox!.id, "--format", '{{.HostConfig.NetworkMode}} {{index .Config.Labels "io.kubelab.pod.ip"}}')).trim();
+      const inspected = (
+        await lab.docker("inspect", sandbox!.id, "--format", '{{.HostConfig.NetworkMode}} {{index .Config.Labels "io.kubelab.pod.ip"}}')
+      ).trim();
       expect(inspected).toBe(`none ${ip}`);
       await eventually("wired's view of its network", async () => {
         const out = await logs("wired");
@@ -377,7 +402,8 @@ spec:
       await eventually("the server listening", async () => expect(await logs("graceful")).toContain("echo listening"));
       const followed: string[] = [];
       const following = (async () => {
-        for await (const chunk of client.logs({ namespace: NS, name: "graceful", follow: true })) followed.push(Buffer.from(chunk).toString());
+        for await (const chunk of client.logs({ namespace: NS, name: "graceful", follow: true }))
+          followed.push(Buffer.from(chunk).toString());
       })();
       await new Promise((r) => setTimeout(r, 500));
       const del = await lab.kubelab(["delete", "pod", "graceful", "-n", NS]);
@@ -423,8 +449,16 @@ spec:
       // Two labs on one engine (the README's and the tests') both have a node-1: a kubelet that
       // went by node name alone would take the other lab's pods for orphans and remove them.
       const labels = (project: string) =>
-        ["io.kubelab.lab=true", "io.kubelab.node=node-1", `io.kubelab.project=${project}`, `io.kubelab.pod.uid=${randomUUID()}`, "io.kubelab.container.type=app", "io.kubelab.container.name=app"].flatMap((l) => ["--label", l]);
-      const run = async (project: string) => (await lab.docker("run", "-d", ...labels(project), "kubelab/shell:dev", "sleep", "600")).trim();
+        [
+          "io.kubelab.lab=true",
+          "io.kubelab.node=node-1",
+          `io.kubelab.project=${project}`,
+          `io.kubelab.pod.uid=${randomUUID()}`,
+          "io.kubelab.container.type=app",
+          "io.kubelab.container.name=app",
+        ].flatMap((l) => ["--label", l]);
+      const run = async (project: string) =>
+        (await lab.docker("run", "-d", ...labels(project), "kubelab/shell:dev", "sleep", "600")).trim();
       const foreign = await run(`${lab.project}-elsewhere`);
       try {
         const orphan = await run(lab.project);
@@ -444,8 +478,12 @@ spec:
       const node = lab.container("node-3");
       await lab.docker("kill", node);
       // The node is down: its pods' containers died with it (Docker notes each exit a moment later).
-      await eventually("node-3's containers stopped", async () =>
-        expect((await containersOf("io.kubelab.node=node-3", `io.kubelab.project=${lab.project}`)).filter((c) => c.state === "running")).toEqual([]),
+      await eventually(
+        "node-3's containers stopped",
+        async () =>
+          expect(
+            (await containersOf("io.kubelab.node=node-3", `io.kubelab.project=${lab.project}`)).filter((c) => c.state === "running"),
+          ).toEqual([]),
         15_000,
       );
       await client.delete("pods", NS, "leaver", { gracePeriodSeconds: 0 });
@@ -455,13 +493,27 @@ spec:
         expect(cur.status!.containerStatuses[0]!.restartCount).toBe(1);
         expect(cur.status!.containerStatuses[0]!.state?.running).toBeDefined();
       });
-      await eventually("the leaver's containers removed", async () => expect(await containersOf(`io.kubelab.pod.uid=${leaver.metadata!.uid}`)).toEqual([]));
+      await eventually("the leaver's containers removed", async () =>
+        expect(await containersOf(`io.kubelab.pod.uid=${leaver.metadata!.uid}`)).toEqual([]),
+      );
       const mine = await containersOf(`io.kubelab.pod.uid=${keeper.metadata!.uid}`);
-      const live = mine.filter((c) => c.state === "running").map((c) => c.name).sort();
+      const live = mine
+        .filter((c) => c.state === "running")
+        .map((c) => c.name)
+        .sort();
       expect(live).toEqual(["POD", "web"]);
       // Across the node: no container of a pod the API server does not have, no pod with two of anything running.
       const uids = new Set((await client.list<Pod>("pods", { namespace: NS })).items.map((x) => x.metadata!.uid));
-      const onNode = (await lab.docker("ps", "-a", "--filter", "label=io.kubelab.node=node-3", "--format", '{{.State}} {{.Label "io.kubelab.pod.uid"}} {{.Label "io.kubelab.container.name"}}'))
+      const onNode = (
+        await lab.docker(
+          "ps",
+          "-a",
+          "--filter",
+          "label=io.kubelab.node=node-3",
+          "--format",
+          '{{.State}} {{.Label "io.kubelab.pod.uid"}} {{.Label "io.kubelab.container.name"}}',
+        )
+      )
         .trim()
         .split("\n")
         .map((l) => l.split(" "));
@@ -496,8 +548,12 @@ spec:
       await eventually("powered Running", async () => running(await pod("powered")));
       const node = lab.container("node-2");
       await lab.docker("stop", "-t", "2", node);
-      await eventually("node-2's containers stopped", async () =>
-        expect((await containersOf("io.kubelab.node=node-2", `io.kubelab.project=${lab.project}`)).filter((c) => c.state === "running")).toEqual([]),
+      await eventually(
+        "node-2's containers stopped",
+        async () =>
+          expect(
+            (await containersOf("io.kubelab.node=node-2", `io.kubelab.project=${lab.project}`)).filter((c) => c.state === "running"),
+          ).toEqual([]),
         15_000,
       );
       await lab.docker("start", node);

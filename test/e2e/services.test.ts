@@ -81,7 +81,9 @@ describe("services on the composed lab", () => {
   beforeAll(async () => {
     await lab.start();
     client = new ApiClient(lab.server, { timeoutMs: 20_000 });
-    await eventually("three Ready nodes", async () => expect((await lab.kubelab(["get", "nodes", "--no-headers"])).stdout.match(/ Ready /g)?.length).toBe(3));
+    await eventually("three Ready nodes", async () =>
+      expect((await lab.kubelab(["get", "nodes", "--no-headers"])).stdout.match(/ Ready /g)?.length).toBe(3),
+    );
     await apply(web("web", 3));
     await eventually("three ready web pods on three nodes", async () => {
       const pods = await readyPods("web");
@@ -96,7 +98,16 @@ describe("services on the composed lab", () => {
 
   it("runs these pods' sandboxes on Docker's own pod networking, as the lab was asked", async () => {
     const uid = (await readyPods("web"))[0]!.metadata!.uid;
-    const mode = await lab.docker("ps", "-a", "--filter", `label=io.kubelab.pod.uid=${uid}`, "--filter", "label=io.kubelab.container.type=sandbox", "--format", "{{.Networks}}");
+    const mode = await lab.docker(
+      "ps",
+      "-a",
+      "--filter",
+      `label=io.kubelab.pod.uid=${uid}`,
+      "--filter",
+      "label=io.kubelab.container.type=sandbox",
+      "--format",
+      "{{.Networks}}",
+    );
     expect(mode.trim()).toBe(`${lab.project}_pods`);
   });
 
@@ -175,7 +186,11 @@ spec:
   ports: [{name: http, port: 8080}]
 `);
     const url = lab.nodePortUrl(await nodePortOf("nobody"));
-    await eventually("503 from the empty service", async () => expect(await get(url)).toEqual({ status: 503, body: `no endpoints available for service "${NS}/nobody"\n` }), 30_000);
+    await eventually(
+      "503 from the empty service",
+      async () => expect(await get(url)).toEqual({ status: 503, body: `no endpoints available for service "${NS}/nobody"\n` }),
+      30_000,
+    );
     await apply(
       caller(
         "lookup",

@@ -58,7 +58,9 @@ describe("workloads on the composed lab", () => {
   beforeAll(async () => {
     await lab.start();
     client = new ApiClient(lab.server, { timeoutMs: 20_000 });
-    await eventually("three Ready nodes", async () => expect((await lab.kubelab(["get", "nodes", "--no-headers"])).stdout.match(/ Ready /g)?.length).toBe(3));
+    await eventually("three Ready nodes", async () =>
+      expect((await lab.kubelab(["get", "nodes", "--no-headers"])).stdout.match(/ Ready /g)?.length).toBe(3),
+    );
     await apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}\n`);
   });
   afterAll(() => {
@@ -89,7 +91,11 @@ describe("workloads on the composed lab", () => {
       expect(status).toMatchObject({ code: 0, stderr: "" });
       expect(status.stdout.trim().split("\n").at(-1)).toBe('deployment "roll" successfully rolled out');
       await deploymentAvailable("roll", 10);
-      expect((await podsOf("roll")).filter((p) => !p.metadata!.deletionTimestamp).every((p) => p.spec!.containers[0]!.image === "kubelab/burner:dev")).toBe(true);
+      expect(
+        (await podsOf("roll"))
+          .filter((p) => !p.metadata!.deletionTimestamp)
+          .every((p) => p.spec!.containers[0]!.image === "kubelab/burner:dev"),
+      ).toBe(true);
 
       const undo = await kubelab("rollout", "undo", "deployment/roll");
       expect(undo.stdout.trim()).toBe("deployment.apps/roll rolled back");
@@ -171,7 +177,16 @@ spec:
     await apply(deployment("heal", 2));
     await deploymentAvailable("heal", 2);
     const [victim, other] = await podsOf("heal");
-    const container = (await lab.docker("ps", "-q", "--filter", `label=io.kubelab.pod.uid=${victim!.metadata!.uid}`, "--filter", "label=io.kubelab.container.name=web")).trim();
+    const container = (
+      await lab.docker(
+        "ps",
+        "-q",
+        "--filter",
+        `label=io.kubelab.pod.uid=${victim!.metadata!.uid}`,
+        "--filter",
+        "label=io.kubelab.container.name=web",
+      )
+    ).trim();
     await lab.docker("kill", container);
     await eventually("the killed container restarted", async () =>
       expect((await client.get<Pod>("pods", NS, victim!.metadata!.name)).status!.containerStatuses[0]!.restartCount).toBe(1),
@@ -199,7 +214,9 @@ spec:
     await deploymentAvailable("doomed-deploy", 2);
     expect((await kubelab("delete", "deployment", "doomed-deploy")).stdout.trim()).toBe('deployment.apps "doomed-deploy" deleted');
     await eventually("its ReplicaSets and pods gone", async () => {
-      const sets = (await client.list<ReplicaSet>("replicasets", { namespace: NS })).items.filter((rs) => rs.metadata!.name.startsWith("doomed-deploy-"));
+      const sets = (await client.list<ReplicaSet>("replicasets", { namespace: NS })).items.filter((rs) =>
+        rs.metadata!.name.startsWith("doomed-deploy-"),
+      );
       expect(sets).toEqual([]);
       expect(await podsOf("doomed-deploy")).toEqual([]);
     });
@@ -212,7 +229,9 @@ spec:
     const onNode2 = (await podsOf("survivor")).filter((p) => p.spec!.nodeName === "node-2");
     expect(onNode2.length).toBeGreaterThan(0);
     await lab.docker("stop", "-t", "1", node);
-    await eventually("node-2 Unknown", async () => expect((await lab.kubelab(["get", "node", "node-2", "--no-headers"])).stdout).toMatch(/^node-2\s+NotReady|^node-2\s+Unknown/));
+    await eventually("node-2 Unknown", async () =>
+      expect((await lab.kubelab(["get", "node", "node-2", "--no-headers"])).stdout).toMatch(/^node-2\s+NotReady|^node-2\s+Unknown/),
+    );
     await eventually(
       "6 ready pods on node-1 and node-3",
       async () => {
@@ -230,7 +249,9 @@ spec:
       expect(pods).toHaveLength(6);
       expect(pods.every(isReady)).toBe(true);
     });
-    const running = (await lab.docker("ps", "--filter", "label=io.kubelab.node=node-2", "--format", '{{.Label "io.kubelab.pod.name"}}')).trim();
+    const running = (
+      await lab.docker("ps", "--filter", "label=io.kubelab.node=node-2", "--format", '{{.Label "io.kubelab.pod.name"}}')
+    ).trim();
     for (const p of onNode2) expect(running).not.toContain(p.metadata!.name);
   });
 });

@@ -35,8 +35,13 @@ const rawClient = (port: number) => new (grpcClientClass<Raw>(ApiService))(`127.
 const rawCall = (c: Raw, method: "create" | "list", req: unknown) =>
   new Promise<unknown>((resolve, reject) => c[method](req, new grpc.Metadata(), (err, res) => (err ? reject(err) : resolve(res))));
 
-const apiError = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => (e instanceof ApiError ? e : ApiError.fromServiceError(e as grpc.ServiceError)));
-const cm = (namespace: string, name: string, data: Record<string, string>) => create(ConfigMapSchema, { metadata: { name, namespace }, data });
+const apiError = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => (e instanceof ApiError ? e : ApiError.fromServiceError(e as grpc.ServiceError)),
+  );
+const cm = (namespace: string, name: string, data: Record<string, string>) =>
+  create(ConfigMapSchema, { metadata: { name, namespace }, data });
 
 /**
  * A watch opened on a bare HTTP/2 connection (gRPC's framing by hand) whose stream is never read:
@@ -49,7 +54,12 @@ function unreadWatch(port: number, req: Parameters<typeof create<typeof WatchReq
   const frame = Buffer.alloc(5 + body.length);
   frame.writeUInt32BE(body.length, 1);
   frame.set(body, 5);
-  const stream = session.request({ ":method": "POST", ":path": "/kubelab.apiserver.v1.ApiService/Watch", "content-type": "application/grpc", te: "trailers" });
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/kubelab.apiserver.v1.ApiService/Watch",
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
   stream.end(frame);
   stream.pause();
   let status: { code: number; message: string } | undefined;
@@ -65,7 +75,12 @@ function unreadWatch(port: number, req: Parameters<typeof create<typeof WatchReq
 
 /** Every message of a raw watch, and how it ended. */
 function recordWatch(stream: grpc.ClientReadableStream<WatchResponse>) {
-  const rec = { events: [] as Array<{ type: string; rv: string }>, biggestMessage: 0, error: undefined as grpc.ServiceError | undefined, endedAt: 0 };
+  const rec = {
+    events: [] as Array<{ type: string; rv: string }>,
+    biggestMessage: 0,
+    error: undefined as grpc.ServiceError | undefined,
+    endedAt: 0,
+  };
   stream.on("data", (res: WatchResponse) => {
     for (const ev of res.events) rec.events.push({ type: ev.type, rv: "" });
   });
@@ -98,7 +113,14 @@ describe("the API under clients with default settings", () => {
     const raw = rawClient(server.port);
     const stream = raw.watch(create(WatchRequestSchema, { resource: "configmaps", namespace: "big" }));
     let biggest = 0;
-    stream.on("data", (res: WatchResponse) => (biggest = Math.max(biggest, res.events.reduce((n, e) => n + (e.object?.value.length ?? 0), 0))));
+    stream.on(
+      "data",
+      (res: WatchResponse) =>
+        (biggest = Math.max(
+          biggest,
+          res.events.reduce((n, e) => n + (e.object?.value.length ?? 0), 0),
+        )),
+    );
     const rec = recordWatch(stream);
     await eventually("50 ADDED", async () => expect(rec.events.length).toBe(50), 20_000);
     expect(rec.error).toBeUndefined();
@@ -117,17 +139,23 @@ describe("the API under clients with default settings", () => {
     expect(all.items.map((c) => c.metadata!.name)).toEqual(Array.from({ length: 50 }, (_, i) => `cm-${String(i).padStart(2, "0")}`));
 
     const raw = rawClient(server.port);
-    const err = (await rawCall(raw, "list", create(ListRequestSchema, { resource: "configmaps", namespace: "big" })).catch((e) => e)) as grpc.ServiceError;
+    const err = (await rawCall(raw, "list", create(ListRequestSchema, { resource: "configmaps", namespace: "big" })).catch(
+      (e) => e,
+    )) as grpc.ServiceError;
     raw.close();
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(err.details).toMatch(/^the list of configmaps is \d+ bytes or more, larger than one response may be \(3145728 bytes\): list it in pages with limit and continue$/);
+    expect(err.details).toMatch(
+      /^the list of configmaps is \d+ bytes or more, larger than one response may be \(3145728 bytes\): list it in pages with limit and continue$/,
+    );
     expect(err.metadata.get("kubelab-reason")).toEqual(["BadRequest"]);
   });
 
   it("lets a watcher that stopped reading while 4 MB were written resume without one oversized message", async () => {
     const target = await client.create(cm("paused", "target", { v: "0" }));
     const raw = rawClient(server.port);
-    const stream = raw.watch(create(WatchRequestSchema, { resource: "configmaps", namespace: "paused", resourceVersion: target.metadata!.resourceVersion }));
+    const stream = raw.watch(
+      create(WatchRequestSchema, { resource: "configmaps", namespace: "paused", resourceVersion: target.metadata!.resourceVersion }),
+    );
     const rec = recordWatch(stream);
     stream.pause();
     for (let i = 1; i <= 40; i++) await client.patch(ConfigMapSchema, "paused", "target", { data: { v: `${i}`, blob: KiB100 } });
@@ -144,23 +172,38 @@ describe("the API under clients with default settings", () => {
     it("takes exactly 1 MiB and refuses one byte more on create, update and patch, writing nothing", async () => {
       const ok = await client.create(cm("limits", "full", { a: "x".repeat(MiB / 2), b: "y".repeat(MiB / 2) }));
       const refused = await apiError(client.create(cm("limits", "over", { a: "x".repeat(MiB / 2), b: "y".repeat(MiB / 2 + 1) })));
-      expect(refused).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, reason: "Invalid", message: 'ConfigMap "over" is invalid: []: Too long: must have at most 1048576 bytes' });
-      expect(refused!.causes).toEqual([{ field: "[]", type: "FieldValueTooLong", message: "[]: Too long: must have at most 1048576 bytes" }]);
+      expect(refused).toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        reason: "Invalid",
+        message: 'ConfigMap "over" is invalid: []: Too long: must have at most 1048576 bytes',
+      });
+      expect(refused!.causes).toEqual([
+        { field: "[]", type: "FieldValueTooLong", message: "[]: Too long: must have at most 1048576 bytes" },
+      ]);
       expect(await apiError(client.get(ConfigMapSchema, "limits", "over"))).toMatchObject({ code: grpc.status.NOT_FOUND });
 
       const small = await client.create(cm("limits", "grows", { a: "1" }));
       const update = await apiError(client.update({ ...small, data: { a: "x".repeat(MiB + 1) } } as ConfigMap));
       expect(update?.message).toBe('ConfigMap "grows" is invalid: []: Too long: must have at most 1048576 bytes');
-      const patch = await apiError(client.patch(ConfigMapSchema, "limits", "grows", { binaryData: { b: Buffer.from("z".repeat(MiB)).toString("base64") } }));
+      const patch = await apiError(
+        client.patch(ConfigMapSchema, "limits", "grows", { binaryData: { b: Buffer.from("z".repeat(MiB)).toString("base64") } }),
+      );
       expect(patch?.message).toBe('ConfigMap "grows" is invalid: []: Too long: must have at most 1048576 bytes');
       expect((await client.get(ConfigMapSchema, "limits", "grows")).data).toEqual({ a: "1" });
       expect(ok.metadata!.name).toBe("full");
     });
 
     it("counts a Secret's data and stringData together", async () => {
-      const secret = create(SecretSchema, { metadata: { name: "s", namespace: "limits" }, data: { a: new Uint8Array(MiB / 2) }, stringData: { b: "y".repeat(MiB / 2 + 1) } });
+      const secret = create(SecretSchema, {
+        metadata: { name: "s", namespace: "limits" },
+        data: { a: new Uint8Array(MiB / 2) },
+        stringData: { b: "y".repeat(MiB / 2 + 1) },
+      });
       const err = await apiError(client.create(secret));
-      expect(err).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: 'Secret "s" is invalid: data: Too long: must have at most 1048576 bytes' });
+      expect(err).toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        message: 'Secret "s" is invalid: data: Too long: must have at most 1048576 bytes',
+      });
     });
   });
 
@@ -170,7 +213,11 @@ describe("the API under clients with default settings", () => {
     afterAll(() => raw?.close());
 
     const createRaw = async (value: Uint8Array) =>
-      (await rawCall(raw, "create", create(CreateRequestSchema, { object: { typeUrl: "type.googleapis.com/kubelab.core.v1.ConfigMap", value } })).catch((e) => e)) as grpc.ServiceError;
+      (await rawCall(
+        raw,
+        "create",
+        create(CreateRequestSchema, { object: { typeUrl: "type.googleapis.com/kubelab.core.v1.ConfigMap", value } }),
+      ).catch((e) => e)) as grpc.ServiceError;
 
     it("answers an object that does not decode as its kind with INVALID_ARGUMENT (BadRequest)", async () => {
       const whole = encodeObject(cm("default", "cut", { a: "hello" }));
@@ -208,16 +255,25 @@ describe("the API under clients with default settings", () => {
     it("answers a forged or foreign continue token with INVALID_ARGUMENT", async () => {
       const future = Buffer.from(JSON.stringify({ v: 1, rv: 1e12, start: "/registry/configmaps/big/\u0000" })).toString("base64url");
       const err = await apiError(client.list(ConfigMapSchema, { namespace: "big", limit: 5, continue: future }));
-      expect(err).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, reason: "BadRequest", message: "continue key is not valid: its resourceVersion 1000000000000 is in the future" });
+      expect(err).toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        reason: "BadRequest",
+        message: "continue key is not valid: its resourceVersion 1000000000000 is in the future",
+      });
       const foreign = await apiError(client.list(ConfigMapSchema, { namespace: "big", limit: 5, continue: "bm90IGEgdG9rZW4" }));
-      expect(foreign).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, message: "continue key is not valid: the token does not belong to this list" });
+      expect(foreign).toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        message: "continue key is not valid: the token does not belong to this list",
+      });
     });
 
     it("answers a create in a Terminating namespace with PERMISSION_DENIED, reason Forbidden", async () => {
       await client.create(create(NamespaceSchema, { metadata: { name: "leaving" } }));
       await client.delete(NamespaceSchema, "", "leaving"); // stays Terminating: no namespace controller here
       // A LIST is served once the watch cache has caught up, as admission reads the namespace there.
-      expect((await client.list(NamespaceSchema, { fieldSelector: "metadata.name=leaving" })).items[0]?.metadata?.deletionTimestamp).not.toBe("");
+      expect(
+        (await client.list(NamespaceSchema, { fieldSelector: "metadata.name=leaving" })).items[0]?.metadata?.deletionTimestamp,
+      ).not.toBe("");
       const err = await apiError(client.create(cm("leaving", "late", {})));
       expect(err).toMatchObject({
         code: grpc.status.PERMISSION_DENIED,
@@ -296,7 +352,8 @@ describe("the API server's bounds on what it holds for clients", () => {
     const normal = client.watch(ConfigMapSchema, { namespace: "default", resourceVersion: rv });
     const seen: string[] = [];
     const collecting = (async () => {
-      for await (const ev of normal) if (ev.type === "MODIFIED" && ev.object.metadata!.name === "beside") seen.push((ev.object as ConfigMap).data.v!);
+      for await (const ev of normal)
+        if (ev.type === "MODIFIED" && ev.object.metadata!.name === "beside") seen.push((ev.object as ConfigMap).data.v!);
     })().catch(() => undefined);
 
     const terminated = async () => {
@@ -308,13 +365,22 @@ describe("the API server's bounds on what it holds for clients", () => {
     for (let i = 1; i <= 15; i++) await client.patch(ConfigMapSchema, "default", "beside", { data: { v: `${i}`, blob: KiB100 } });
     const writesDone = Date.now();
     // The server closes it; the client hears of it once it reads again (gRPC gives the status after the messages before it).
-    await eventually("the slow watcher closed by the server", async () => expect((await terminated())?.slice(1)).toEqual(["stalled", "1"]), 30_000, 100);
+    await eventually(
+      "the slow watcher closed by the server",
+      async () => expect((await terminated())?.slice(1)).toEqual(["stalled", "1"]),
+      30_000,
+      100,
+    );
     expect(Date.now() - writesDone).toBeLessThan((STALL_S + 5) * 1000);
     slow.resume();
     await eventually("the slow watcher's client told", async () => expect(slow.status()).toBeDefined(), 20_000);
     expect(slow.status()!.code).toBe(grpc.status.UNAVAILABLE);
     expect(slow.status()!.message).toMatch(/^the watcher was too slow and was closed \(/);
-    await eventually("every event at the normal watcher, in order", async () => expect(seen).toEqual(Array.from({ length: 15 }, (_, i) => `${i + 1}`)), 20_000);
+    await eventually(
+      "every event at the normal watcher, in order",
+      async () => expect(seen).toEqual(Array.from({ length: 15 }, (_, i) => `${i + 1}`)),
+      20_000,
+    );
     normal.stop();
     await collecting;
     slow.close();

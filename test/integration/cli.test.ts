@@ -41,17 +41,28 @@ describe("kubelab CLI against a real API server", () => {
       const r = await kubelab(["apply", "-n", "examples", "-f", path.resolve(d)]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(r.stdout.trim().split("\n").every((l) => l.endsWith(" created"))).toBe(true);
+      expect(
+        r.stdout
+          .trim()
+          .split("\n")
+          .every((l) => l.endsWith(" created")),
+      ).toBe(true);
     }
   });
 
   it("applies a directory, then reports unchanged and configured", async () => {
     const d = mkdtempSync(path.join(dir, "manifests-"));
     writeFileSync(path.join(d, "1-ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: cli}\n");
-    writeFileSync(path.join(d, "2-cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: cli, labels: {app: x}}\ndata: {a: '1', b: '2'}\n");
+    writeFileSync(
+      path.join(d, "2-cm.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: cli, labels: {app: x}}\ndata: {a: '1', b: '2'}\n",
+    );
     expect((await kubelab(["apply", "-f", d])).stdout).toBe("namespace/cli created\nconfigmap/one created\n");
     expect((await kubelab(["apply", "-f", d])).stdout).toBe("namespace/cli unchanged\nconfigmap/one unchanged\n");
-    writeFileSync(path.join(d, "2-cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: cli, labels: {app: x}}\ndata: {a: '1'}\n");
+    writeFileSync(
+      path.join(d, "2-cm.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one, namespace: cli, labels: {app: x}}\ndata: {a: '1'}\n",
+    );
     expect((await kubelab(["apply", "-f", d])).stdout).toBe("namespace/cli unchanged\nconfigmap/one configured\n");
     const cm = JSON.parse((await kubelab(["get", "configmap", "one", "-n", "cli", "-o", "json"])).stdout);
     expect(cm.data).toEqual({ a: "1" }); // the key the last apply dropped is gone (three-way apply)
@@ -69,11 +80,17 @@ describe("kubelab CLI against a real API server", () => {
   });
 
   it("writes nothing when any document is invalid, naming the field", async () => {
-    const res = await kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first, namespace: cli}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: cli}\nspec:\n  containers:\n  - name: c\n    imagee: busybox\n");
+    const res = await kubelab(
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first, namespace: cli}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: cli}\nspec:\n  containers:\n  - name: c\n    imagee: busybox\n",
+    );
     expect(res.code).toBe(1);
     expect(res.stderr).toBe('error: <stdin>#2: Pod "p" is invalid: strict decoding error: unknown field "spec.containers[0].imagee"\n');
     expect((await kubelab(["get", "cm", "first", "-n", "cli"])).code).toBe(1);
-    const invalid = await kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: cli}\nspec:\n  containers:\n  - name: c\n");
+    const invalid = await kubelab(
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: cli}\nspec:\n  containers:\n  - name: c\n",
+    );
     expect(invalid.stderr).toBe('Error from server (Invalid): Pod "p" is invalid: spec.containers[0].image: Required value\n');
   });
 
@@ -82,8 +99,16 @@ describe("kubelab CLI against a real API server", () => {
     expect((await kubelab(["get", "cm", "-n", "cli", "-l", "app=y", "-o", "name"])).stdout).toBe("configmap/two\n");
     const table = (await kubelab(["get", "cm", "-A", "--field-selector", "metadata.namespace=cli"])).stdout.split("\n");
     expect(table[0].split(/\s{3,}/)).toEqual(["NAMESPACE", "NAME", "DATA", "AGE"]);
-    expect(table.slice(1).filter(Boolean).map((l) => l.split(/\s+/)[1])).toEqual(["one", "two"]);
-    await kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: Event\nmetadata: {name: two.1, namespace: cli}\ninvolvedObject: {kind: ConfigMap, name: two, namespace: cli}\nreason: Tested\nmessage: described here\ntype: Normal\nsource: {component: test}\nlastTimestamp: '2026-01-01T00:00:00Z'\n");
+    expect(
+      table
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual(["one", "two"]);
+    await kubelab(
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Event\nmetadata: {name: two.1, namespace: cli}\ninvolvedObject: {kind: ConfigMap, name: two, namespace: cli}\nreason: Tested\nmessage: described here\ntype: Normal\nsource: {component: test}\nlastTimestamp: '2026-01-01T00:00:00Z'\n",
+    );
     const described = (await kubelab(["describe", "cm", "two", "-n", "cli"])).stdout;
     expect(described).toMatch(/^Name:\s+two\nNamespace:\s+cli\nLabels:\s+app=y/);
     expect(described).toMatch(/Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n[\s-]+\n\s+Normal\s+Tested\s+\S+\s+test\s+described here/);
@@ -121,7 +146,9 @@ describe("kubelab CLI against a real API server", () => {
   });
 
   it("prints versions, and says so when the server cannot be reached", async () => {
-    expect((await kubelab(["version"])).stdout).toMatch(/^Client Version: v\d+\.\d+\.\d+\nServer Version: v\d+\.\d+\.\d+ .*\netcd Version: 3\.\d+\.\d+\n$/);
+    expect((await kubelab(["version"])).stdout).toMatch(
+      /^Client Version: v\d+\.\d+\.\d+\nServer Version: v\d+\.\d+\.\d+ .*\netcd Version: 3\.\d+\.\d+\n$/,
+    );
     const down = await new Promise<{ stderr: string; code: number }>((resolve) =>
       execFile(process.execPath, [bin, "-s", "127.0.0.1:1", "version"], (err, _o, stderr) => resolve({ stderr, code: err ? 1 : 0 })),
     );

@@ -18,7 +18,11 @@ const replicaSet = (name: string, ns: string, replicas: number) =>
     apiVersion: "apps/v1",
     kind: "ReplicaSet",
     metadata: { name, namespace: ns },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "kubelab/echo:dev" }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "kubelab/echo:dev" }] } },
+    },
   }).obj as ReplicaSet;
 
 describe("controllers against a real API server", () => {
@@ -31,7 +35,10 @@ describe("controllers against a real API server", () => {
   beforeAll(async () => {
     await etcd.start();
     ({ server, client } = await startTestApiServer(etcd.endpoints));
-    cm = await startControllerManager(defaultControllerManagerConfig({ server: `127.0.0.1:${server.port}`, metricsPort: 0 }), createLogger("controller-manager", () => {}));
+    cm = await startControllerManager(
+      defaultControllerManagerConfig({ server: `127.0.0.1:${server.port}`, metricsPort: 0 }),
+      createLogger("controller-manager", () => {}),
+    );
     await client.create(decodeObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: "gc" } }).obj);
   });
   afterAll(async () => {
@@ -42,7 +49,12 @@ describe("controllers against a real API server", () => {
   });
 
   it("keeps replicas, adopts a matching orphan and releases a pod whose labels change", async () => {
-    const orphan = decodeObject({ apiVersion: "v1", kind: "Pod", metadata: { name: "orphan", namespace: "gc", labels: { app: "keep" } }, spec: { containers: [{ name: "c", image: "i:1" }] } }).obj;
+    const orphan = decodeObject({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "orphan", namespace: "gc", labels: { app: "keep" } },
+      spec: { containers: [{ name: "c", image: "i:1" }] },
+    }).obj;
     await client.create(orphan);
     await client.create(replicaSet("keep", "gc", 3));
     const pods = await eventually("3 pods", async () => {
@@ -93,34 +105,71 @@ describe("controllers against a real API server", () => {
   });
 
   it("keeps a Service's Endpoints in step with its pods' readiness", async () => {
-    await client.create(decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "keep", namespace: "gc" }, spec: { selector: { app: "keep" }, ports: [{ port: 80, targetPort: 8080 }] } }).obj);
+    await client.create(
+      decodeObject({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "keep", namespace: "gc" },
+        spec: { selector: { app: "keep" }, ports: [{ port: 80, targetPort: 8080 }] },
+      }).obj,
+    );
     const pods = await podsOf("gc", "keep");
     // No kubelet here: the test plays its part and writes the pods' addresses and readiness.
     const setStatus = (p: Pod, ip: string, ready: boolean) =>
-      client.updateStatus({ ...p, metadata: { ...p.metadata!, resourceVersion: "" }, status: { ...p.status!, podIp: ip, conditions: [{ $typeName: "kubelab.core.v1.PodCondition", type: "Ready", status: ready ? "True" : "False", lastProbeTime: "", lastTransitionTime: "", reason: "", message: "" }] } });
+      client.updateStatus({
+        ...p,
+        metadata: { ...p.metadata!, resourceVersion: "" },
+        status: {
+          ...p.status!,
+          podIp: ip,
+          conditions: [
+            {
+              $typeName: "kubelab.core.v1.PodCondition",
+              type: "Ready",
+              status: ready ? "True" : "False",
+              lastProbeTime: "",
+              lastTransitionTime: "",
+              reason: "",
+              message: "",
+            },
+          ],
+        },
+      });
     await Promise.all(pods.map((p, i) => setStatus(p, `10.1.0.${i + 1}`, i !== 0)));
     const ips = async () => {
       const ep = await client.get<Endpoints>("endpoints", "gc", "keep");
-      return { ready: ep.subsets.flatMap((s) => s.addresses.map((a) => a.ip)), notReady: ep.subsets.flatMap((s) => s.notReadyAddresses.map((a) => a.ip)), ports: ep.subsets.flatMap((s) => s.ports.map((p) => p.port)) };
+      return {
+        ready: ep.subsets.flatMap((s) => s.addresses.map((a) => a.ip)),
+        notReady: ep.subsets.flatMap((s) => s.notReadyAddresses.map((a) => a.ip)),
+        ports: ep.subsets.flatMap((s) => s.ports.map((p) => p.port)),
+      };
     };
-    await eventually("endpoints", async () => expect(await ips()).toEqual({ ready: ["10.1.0.2", "10.1.0.3"], notReady: ["10.1.0.1"], ports: [8080] }));
+    await eventually("endpoints", async () =>
+      expect(await ips()).toEqual({ ready: ["10.1.0.2", "10.1.0.3"], notReady: ["10.1.0.1"], ports: [8080] }),
+    );
     await setStatus(await client.get<Pod>("pods", "gc", pods[0]!.metadata!.name), "10.1.0.1", true);
-    await eventually("the pod ready in the endpoints", async () => expect((await ips()).ready).toEqual(["10.1.0.1", "10.1.0.2", "10.1.0.3"]));
+    await eventually("the pod ready in the endpoints", async () =>
+      expect((await ips()).ready).toEqual(["10.1.0.1", "10.1.0.2", "10.1.0.3"]),
+    );
     await client.delete("services", "gc", "keep");
-    await eventually("endpoints gone with the service", async () => expect((await client.list("endpoints", { namespace: "gc" })).items).toEqual([]));
+    await eventually("endpoints gone with the service", async () =>
+      expect((await client.list("endpoints", { namespace: "gc" })).items).toEqual([]),
+    );
   });
 
   it("deletes everything in a namespace before the namespace itself", async () => {
     await client.create(decodeObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: "doomed" } }).obj);
     await client.create(replicaSet("web", "doomed", 2));
-    await client.create(decodeObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "doomed" }, data: { a: "1" } }).obj);
+    await client.create(
+      decodeObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "doomed" }, data: { a: "1" } }).obj,
+    );
     await eventually("pods", async () => expect(await podsOf("doomed", "web")).toHaveLength(2));
     const del = await client.delete("namespaces", "", "doomed");
     expect(del.removed).toBe(false);
     expect((del.object as { status?: { phase: string } }).status?.phase).toBe("Terminating");
-    await expect(client.create(decodeObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "late", namespace: "doomed" } }).obj)).rejects.toThrow(
-      /unable to create new content in namespace doomed because it is being terminated/,
-    );
+    await expect(
+      client.create(decodeObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "late", namespace: "doomed" } }).obj),
+    ).rejects.toThrow(/unable to create new content in namespace doomed because it is being terminated/);
     await eventually("the namespace gone", async () => {
       const left = await client.list("namespaces", { fieldSelector: "metadata.name=doomed" });
       expect(left.items).toEqual([]);

@@ -93,7 +93,10 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
 
   it("rejects an object over 1.5 MiB with RESOURCE_EXHAUSTED", async () => {
     // A pod: ConfigMaps and Secrets stop at 1 MiB of data before this limit.
-    const pod = create(PodSchema, { metadata: { name: "big" }, spec: { containers: [{ name: "c", image: "x", args: ["x".repeat(1.6 * 1024 * 1024)] }] } });
+    const pod = create(PodSchema, {
+      metadata: { name: "big" },
+      spec: { containers: [{ name: "c", image: "x", args: ["x".repeat(1.6 * 1024 * 1024)] }] },
+    });
     const err = await apiError(client.create(pod));
     expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(err.reason).toBe("RequestEntityTooLarge");
@@ -127,9 +130,11 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < 10; i++) await increment();
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 10; i++) await increment();
+      }),
+    );
     expect((await client.get(ConfigMapSchema, "default", "counter")).data.n).toBe("80");
     expect(conflicts).toBeGreaterThan(0);
   });
@@ -137,11 +142,19 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
   it("keeps spec and status apart: Update ignores status, UpdateStatus ignores spec; generation follows spec", async () => {
     const p = await client.get(PodSchema, "default", "web-1");
     const withStatus = structuredClone(p);
-    const s1 = await client.updateStatus({ ...p, status: { ...p.status!, phase: "Running", podIp: "10.0.0.5" }, spec: { ...p.spec!, activeDeadlineSeconds: 99 } } as Pod);
+    const s1 = await client.updateStatus({
+      ...p,
+      status: { ...p.status!, phase: "Running", podIp: "10.0.0.5" },
+      spec: { ...p.spec!, activeDeadlineSeconds: 99 },
+    } as Pod);
     expect(s1.status!.phase).toBe("Running");
     expect(s1.spec!.activeDeadlineSeconds).toBeUndefined();
     expect(s1.metadata!.generation).toBe(1);
-    const u1 = await client.update({ ...s1, status: { ...s1.status!, phase: "Failed" }, spec: { ...s1.spec!, activeDeadlineSeconds: 99 } } as Pod);
+    const u1 = await client.update({
+      ...s1,
+      status: { ...s1.status!, phase: "Failed" },
+      spec: { ...s1.spec!, activeDeadlineSeconds: 99 },
+    } as Pod);
     expect(u1.status!.phase).toBe("Running");
     expect(u1.spec!.activeDeadlineSeconds).toBe(99);
     expect(u1.metadata!.generation).toBe(2);
@@ -163,7 +176,10 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
   });
 
   it("applies JSON merge patches, rejecting unknown fields by name", async () => {
-    const patched = await client.patch(ConfigMapSchema, "default", "cfg", { data: { b: "x", a: null }, metadata: { labels: { env: "lab" } } });
+    const patched = await client.patch(ConfigMapSchema, "default", "cfg", {
+      data: { b: "x", a: null },
+      metadata: { labels: { env: "lab" } },
+    });
     expect(patched.data).toEqual({ b: "x" });
     expect(patched.metadata!.labels).toEqual({ env: "lab" });
     const err = await apiError(client.patch(ConfigMapSchema, "default", "cfg", { dta: { c: "1" } }));

@@ -46,15 +46,41 @@ describe("cluster DNS over real Services", () => {
   beforeAll(async () => {
     await etcd.start();
     ({ server, client } = await startTestApiServer(etcd.endpoints));
-    dns = await startDns(defaultDnsConfig({ server: `127.0.0.1:${server.port}`, port: 0, metricsPort: 0, bindAddress: "127.0.0.1" }), createLogger("dns", () => {}));
-    await client.create(decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] } }).obj);
-    await client.create(decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "db", namespace: "default" }, spec: { clusterIP: "None", selector: { app: "db" }, ports: [{ port: 5432 }] } }).obj);
+    dns = await startDns(
+      defaultDnsConfig({ server: `127.0.0.1:${server.port}`, port: 0, metricsPort: 0, bindAddress: "127.0.0.1" }),
+      createLogger("dns", () => {}),
+    );
+    await client.create(
+      decodeObject({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web", namespace: "default" },
+        spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] },
+      }).obj,
+    );
+    await client.create(
+      decodeObject({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "db", namespace: "default" },
+        spec: { clusterIP: "None", selector: { app: "db" }, ports: [{ port: 5432 }] },
+      }).obj,
+    );
     await client.create(
       decodeObject({
         apiVersion: "v1",
         kind: "Endpoints",
         metadata: { name: "db", namespace: "default" },
-        subsets: [{ addresses: [{ ip: "10.1.0.7", hostname: "db-0" }, { ip: "10.1.0.8", hostname: "db-1" }], notReadyAddresses: [{ ip: "10.1.0.9" }], ports: [{ port: 5432 }] }],
+        subsets: [
+          {
+            addresses: [
+              { ip: "10.1.0.7", hostname: "db-0" },
+              { ip: "10.1.0.8", hostname: "db-1" },
+            ],
+            notReadyAddresses: [{ ip: "10.1.0.9" }],
+            ports: [{ port: 5432 }],
+          },
+        ],
       }).obj,
     );
   });
@@ -72,7 +98,11 @@ describe("cluster DNS over real Services", () => {
       if (r.answers?.length !== 1) throw new Error("not yet");
       return r;
     });
-    expect(a.answers![0]).toMatchObject({ type: "A", name: "web.default.svc.cluster.local", data: (web as { spec: { clusterIp: string } }).spec.clusterIp });
+    expect(a.answers![0]).toMatchObject({
+      type: "A",
+      name: "web.default.svc.cluster.local",
+      data: (web as { spec: { clusterIp: string } }).spec.clusterIp,
+    });
     expect(a.flag_aa).toBe(true);
     const headless = await eventually(async () => {
       const r = await ask("db.default.svc.cluster.local");

@@ -48,10 +48,22 @@ describe("Event TTL (--event-ttl) on a 3-member etcd cluster", () => {
     await new Promise((r) => setTimeout(r, 3000));
     // A write renews the TTL: "patched" is written again, under a new lease, before "early" expires.
     await client.patch("events", "ttl", "patched", { count: 2 });
-    await eventually("the first Event to expire", async () => expect(isNotFound(await client.get("events", "ttl", "early").catch((e) => e))).toBe(true), 20_000);
+    await eventually(
+      "the first Event to expire",
+      async () => expect(isNotFound(await client.get("events", "ttl", "early").catch((e) => e))).toBe(true),
+      20_000,
+    );
     expect((await client.get<Event>("events", "ttl", "patched")).count).toBe(2);
-    await eventually("the patched Event to expire", async () => expect(isNotFound(await client.get("events", "ttl", "patched").catch((e) => e))).toBe(true), 20_000);
-    await eventually("DELETED events", async () => expect(events.filter((e) => e.type === "DELETED").map((e) => e.object.metadata!.name)).toEqual(["early", "patched"]), 10_000);
+    await eventually(
+      "the patched Event to expire",
+      async () => expect(isNotFound(await client.get("events", "ttl", "patched").catch((e) => e))).toBe(true),
+      20_000,
+    );
+    await eventually(
+      "DELETED events",
+      async () => expect(events.filter((e) => e.type === "DELETED").map((e) => e.object.metadata!.name)).toEqual(["early", "patched"]),
+      10_000,
+    );
     stream.stop();
     expect((await client.get("configmaps", "ttl", "kept")).metadata!.name).toBe("kept");
   });

@@ -69,7 +69,11 @@ describe("etcd faults", () => {
   it("answers UNAVAILABLE within the deadline when two members are down, and recovers when they return", async () => {
     await etcd.stopMember(1);
     await etcd.stopMember(2);
-    for (const op of [() => client.create(cm("no-quorum")), () => client.get(ConfigMapSchema, "default", "one-down-0-0"), () => client.list(ConfigMapSchema, {})]) {
+    for (const op of [
+      () => client.create(cm("no-quorum")),
+      () => client.get(ConfigMapSchema, "default", "one-down-0-0"),
+      () => client.list(ConfigMapSchema, {}),
+    ]) {
       const started = Date.now();
       const err = await op().then(
         () => undefined,

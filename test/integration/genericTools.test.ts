@@ -13,9 +13,13 @@ import { startTestApiServer } from "../support/apiServer.js";
 // What a generic gRPC tool (grpcurl, grpc_health_probe) sees: the standard health and
 // reflection services, loaded here from their own published .proto files, not from ours.
 const require = createRequire(import.meta.url);
+// biome-ignore lint/suspicious/noExplicitAny: what proto-loader loads is untyped
+type Untyped = any;
 const load = (file: string) =>
-  // biome-ignore lint/suspicious/noExplicitAny: what proto-loader loads is untyped
-  grpc.loadPackageDefinition(protoLoader.loadSync(file, { keepCase: true, longs: String, enums: String, defaults: true })) as Record<string, any>;
+  grpc.loadPackageDefinition(protoLoader.loadSync(file, { keepCase: true, longs: String, enums: String, defaults: true })) as Record<
+    string,
+    Untyped
+  >;
 
 describe("generic gRPC tools", () => {
   const etcd = new EtcdCluster();
@@ -48,7 +52,10 @@ describe("generic gRPC tools", () => {
   });
 
   it("lists the API service and serves the descriptors of every kind by reflection", async () => {
-    const reflProto = path.join(path.dirname(require.resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1/reflection.proto");
+    const reflProto = path.join(
+      path.dirname(require.resolve("@grpc/reflection/package.json")),
+      "build/proto/grpc/reflection/v1/reflection.proto",
+    );
     const Reflection = load(reflProto).grpc.reflection.v1.ServerReflection;
     const refl = new Reflection(address, grpc.credentials.createInsecure());
     const ask = (req: object) =>
@@ -63,7 +70,10 @@ describe("generic gRPC tools", () => {
         call.write(req);
       });
     const services = await ask({ list_services: "" });
-    expect(services.list_services_response.service.map((s: { name: string }) => s.name).sort()).toEqual(["grpc.health.v1.Health", "kubelab.apiserver.v1.ApiService"]);
+    expect(services.list_services_response.service.map((s: { name: string }) => s.name).sort()).toEqual([
+      "grpc.health.v1.Health",
+      "kubelab.apiserver.v1.ApiService",
+    ]);
     // What `grpcurl -plaintext ADDRESS grpc.health.v1.Health/Check` looks up first.
     const health = await ask({ file_containing_symbol: "grpc.health.v1.Health" });
     const healthFiles = health.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => fromBinary(FileDescriptorProtoSchema, b));

@@ -23,7 +23,13 @@ describe("informer", () => {
   let server: RunningApiServer;
   const start = () =>
     startApiServer(
-      defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port, metricsPort: 0, watchBookmarkIntervalSeconds: 1 }),
+      defaultApiServerConfig({
+        etcdServers: etcd.endpoints,
+        bindAddress: "127.0.0.1",
+        port,
+        metricsPort: 0,
+        watchBookmarkIntervalSeconds: 1,
+      }),
       quiet,
     );
 
@@ -67,7 +73,10 @@ describe("informer", () => {
     const relistsBefore = inf.relists;
     await server.close();
     // While the informer's server is away, another writes and compacts past its resourceVersion.
-    const other = await startApiServer(defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port: 0, metricsPort: 0 }), quiet);
+    const other = await startApiServer(
+      defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port: 0, metricsPort: 0 }),
+      quiet,
+    );
     const otherClient = new ApiClient(`127.0.0.1:${other.port}`);
     let last: ConfigMap | undefined;
     for (let i = 0; i < 5; i++) last = await otherClient.create(cm(`while-away-${i}`, "kube-public"));

@@ -43,7 +43,10 @@ async function startBackend(name: string, ip: string, port: number): Promise<Bac
   return b;
 }
 
-function request(url: string, init: { method?: string; body?: string; agent?: http.Agent } = {}): Promise<{ status: number; body: string }> {
+function request(
+  url: string,
+  init: { method?: string; body?: string; agent?: http.Agent } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? "GET", agent: init.agent ?? false }, (res) => {
       let body = "";
@@ -77,7 +80,11 @@ describe("kube-proxy", () => {
       subsets: [
         {
           addresses: ready.map((b) => ({ ip: b.ip, nodeName: "node-1", targetRef: { kind: "Pod", name: b.name, namespace: NS } })),
-          notReadyAddresses: notReady.map((b) => ({ ip: b.ip, nodeName: "node-1", targetRef: { kind: "Pod", name: b.name, namespace: NS } })),
+          notReadyAddresses: notReady.map((b) => ({
+            ip: b.ip,
+            nodeName: "node-1",
+            targetRef: { kind: "Pod", name: b.name, namespace: NS },
+          })),
           ports: [{ name: portName, port }],
         },
       ],
@@ -94,12 +101,21 @@ describe("kube-proxy", () => {
   beforeAll(async () => {
     await etcd.start();
     nodePortBase = await freePortRange(10);
-    ({ server, client } = await startTestApiServer(etcd.endpoints, { serviceClusterIpRange: "127.77.0.0/24", serviceNodePortRange: `${nodePortBase}-${nodePortBase + 9}` }));
+    ({ server, client } = await startTestApiServer(etcd.endpoints, {
+      serviceClusterIpRange: "127.77.0.0/24",
+      serviceNodePortRange: `${nodePortBase}-${nodePortBase + 9}`,
+    }));
     const port = await freePort();
     for (let i = 1; i <= 3; i++) backends.push(await startBackend(`web-${i}`, `127.0.1.${i}`, port));
     const logs: string[] = [];
     proxy = await startKubeProxy(
-      defaultKubeProxyConfig({ server: `127.0.0.1:${server.port}`, nodeName: "node-1", metricsPort: 0, nodePortAddresses: "127.0.0.1", connectTimeoutMs: 1000 }),
+      defaultKubeProxyConfig({
+        server: `127.0.0.1:${server.port}`,
+        nodeName: "node-1",
+        metricsPort: 0,
+        nodePortAddresses: "127.0.0.1",
+        connectTimeoutMs: 1000,
+      }),
       createLogger("kube-proxy", (l) => logs.push(l)),
     );
   });
@@ -127,7 +143,10 @@ describe("kube-proxy", () => {
     await eventually("three endpoints", async () => expect((await request(`http://${ip}/`)).status).toBe(200));
     for (const b of backends) b.hits = 0;
     for (let i = 0; i < 150; i++) expect((await request(`http://${ip}/x?i=${i}`)).body).toMatch(/^web-\d GET \/x\?i=\d+ $/);
-    for (let i = 0; i < 150; i++) expect((await request(`http://${ip}/`, { agent: keepAlive, method: "POST", body: `n${i}` })).body).toMatch(new RegExp(`^web-\\d POST / n${i}$`));
+    for (let i = 0; i < 150; i++)
+      expect((await request(`http://${ip}/`, { agent: keepAlive, method: "POST", body: `n${i}` })).body).toMatch(
+        new RegExp(`^web-\\d POST / n${i}$`),
+      );
     for (const b of backends) expect(b.hits).toBe(100);
 
     await setEndpoints("web", [], backends);
@@ -153,7 +172,9 @@ describe("kube-proxy", () => {
     expect(chunked.body).toMatch(/^web-\d POST \/up part-1,part-2$/);
     // Two requests in one write: answered in order, each by some backend.
     const raw = await new Promise<string>((resolve, reject) => {
-      const s = net.connect(80, ip, () => s.write(`GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+      const s = net.connect(80, ip, () =>
+        s.write(`GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      );
       let got = "";
       s.on("data", (d) => (got += d));
       s.on("end", () => resolve(got));
@@ -196,8 +217,12 @@ describe("kube-proxy", () => {
     await eventually("endpoints", async () => expect((await request(url)).status).toBe(200));
     for (let i = 0; i < 20; i++) expect((await request(url, { method: "PUT", body: "x" })).body).toBe("web-2 PUT / x");
     const metrics = await (await fetch(`http://127.0.0.1:${proxy.metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(/kubeproxy_upstream_errors_total\{service="default\/retry:",backend="gone@127\.0\.1\.99:\d+",reason="ECONNREFUSED"[^}]*\} [1-9]/);
-    expect(metrics).toMatch(/kubeproxy_http_requests_total\{service="default\/retry:",backend="web-2@127\.0\.1\.2:\d+",code="200"[^}]*\} 2\d/);
+    expect(metrics).toMatch(
+      /kubeproxy_upstream_errors_total\{service="default\/retry:",backend="gone@127\.0\.1\.99:\d+",reason="ECONNREFUSED"[^}]*\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /kubeproxy_http_requests_total\{service="default\/retry:",backend="web-2@127\.0\.1\.2:\d+",code="200"[^}]*\} 2\d/,
+    );
   });
 
   it("passes a non-HTTP port through at TCP level, and serves a NodePort on the node's address", async () => {

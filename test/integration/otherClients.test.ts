@@ -15,13 +15,20 @@ interface ObjectView {
   data: Record<string, string>;
 }
 interface ExampleApi {
-  apiResources(): Promise<Array<{ name: string; kind: string; namespaced: boolean; short_names: string[]; message_type: string; verbs: string[] }>>;
+  apiResources(): Promise<
+    Array<{ name: string; kind: string; namespaced: boolean; short_names: string[]; message_type: string; verbs: string[] }>
+  >;
   create(messageType: string, object: object): Promise<ObjectView>;
   get(resource: string, namespace: string, name: string): Promise<ObjectView>;
   list(resource: string, opts?: object): Promise<{ resourceVersion: string; continue: string; items: ObjectView[] }>;
   update(messageType: string, object: object): Promise<ObjectView>;
   delete(resource: string, namespace: string, name: string, gracePeriodSeconds?: number): Promise<{ object: ObjectView; removed: boolean }>;
-  watch(resource: string, opts: object, onEvent: (type: string, obj: ObjectView | null) => void, onError?: (e: grpc.ServiceError) => void): { cancel(): void };
+  watch(
+    resource: string,
+    opts: object,
+    onEvent: (type: string, obj: ObjectView | null) => void,
+    onError?: (e: grpc.ServiceError) => void,
+  ): { cancel(): void };
   close(): void;
 }
 const connect = (example as { connect(address: string): ExampleApi }).connect;
@@ -50,7 +57,23 @@ describe("a client written with @grpc/proto-loader from proto/", () => {
     expect(pods).toMatchObject({ kind: "Pod", namespaced: true, short_names: ["po"], message_type: "kubelab.core.v1.Pod" });
     expect(pods.verbs).toEqual(["create", "delete", "get", "list", "patch", "update", "watch"]);
     expect(resources.find((r) => r.name === "nodes")).toMatchObject({ kind: "Node", namespaced: false });
-    expect(resources.map((r) => r.name)).toEqual(expect.arrayContaining(["configmaps", "deployments", "endpoints", "events", "jobs", "leases", "namespaces", "pods/status", "pods/binding", "pods/log", "replicasets", "secrets", "services"]));
+    expect(resources.map((r) => r.name)).toEqual(
+      expect.arrayContaining([
+        "configmaps",
+        "deployments",
+        "endpoints",
+        "events",
+        "jobs",
+        "leases",
+        "namespaces",
+        "pods/status",
+        "pods/binding",
+        "pods/log",
+        "replicasets",
+        "secrets",
+        "services",
+      ]),
+    );
   });
 
   it("creates, lists, watches, meets a conflict, and deletes", async () => {
@@ -60,7 +83,10 @@ describe("a client written with @grpc/proto-loader from proto/", () => {
       if (type !== "BOOKMARK") seen.push(`${type} ${obj!.metadata.name} ${JSON.stringify(obj!.data)}`);
     });
     try {
-      const created = await api.create("kubelab.core.v1.ConfigMap", { metadata: { name: "other", namespace: "default" }, data: { a: "1" } });
+      const created = await api.create("kubelab.core.v1.ConfigMap", {
+        metadata: { name: "other", namespace: "default" },
+        data: { a: "1" },
+      });
       expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
       const listed = await api.list("configmaps", { namespace: "default" });
       expect(listed.items.map((i) => i.metadata.name)).toContain("other");
@@ -69,7 +95,9 @@ describe("a client written with @grpc/proto-loader from proto/", () => {
       expect(Number(updated.metadata.resource_version)).toBeGreaterThan(Number(created.metadata.resource_version));
       const stale = await api.update("kubelab.core.v1.ConfigMap", { ...created, data: { a: "3" } }).catch((e: grpc.ServiceError) => e);
       expect((stale as grpc.ServiceError).code).toBe(grpc.status.ABORTED);
-      expect((stale as grpc.ServiceError).details).toBe('Operation cannot be fulfilled on configmaps "other": the object has been modified; please apply your changes to the latest version and try again');
+      expect((stale as grpc.ServiceError).details).toBe(
+        'Operation cannot be fulfilled on configmaps "other": the object has been modified; please apply your changes to the latest version and try again',
+      );
       expect((stale as grpc.ServiceError).metadata.get("kubelab-reason")).toEqual(["Conflict"]);
 
       const deleted = await api.delete("configmaps", "default", "other", 0);
@@ -88,9 +116,21 @@ describe("a client written with @grpc/proto-loader from proto/", () => {
   it("sends a grace period of 0 as a force delete, not as an absent field", async () => {
     // A pod's deletion waits for its kubelet unless the grace period is 0; a client whose protoc
     // dropped `optional` would send nothing and get the 30 s default instead.
-    await client.create({ $typeName: "kubelab.core.v1.Pod", apiVersion: "v1", kind: "Pod", metadata: { name: "forced", namespace: "default" }, spec: { containers: [{ name: "c", image: "x" }], nodeName: "somewhere" } } as never);
+    await client.create({
+      $typeName: "kubelab.core.v1.Pod",
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "forced", namespace: "default" },
+      spec: { containers: [{ name: "c", image: "x" }], nodeName: "somewhere" },
+    } as never);
     expect((await api.delete("pods", "default", "forced", 0)).removed).toBe(true);
-    await client.create({ $typeName: "kubelab.core.v1.Pod", apiVersion: "v1", kind: "Pod", metadata: { name: "graceful", namespace: "default" }, spec: { containers: [{ name: "c", image: "x" }], nodeName: "somewhere" } } as never);
+    await client.create({
+      $typeName: "kubelab.core.v1.Pod",
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "graceful", namespace: "default" },
+      spec: { containers: [{ name: "c", image: "x" }], nodeName: "somewhere" },
+    } as never);
     const graceful = await api.delete("pods", "default", "graceful");
     expect(graceful.removed).toBe(false);
     expect(graceful.object.metadata).toMatchObject({ deletion_grace_period_seconds: 30 });

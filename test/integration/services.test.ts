@@ -6,7 +6,12 @@ import { EtcdCluster } from "../support/etcdCluster.js";
 import { startTestApiServer } from "../support/apiServer.js";
 
 const svc = (name: string, spec: Record<string, unknown>) =>
-  decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } }).obj as Service;
+  decodeObject({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: "default" },
+    spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec },
+  }).obj as Service;
 
 describe("Service addresses", () => {
   const etcd = new EtcdCluster();
@@ -16,7 +21,10 @@ describe("Service addresses", () => {
   beforeAll(async () => {
     await etcd.start();
     // A /28 has 14 usable addresses: small enough to fill.
-    ({ server, client } = await startTestApiServer(etcd.endpoints, { serviceClusterIpRange: "10.100.0.0/28", serviceNodePortRange: "30000-30009" }));
+    ({ server, client } = await startTestApiServer(etcd.endpoints, {
+      serviceClusterIpRange: "10.100.0.0/28",
+      serviceNodePortRange: "30000-30009",
+    }));
   });
   afterAll(async () => {
     client?.close();
@@ -32,7 +40,9 @@ describe("Service addresses", () => {
     expect(made[0]!.spec!.clusterIps).toEqual([made[0]!.spec!.clusterIp]);
     expect(made[0]!.spec!.ports[0]!.protocol).toBe("TCP");
     expect(made[0]!.spec!.ports[0]!.targetPort?.kind).toEqual({ case: "numberValue", value: 80 });
-    await expect(client.create(svc("full", {}))).rejects.toThrow('Service "full" is invalid: spec.clusterIPs: Invalid value: "": failed to allocate a serviceIP: range is full');
+    await expect(client.create(svc("full", {}))).rejects.toThrow(
+      'Service "full" is invalid: spec.clusterIPs: Invalid value: "": failed to allocate a serviceIP: range is full',
+    );
     await client.delete("services", "default", "s3");
     const again = await client.create(svc("again", {}));
     expect(again.spec!.clusterIp).toBe(made[3]!.spec!.clusterIp);
@@ -51,7 +61,9 @@ describe("Service addresses", () => {
     );
     const updated = await client.update(svc("a", { ports: [{ port: 8080 }] }));
     expect(updated.spec!.clusterIp).toBe("10.100.0.5");
-    await expect(client.update(svc("a", { clusterIP: "10.100.0.6" }))).rejects.toThrow('spec.clusterIPs[0]: Invalid value: "10.100.0.6": may not change once set');
+    await expect(client.update(svc("a", { clusterIP: "10.100.0.6" }))).rejects.toThrow(
+      'spec.clusterIPs[0]: Invalid value: "10.100.0.6": may not change once set',
+    );
     const headless = await client.create(svc("h", { clusterIP: "None" }));
     expect(headless.spec!.clusterIp).toBe("None");
     await client.delete("services", "default", "a");
@@ -62,14 +74,38 @@ describe("Service addresses", () => {
     // A port to allocate before a requested one, in a range of ten: the allocator must never hand
     // out the requested port first (it once did, one time in ten).
     for (let i = 0; i < 20; i++) {
-      const s = await client.create(svc("again", { type: "NodePort", ports: [{ name: "a", port: 80 }, { name: "b", port: 81, nodePort: 30005 }] }));
+      const s = await client.create(
+        svc("again", {
+          type: "NodePort",
+          ports: [
+            { name: "a", port: 80 },
+            { name: "b", port: 81, nodePort: 30005 },
+          ],
+        }),
+      );
       expect(s.spec!.ports[0]!.nodePort).not.toBe(30005);
       await client.delete("services", "default", "again");
     }
-    await expect(client.create(svc("dup", { type: "NodePort", ports: [{ name: "a", port: 80, nodePort: 30002 }, { name: "b", port: 81, nodePort: 30002 }] }))).rejects.toThrow(
-      "spec.ports[1].nodePort: Duplicate value: 30002",
+    await expect(
+      client.create(
+        svc("dup", {
+          type: "NodePort",
+          ports: [
+            { name: "a", port: 80, nodePort: 30002 },
+            { name: "b", port: 81, nodePort: 30002 },
+          ],
+        }),
+      ),
+    ).rejects.toThrow("spec.ports[1].nodePort: Duplicate value: 30002");
+    const n1 = await client.create(
+      svc("n1", {
+        type: "NodePort",
+        ports: [
+          { name: "http", port: 80 },
+          { name: "https", port: 443, nodePort: 30005 },
+        ],
+      }),
     );
-    const n1 = await client.create(svc("n1", { type: "NodePort", ports: [{ name: "http", port: 80 }, { name: "https", port: 443, nodePort: 30005 }] }));
     const [p1, p2] = n1.spec!.ports;
     expect(p1!.nodePort).toBeGreaterThanOrEqual(30000);
     expect(p1!.nodePort).toBeLessThanOrEqual(30009);
@@ -80,7 +116,9 @@ describe("Service addresses", () => {
     await expect(client.create(svc("n3", { type: "NodePort", ports: [{ port: 80, nodePort: 31000 }] }))).rejects.toThrow(
       "spec.ports[0].nodePort: Invalid value: 31000: provided port is not in the valid range. The range of valid ports is 30000-30009",
     );
-    await expect(client.create(svc("n4", { ports: [{ port: 80, nodePort: 30001 }] }))).rejects.toThrow("spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'");
+    await expect(client.create(svc("n4", { ports: [{ port: 80, nodePort: 30001 }] }))).rejects.toThrow(
+      "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
+    );
     await client.delete("services", "default", "n1");
     const n5 = await client.create(svc("n5", { type: "NodePort", ports: [{ port: 80, nodePort: 30005 }] }));
     expect(n5.spec!.ports[0]!.nodePort).toBe(30005);

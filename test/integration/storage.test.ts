@@ -32,7 +32,9 @@ describe("storage format on a 3-member etcd cluster", () => {
   });
 
   it("stores an object as kubelab\\0 and its protobuf encoding, without resourceVersion", async () => {
-    const created = await client.create(create(ConfigMapSchema, { metadata: { name: "pb", namespace: "store", labels: { a: "b" } }, data: { k: "v ✓" } }));
+    const created = await client.create(
+      create(ConfigMapSchema, { metadata: { name: "pb", namespace: "store", labels: { a: "b" } }, data: { k: "v ✓" } }),
+    );
     const value = (await raw.get("/registry/configmaps/store/pb").buffer())!;
     expect(value.subarray(0, MAGIC.length)).toEqual(MAGIC);
     const stored = fromBinary(ConfigMapSchema, value.subarray(MAGIC.length));
@@ -51,7 +53,9 @@ describe("storage format on a 3-member etcd cluster", () => {
     };
     try {
       const bytes = await new Promise<Buffer>((resolve, reject) =>
-        rawApi.get(create(GetRequestSchema, { resource: "configmaps", namespace: "store", name: "pb" }), (err, res) => (err ? reject(err) : resolve(res))),
+        rawApi.get(create(GetRequestSchema, { resource: "configmaps", namespace: "store", name: "pb" }), (err, res) =>
+          err ? reject(err) : resolve(res),
+        ),
       );
       // protobuf-es's own parser, not kubelab's: the two metadata occurrences merge.
       const got = fromBinary(ConfigMapSchema, fromBinary(AnySchema, bytes).value);
@@ -72,14 +76,26 @@ describe("storage format on a 3-member etcd cluster", () => {
       for await (const ev of watch) events.push(ev);
     })();
     try {
-      const legacy = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "legacy", namespace: "store", uid: "0b8f2a3c-0000-4f5a-8b9c-0d1e2f3a4b5c", creationTimestamp: "2025-01-01T00:00:00Z" }, data: { old: "json" } };
+      const legacy = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name: "legacy",
+          namespace: "store",
+          uid: "0b8f2a3c-0000-4f5a-8b9c-0d1e2f3a4b5c",
+          creationTimestamp: "2025-01-01T00:00:00Z",
+        },
+        data: { old: "json" },
+      };
       await raw.put("/registry/configmaps/store/legacy").value(JSON.stringify(legacy));
       const modRevision = (await raw.get("/registry/configmaps/store/legacy").exec()).kvs[0]!.mod_revision;
       const got = await client.get(ConfigMapSchema, "store", "legacy");
       expect(got.metadata!.resourceVersion).toBe(modRevision);
       expect(got.data).toEqual({ old: "json" });
       await eventually("the legacy object's watch event", async () =>
-        expect(events.map((e) => `${e.type} ${e.object.metadata!.name} ${e.object.data.old} ${e.object.metadata!.resourceVersion}`)).toContain(`ADDED legacy json ${modRevision}`),
+        expect(
+          events.map((e) => `${e.type} ${e.object.metadata!.name} ${e.object.data.old} ${e.object.metadata!.resourceVersion}`),
+        ).toContain(`ADDED legacy json ${modRevision}`),
       );
       expect((await client.list(ConfigMapSchema, { namespace: "store" })).items.map((c) => c.metadata!.name)).toContain("legacy");
       await client.patch(ConfigMapSchema, "store", "legacy", { data: { old: "rewritten" } });

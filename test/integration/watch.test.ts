@@ -59,7 +59,11 @@ describe("watch", () => {
     // The server hands its own writes to its watch cache instead of decoding them back from etcd;
     // what watchers get must not differ from what another server reads from storage.
     const list = await client.list(PodSchema, { namespace: "default" });
-    const stream = client.watch(PodSchema, { namespace: "default", resourceVersion: list.resourceVersion, fieldSelector: "metadata.name=exact" });
+    const stream = client.watch(PodSchema, {
+      namespace: "default",
+      resourceVersion: list.resourceVersion,
+      fieldSelector: "metadata.name=exact",
+    });
     const events = take(stream, 4);
     const writes: Pod[] = [];
     writes.push(
@@ -177,9 +181,7 @@ describe("watch", () => {
   it("serves 100 watchers from one etcd watch", async () => {
     const etcdWatchers = async () => {
       const all = await Promise.all(etcd.endpoints.map((e) => fetch(`${e}/metrics`).then((r) => r.text())));
-      return all
-        .map((text) => Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1] ?? "0"))
-        .reduce((a, b) => a + b, 0);
+      return all.map((text) => Number(/^etcd_debugging_mvcc_watcher_total (\d+)/m.exec(text)?.[1] ?? "0")).reduce((a, b) => a + b, 0);
     };
     const before = await etcdWatchers();
     expect(before).toBeGreaterThan(0); // the API server's own watch: the metric is really read

@@ -60,7 +60,12 @@ export class TestLab {
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
     const podNetworkMetrics = String(await freePort());
-    this.composeEnv = { ...this.env, KUBELAB_API_PORT: String(this.port), KUBELAB_NODE_PORTS: nodePorts, KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics };
+    this.composeEnv = {
+      ...this.env,
+      KUBELAB_API_PORT: String(this.port),
+      KUBELAB_NODE_PORTS: nodePorts,
+      KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
+    };
     tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: this.composeEnv });
     await tools.waitHealthy(this.project);
   }
@@ -70,7 +75,14 @@ export class TestLab {
    * their containers restart with the Docker daemon and would load this run's machine.
    */
   private async removeStaleLabs(): Promise<void> {
-    const out = await this.docker("ps", "-a", "--filter", "label=io.kubelab.lab=true", "--format", '{{.Label "com.docker.compose.project"}}');
+    const out = await this.docker(
+      "ps",
+      "-a",
+      "--filter",
+      "label=io.kubelab.lab=true",
+      "--format",
+      '{{.Label "com.docker.compose.project"}}',
+    );
     for (const project of new Set(out.split("\n"))) {
       const pid = Number(/^kubelab-e2e-(\d+)$/.exec(project)?.[1]);
       if (pid && pid !== process.pid && !isAlive(pid)) tools.teardown(project);
@@ -102,7 +114,10 @@ export class TestLab {
    * repository's root, on the compose.yaml and .env found there, with no -f; the project is this
    * lab's (COMPOSE_PROJECT_NAME set in the environment wins over .env's), never the user's.
    */
-  async composeByHand(args: string[], env: Record<string, string | undefined> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  async composeByHand(
+    args: string[],
+    env: Record<string, string | undefined> = {},
+  ): Promise<{ stdout: string; stderr: string; code: number }> {
     const [cmd, ...pre] = tools.compose();
     const fullEnv = { ...process.env, ...this.composeEnv, COMPOSE_PROJECT_NAME: this.project, ...env };
     return new Promise((resolve) => {

@@ -7,7 +7,11 @@ import { resolveKinds } from "./resolve.js";
 import { UsageError } from "../errors.js";
 import { serviceDetails } from "./describeService.js";
 
-const indent = (text: string, by = "  ") => text.split("\n").map((l) => (l ? by + l : l)).join("\n");
+const indent = (text: string, by = "  ") =>
+  text
+    .split("\n")
+    .map((l) => (l ? by + l : l))
+    .join("\n");
 const mapLines = (m: Record<string, string> | undefined) => {
   const entries = Object.entries(m ?? {});
   return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(`\n${" ".repeat(13)}`) : "<none>";
@@ -47,9 +51,27 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
       });
       const now = new Date();
       const evRows = events.items
-        .map((e) => e as unknown as { type: string; reason: string; message: string; lastTimestamp: string; eventTime: string; source?: { component: string }; reportingComponent: string; metadata?: { creationTimestamp: string } })
+        .map(
+          (e) =>
+            e as unknown as {
+              type: string;
+              reason: string;
+              message: string;
+              lastTimestamp: string;
+              eventTime: string;
+              source?: { component: string };
+              reportingComponent: string;
+              metadata?: { creationTimestamp: string };
+            },
+        )
         .sort((a, b) => (a.lastTimestamp || a.eventTime).localeCompare(b.lastTimestamp || b.eventTime))
-        .map((e) => [e.type, e.reason, age(e.lastTimestamp || e.eventTime || e.metadata?.creationTimestamp, now), e.source?.component || e.reportingComponent, e.message]);
+        .map((e) => [
+          e.type,
+          e.reason,
+          age(e.lastTimestamp || e.eventTime || e.metadata?.creationTimestamp, now),
+          e.source?.component || e.reportingComponent,
+          e.message,
+        ]);
       lines.push(
         evRows.length
           ? `Events:\n${indent(table([["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"], ...evRows], { hsep: "  " }))}`

@@ -8,13 +8,25 @@ describe("describe service", () => {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "web", namespace: "default" },
-      spec: { type: "NodePort", selector: { app: "web" }, clusterIP: "10.96.0.9", clusterIPs: ["10.96.0.9"], ports: [{ name: "http", port: 80, targetPort: "http", nodePort: 30030, protocol: "TCP" }] },
+      spec: {
+        type: "NodePort",
+        selector: { app: "web" },
+        clusterIP: "10.96.0.9",
+        clusterIPs: ["10.96.0.9"],
+        ports: [{ name: "http", port: 80, targetPort: "http", nodePort: 30030, protocol: "TCP" }],
+      },
     }).obj as Service;
     const eps = decodeObject({
       apiVersion: "v1",
       kind: "Endpoints",
       metadata: { name: "web", namespace: "default" },
-      subsets: [{ addresses: [{ ip: "10.1.0.1" }, { ip: "10.1.0.2" }], notReadyAddresses: [{ ip: "10.1.0.3" }], ports: [{ name: "http", port: 8080 }] }],
+      subsets: [
+        {
+          addresses: [{ ip: "10.1.0.1" }, { ip: "10.1.0.2" }],
+          notReadyAddresses: [{ ip: "10.1.0.3" }],
+          ports: [{ name: "http", port: 8080 }],
+        },
+      ],
     }).obj as Endpoints;
     expect(serviceDetails(svc, eps)).toEqual([
       "Selector:           app=web",

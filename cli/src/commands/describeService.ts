@@ -5,7 +5,10 @@ const pad = (label: string) => `${label}:`.padEnd(20);
 /** kubectl describe service's body: selector, type, IPs, each port with its target, node port and endpoints. */
 export function serviceDetails(svc: Service, eps: Endpoints | undefined): string[] {
   const s = svc.spec!;
-  const selector = Object.entries(s.selector).map(([k, v]) => `${k}=${v}`).join(",") || "<none>";
+  const selector =
+    Object.entries(s.selector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",") || "<none>";
   const lines = [`${pad("Selector")}${selector}`, `${pad("Type")}${s.type || "ClusterIP"}`];
   lines.push(`${pad("IP")}${s.clusterIp || "<none>"}`, `${pad("IPs")}${s.clusterIps.join(",") || "<none>"}`);
   for (const p of s.ports) {

@@ -15,11 +15,19 @@ export interface GetOptions extends GlobalOptions {
 
 function outputFormat(o: string | undefined): OutputFormat {
   const f = (o ?? "") as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(f)) throw new UsageError(`unable to match a printer suitable for the output format "${o}", allowed formats are: json,name,wide,yaml`);
+  if (!OUTPUT_FORMATS.includes(f))
+    throw new UsageError(`unable to match a printer suitable for the output format "${o}", allowed formats are: json,name,wide,yaml`);
   return f;
 }
 
-function print(def: KindDefinition, objects: KubeObject[], format: OutputFormat, single: boolean, opts: GetOptions, headers: boolean): void {
+function print(
+  def: KindDefinition,
+  objects: KubeObject[],
+  format: OutputFormat,
+  single: boolean,
+  opts: GetOptions,
+  headers: boolean,
+): void {
   if (format === "yaml" || format === "json") process.stdout.write(`${renderObjects(objects, format, single)}\n`);
   else if (format === "name") process.stdout.write(`${renderNames(def, objects)}\n`);
   else {
@@ -56,7 +64,11 @@ export async function get(kindsArg: string, names: string[], opts: GetOptions): 
       if (i > 0) process.stdout.write("\n");
       print(def, objects, format, names.length === 1, opts, opts.headers !== false);
       if (opts.watch) {
-        if (!resourceVersion) resourceVersion = objects.reduce((rv, o) => (Number(o.metadata?.resourceVersion) > Number(rv) ? o.metadata!.resourceVersion : rv), "0");
+        if (!resourceVersion)
+          resourceVersion = objects.reduce(
+            (rv, o) => (Number(o.metadata?.resourceVersion) > Number(rv) ? o.metadata!.resourceVersion : rv),
+            "0",
+          );
         const stream = client.watch(def, {
           namespace,
           labelSelector: opts.selector,

@@ -35,19 +35,32 @@ async function historyOf(client: ApiClient, d: Deployment): Promise<ReplicaSet[]
 export function rolloutMessage(d: Deployment): { message: string; done: boolean; failed: boolean } {
   const name = d.metadata!.name;
   const s = d.status;
-  if (!s || d.metadata!.generation > s.observedGeneration) return { message: "Waiting for deployment spec update to be observed...", done: false, failed: false };
+  if (!s || d.metadata!.generation > s.observedGeneration)
+    return { message: "Waiting for deployment spec update to be observed...", done: false, failed: false };
   if (s.conditions.some((c) => c.type === "Progressing" && c.reason === "ProgressDeadlineExceeded")) {
     return { message: `deployment "${name}" exceeded its progress deadline`, done: true, failed: true };
   }
   const replicas = d.spec?.replicas ?? 1;
   if (s.updatedReplicas < replicas) {
-    return { message: `Waiting for deployment "${name}" rollout to finish: ${s.updatedReplicas} out of ${replicas} new replicas have been updated...`, done: false, failed: false };
+    return {
+      message: `Waiting for deployment "${name}" rollout to finish: ${s.updatedReplicas} out of ${replicas} new replicas have been updated...`,
+      done: false,
+      failed: false,
+    };
   }
   if (s.replicas > s.updatedReplicas) {
-    return { message: `Waiting for deployment "${name}" rollout to finish: ${s.replicas - s.updatedReplicas} old replicas are pending termination...`, done: false, failed: false };
+    return {
+      message: `Waiting for deployment "${name}" rollout to finish: ${s.replicas - s.updatedReplicas} old replicas are pending termination...`,
+      done: false,
+      failed: false,
+    };
   }
   if (s.availableReplicas < s.updatedReplicas) {
-    return { message: `Waiting for deployment "${name}" rollout to finish: ${s.availableReplicas} of ${s.updatedReplicas} updated replicas are available...`, done: false, failed: false };
+    return {
+      message: `Waiting for deployment "${name}" rollout to finish: ${s.availableReplicas} of ${s.updatedReplicas} updated replicas are available...`,
+      done: false,
+      failed: false,
+    };
   }
   return { message: `deployment "${name}" successfully rolled out`, done: true, failed: false };
 }
@@ -69,7 +82,11 @@ export async function rolloutStatus(args: string[], opts: GlobalOptions & { watc
       return r.done;
     };
     if (show(d!) || opts.watch === false) return;
-    const stream = client.watch<Deployment>("deployments", { namespace: ns, fieldSelector: `metadata.name=${name}`, resourceVersion: list.resourceVersion });
+    const stream = client.watch<Deployment>("deployments", {
+      namespace: ns,
+      fieldSelector: `metadata.name=${name}`,
+      resourceVersion: list.resourceVersion,
+    });
     try {
       for await (const ev of stream) {
         if (ev.type === "DELETED") throw new Error(`deployment "${name}" was deleted`);
@@ -95,7 +112,13 @@ export async function rolloutHistory(args: string[], opts: GlobalOptions & { rev
       const rs = history.find((r) => revisionOf(r) === Number(opts.revision));
       if (!rs) throw new Error(`unable to find the specified revision ${opts.revision}`);
       const t = rs.spec!.template!;
-      const lines = [`${refOf(deploymentDef(), name)} with revision #${opts.revision}`, "Pod Template:", `  Labels:\t${Object.entries(t.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(",")}`];
+      const lines = [
+        `${refOf(deploymentDef(), name)} with revision #${opts.revision}`,
+        "Pod Template:",
+        `  Labels:\t${Object.entries(t.metadata?.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",")}`,
+      ];
       for (const c of t.spec?.containers ?? []) lines.push(`  Containers:`, `   ${c.name}:`, `    Image:\t${c.image}`);
       process.stdout.write(`${lines.join("\n")}\n`);
       return;
@@ -117,8 +140,12 @@ export async function rolloutUndo(args: string[], opts: GlobalOptions & { toRevi
       const history = await historyOf(client, d);
       const current = revisionOf(d);
       const want = opts.toRevision !== undefined && Number(opts.toRevision) !== 0 ? Number(opts.toRevision) : undefined;
-      const target = want !== undefined ? history.find((rs) => revisionOf(rs) === want) : [...history].reverse().find((rs) => revisionOf(rs) < current);
-      if (!target) throw new Error(want !== undefined ? `unable to find specified revision ${want} in history` : `no rollout history found for deployment "${name}"`);
+      const target =
+        want !== undefined ? history.find((rs) => revisionOf(rs) === want) : [...history].reverse().find((rs) => revisionOf(rs) < current);
+      if (!target)
+        throw new Error(
+          want !== undefined ? `unable to find specified revision ${want} in history` : `no rollout history found for deployment "${name}"`,
+        );
       const template = clone(PodTemplateSpecSchema, target.spec!.template!);
       delete template.metadata!.labels[HASH];
       if (equals(PodTemplateSpecSchema, template, d.spec!.template!)) return { skipped: revisionOf(target) };
@@ -127,7 +154,9 @@ export async function rolloutUndo(args: string[], opts: GlobalOptions & { toRevi
       return { skipped: undefined };
     });
     if (result.skipped !== undefined) {
-      process.stdout.write(`${refOf(deploymentDef(), name)} skipped rollback (current template already matches revision ${result.skipped})\n`);
+      process.stdout.write(
+        `${refOf(deploymentDef(), name)} skipped rollback (current template already matches revision ${result.skipped})\n`,
+      );
       return;
     }
     process.stdout.write(`${refOf(deploymentDef(), name)} rolled back\n`);

@@ -16,9 +16,11 @@ function target(args: string[]): { resource: string; name: string } {
 /** kubectl scale: spec.replicas of a Deployment or ReplicaSet. */
 export async function scale(args: string[], opts: GlobalOptions & { replicas?: string }): Promise<void> {
   const { resource, name } = target(args);
-  if (resource !== "deployments" && resource !== "replicasets") throw new UsageError(`cannot scale ${resource}: only deployments and replicasets`);
+  if (resource !== "deployments" && resource !== "replicasets")
+    throw new UsageError(`cannot scale ${resource}: only deployments and replicasets`);
   const replicas = Number(opts.replicas);
-  if (opts.replicas === undefined || !Number.isInteger(replicas) || replicas < 0) throw new UsageError("--replicas=COUNT is required, and COUNT must be greater than or equal to 0");
+  if (opts.replicas === undefined || !Number.isInteger(replicas) || replicas < 0)
+    throw new UsageError("--replicas=COUNT is required, and COUNT must be greater than or equal to 0");
   const client = connect(opts);
   try {
     const obj = await client.patch(resource, namespaceOf(opts), name, { spec: { replicas } });
@@ -45,7 +47,10 @@ export async function setImage(args: string[], opts: GlobalOptions): Promise<voi
         if (i <= 0) throw new UsageError(`invalid image update ${JSON.stringify(pair)}: must be CONTAINER=IMAGE`);
         const container = pair.slice(0, i);
         const image = pair.slice(i + 1);
-        const targets = container === "*" ? [...spec.initContainers, ...spec.containers] : [...spec.initContainers, ...spec.containers].filter((c) => c.name === container);
+        const targets =
+          container === "*"
+            ? [...spec.initContainers, ...spec.containers]
+            : [...spec.initContainers, ...spec.containers].filter((c) => c.name === container);
         if (targets.length === 0) throw new UsageError(`unable to find container named "${container}"`);
         for (const c of targets) c.image = image;
       }

@@ -16,7 +16,9 @@ import protobuf from "protobufjs";
 
 const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../proto");
 // The API service and every kind's message (kubelab/*/v1/*.proto).
-const files = readdirSync(protoDir, { recursive: true }).filter((f) => f.endsWith(".proto")).map((f) => f.split(path.sep).join("/"));
+const files = readdirSync(protoDir, { recursive: true })
+  .filter((f) => f.endsWith(".proto"))
+  .map((f) => f.split(path.sep).join("/"));
 
 // keepCase: the field names of the .proto files (resource_version, label_selector...).
 const definition = protoLoader.loadSync(files, { includeDirs: [protoDir], keepCase: true, longs: String, defaults: true });
@@ -46,13 +48,21 @@ export function unpack(any) {
 export function connect(address = "127.0.0.1:6443") {
   const stub = new ApiService(address, grpc.credentials.createInsecure());
   const call = (method, request, timeoutMs = 10_000) =>
-    new Promise((resolve, reject) => stub[method](request, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))));
+    new Promise((resolve, reject) =>
+      stub[method](request, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
   return {
     apiResources: async () => (await call("GetAPIResources", {})).resources,
     create: async (messageType, object) => unpack(await call("Create", { object: pack(messageType, object) })),
     get: async (resource, namespace, name) => unpack(await call("Get", { resource, namespace, name })),
     list: async (resource, opts = {}) => {
-      const res = await call("List", { resource, namespace: opts.namespace ?? "", label_selector: opts.labelSelector ?? "", limit: opts.limit ?? 0, continue: opts.continue ?? "" });
+      const res = await call("List", {
+        resource,
+        namespace: opts.namespace ?? "",
+        label_selector: opts.labelSelector ?? "",
+        limit: opts.limit ?? 0,
+        continue: opts.continue ?? "",
+      });
       return { resourceVersion: res.resource_version, continue: res.continue, items: res.items.map(unpack) };
     },
     update: async (messageType, object) => unpack(await call("Update", { object: pack(messageType, object) })),
@@ -63,7 +73,12 @@ export function connect(address = "127.0.0.1:6443") {
     },
     /** A watch stream: `onEvent(type, object)` for each event; returns the call (cancel() ends it). */
     watch: (resource, opts, onEvent, onError) => {
-      const stream = stub.Watch({ resource, namespace: opts.namespace ?? "", resource_version: opts.resourceVersion ?? "", allow_watch_bookmarks: true });
+      const stream = stub.Watch({
+        resource,
+        namespace: opts.namespace ?? "",
+        resource_version: opts.resourceVersion ?? "",
+        allow_watch_bookmarks: true,
+      });
       stream.on("data", (res) => {
         for (const ev of res.events) onEvent(ev.type, ev.type === "BOOKMARK" ? null : unpack(ev.object));
       });
@@ -81,8 +96,10 @@ async function tour(address) {
   say(`configmaps: kind ${configMaps.kind}, namespaced ${configMaps.namespaced}, message ${configMaps.message_type}`);
   const name = `tour-${process.pid}`;
   const events = [];
-  const watch = api.watch("configmaps", { namespace: "default", resourceVersion: (await api.list("configmaps", { namespace: "default", limit: 1 })).resourceVersion }, (type, obj) =>
-    events.push(`${type} ${obj?.metadata.name ?? ""}`),
+  const watch = api.watch(
+    "configmaps",
+    { namespace: "default", resourceVersion: (await api.list("configmaps", { namespace: "default", limit: 1 })).resourceVersion },
+    (type, obj) => events.push(`${type} ${obj?.metadata.name ?? ""}`),
   );
   const created = await api.create("kubelab.core.v1.ConfigMap", { metadata: { name, namespace: "default" }, data: { greeting: "hello" } });
   say(`created ${created.metadata.name} at resourceVersion ${created.metadata.resource_version}`);

@@ -64,7 +64,10 @@ export class ApiError extends Error {
         /* causes are a courtesy; the message already says it all */
       }
     }
-    return new ApiError(err.code, err.details || err.message, reason as StatusReason, causes, { cause: err, fromServer: sent !== undefined });
+    return new ApiError(err.code, err.details || err.message, reason as StatusReason, causes, {
+      cause: err,
+      fromServer: sent !== undefined,
+    });
   }
 
   /** The metadata the server sends with this error. */
@@ -111,7 +114,8 @@ export const isForbidden = (e: unknown) => e instanceof ApiError && e.code === g
 export const isUnavailable = (e: unknown) =>
   e instanceof ApiError && (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED);
 /** No API server answered: the connection failed or the deadline passed before any answer. */
-export const isUnreachable = (e: unknown) => e instanceof ApiError && !e.fromServer && (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED);
+export const isUnreachable = (e: unknown) =>
+  e instanceof ApiError && !e.fromServer && (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED);
 
 /** The value of `p`, or undefined when what it reads or deletes is not there (Kubernetes' IgnoreNotFound). */
 export async function ignoreNotFound<T>(p: Promise<T>): Promise<T | undefined> {

@@ -27,7 +27,13 @@ const pod = () =>
   decodeObject({
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name: "web-1", namespace: "default", uid: "u", labels: { app: "web" }, annotations: { note: "héllo ✓ 😀", long: "ü".repeat(100) } },
+    metadata: {
+      name: "web-1",
+      namespace: "default",
+      uid: "u",
+      labels: { app: "web" },
+      annotations: { note: "héllo ✓ 😀", long: "ü".repeat(100) },
+    },
     spec: {
       priority: -5,
       terminationGracePeriodSeconds: 0,
@@ -81,10 +87,16 @@ describe("decodeMessage", () => {
       },
     });
     expectSameDecoding(ValueSchema, toBinary(ValueSchema, value));
-    const secret = toBinary(SecretSchema, create(SecretSchema, { metadata: { name: "s" }, data: { empty: new Uint8Array(), bin: new Uint8Array([0, 255]) } }));
+    const secret = toBinary(
+      SecretSchema,
+      create(SecretSchema, { metadata: { name: "s" }, data: { empty: new Uint8Array(), bin: new Uint8Array([0, 255]) } }),
+    );
     expectSameDecoding(SecretSchema, secret);
     expectSameDecoding(AnySchema, toBinary(AnySchema, create(AnySchema, { typeUrl: "type.googleapis.com/x", value: secret })));
-    expectSameDecoding(WatchEventSchema, toBinary(WatchEventSchema, create(WatchEventSchema, { type: "ADDED", object: { typeUrl: "t", value: secret } })));
+    expectSameDecoding(
+      WatchEventSchema,
+      toBinary(WatchEventSchema, create(WatchEventSchema, { type: "ADDED", object: { typeUrl: "t", value: secret } })),
+    );
   });
 
   it("reads repeated numbers packed or not, negative int32s, and bools written as long varints", () => {
@@ -92,7 +104,9 @@ describe("decodeMessage", () => {
     const groups = Buffer.from([0x20, 0x01, 0x20, 0x80, 0x02]);
     const spec = concat(Buffer.from([0x8a, 0x01, groups.length]), groups);
     expectSameDecoding(PodSchema, concat(Buffer.from([0x22, spec.length]), spec));
-    expect(decodeMessage(PodSchema, concat(Buffer.from([0x22, spec.length]), spec)).spec!.securityContext!.supplementalGroups).toEqual([1, 256]);
+    expect(decodeMessage(PodSchema, concat(Buffer.from([0x22, spec.length]), spec)).spec!.securityContext!.supplementalGroups).toEqual([
+      1, 256,
+    ]);
     expectSameDecoding(PodSchema, toBinary(PodSchema, pod())); // packed, and priority -5
     // Container.stdin (bool, 19) as a ten-byte varint of 1 (its last byte zero), in PodSpec.containers (3).
     const container = Buffer.from([0x0a, 0x01, 0x63, 0x98, 0x01, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]);

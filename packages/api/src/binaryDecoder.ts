@@ -69,7 +69,8 @@ function planOf(desc: DescMessage): MessagePlan | null {
       const op = opOf(member.scalar);
       if (op === undefined) return refuse(desc);
       plan.zeros.push([member.localName, "scalar", zeroOf(op)]);
-    } else if (member.fieldKind === "enum" && member.presence === IMPLICIT) plan.zeros.push([member.localName, "scalar", member.enum.values[0]!.number]);
+    } else if (member.fieldKind === "enum" && member.presence === IMPLICIT)
+      plan.zeros.push([member.localName, "scalar", member.enum.values[0]!.number]);
   }
   for (const f of desc.fields) {
     const fp = compileField(f);
@@ -302,7 +303,12 @@ function readFields(plan: MessagePlan, m: Record<string, unknown>, end: number, 
     if (wireType !== fp.wireType) throw FALLBACK;
     if (fp.op === Op.Message) {
       // A message field that occurs again is merged into the one read before.
-      const current = fp.oneofCase === undefined ? m[fp.name] : (m[fp.name] as { case?: string; value?: unknown }).case === fp.oneofCase ? (m[fp.name] as { value: unknown }).value : undefined;
+      const current =
+        fp.oneofCase === undefined
+          ? m[fp.name]
+          : (m[fp.name] as { case?: string; value?: unknown }).case === fp.oneofCase
+            ? (m[fp.name] as { value: unknown }).value
+            : undefined;
       const target = (current as Record<string, unknown> | undefined) ?? zeroMessage(fp.message!);
       const msgEnd = lengthEnd(end);
       readFields(fp.message!, target, msgEnd, depth + 1);
@@ -329,7 +335,8 @@ function readMapEntry(fp: FieldPlan, map: Record<string, unknown>, limit: number
     else throw FALLBACK;
   }
   if (pos !== end) throw FALLBACK;
-  map[key] = value !== undefined ? value : fp.op === Op.Message ? zeroMessage(fp.message!) : fp.op === Op.Bytes ? new Uint8Array(0) : fp.mapZero;
+  map[key] =
+    value !== undefined ? value : fp.op === Op.Message ? zeroMessage(fp.message!) : fp.op === Op.Bytes ? new Uint8Array(0) : fp.mapZero;
 }
 
 /** Decodes a message from its protobuf binary encoding: what protobuf-es's fromBinary returns. */

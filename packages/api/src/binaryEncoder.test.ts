@@ -27,7 +27,9 @@ const podJson = {
     generation: 3,
     labels: { app: "web", "pod-template-hash": "5d8f7c9b4" },
     annotations: { note: "héllo wörld ✓ 😀", long: "ü".repeat(100), ascii: "a".repeat(200) },
-    ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f7c9b4", uid: "u1", controller: true, blockOwnerDeletion: true }],
+    ownerReferences: [
+      { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-5d8f7c9b4", uid: "u1", controller: true, blockOwnerDeletion: true },
+    ],
     finalizers: ["kubelab.io/test"],
   },
   spec: {
@@ -42,7 +44,10 @@ const podJson = {
         command: ["sh", "-c"],
         args: ["echo", ""],
         ports: [{ name: "http", containerPort: 8080 }],
-        env: [{ name: "MODE", value: "bench" }, { name: "EMPTY", value: "" }],
+        env: [
+          { name: "MODE", value: "bench" },
+          { name: "EMPTY", value: "" },
+        ],
         resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
         readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5 },
         livenessProbe: { tcpSocket: { port: 8080 } },
@@ -98,12 +103,17 @@ describe("encodeMessage", () => {
   });
 
   it("writes strings with lone surrogates as toBinary does (U+FFFD)", () => {
-    const pod = create(PodSchema, { metadata: { name: "\ud800x", annotations: { a: "x\udc00", b: `${"\ud83d\ude00".repeat(40)}\ud800` } } });
+    const pod = create(PodSchema, {
+      metadata: { name: "\ud800x", annotations: { a: "x\udc00", b: `${"\ud83d\ude00".repeat(40)}\ud800` } },
+    });
     expectSameEncoding(PodSchema, pod);
   });
 
   it("packs repeated numbers where the schema says so, as toBinary does", () => {
-    expectSameEncoding(SourceCodeInfo_LocationSchema, create(SourceCodeInfo_LocationSchema, { path: [4, 0, 2, 300], span: [1, -2, 3], leadingComments: "c" }));
+    expectSameEncoding(
+      SourceCodeInfo_LocationSchema,
+      create(SourceCodeInfo_LocationSchema, { path: [4, 0, 2, 300], span: [1, -2, 3], leadingComments: "c" }),
+    );
   });
 
   it("keeps unknown fields", () => {

@@ -74,7 +74,12 @@ function compileFields(desc: DescMessage, plan: MessagePlan): boolean {
 
 function compileField(f: DescField): FieldPlan | undefined {
   if (f.presence === LEGACY_REQUIRED) return undefined;
-  if ((f.fieldKind === "message" || f.fieldKind === "list" || f.fieldKind === "map") && f.message && isUnsupportedMessageField(f, f.message)) return undefined;
+  if (
+    (f.fieldKind === "message" || f.fieldKind === "list" || f.fieldKind === "map") &&
+    f.message &&
+    isUnsupportedMessageField(f, f.message)
+  )
+    return undefined;
   const base = {
     name: f.oneof ? f.oneof.localName : f.localName,
     oneofCase: f.oneof ? f.localName : undefined,

@@ -49,7 +49,9 @@ export function wireTypeOf(op: Op): number {
   }
 }
 
-const WRAPPERS = new Set(["Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"].map((t) => `google.protobuf.${t}Value`));
+const WRAPPERS = new Set(
+  ["Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"].map((t) => `google.protobuf.${t}Value`),
+);
 
 /**
  * Message fields protobuf-es does not hold as messages: a wrapper type in a singular field is

@@ -25,22 +25,38 @@ describe("decodeObject", () => {
   });
 
   it("takes quantities as YAML numbers and ports as numbers or names", () => {
-    const p = decodeObject(podJson({ resources: { limits: { cpu: 2, memory: "1Gi" } }, livenessProbe: { tcpSocket: { port: 8080 } }, readinessProbe: { httpGet: { port: "http" } } })).obj as Pod;
+    const p = decodeObject(
+      podJson({
+        resources: { limits: { cpu: 2, memory: "1Gi" } },
+        livenessProbe: { tcpSocket: { port: 8080 } },
+        readinessProbe: { httpGet: { port: "http" } },
+      }),
+    ).obj as Pod;
     expect(p.spec!.containers[0].resources!.limits).toEqual({ cpu: "2", memory: "1Gi" });
     expect(p.spec!.containers[0].livenessProbe!.tcpSocket!.port!.kind).toEqual({ case: "numberValue", value: 8080 });
     expect(p.spec!.containers[0].readinessProbe!.httpGet!.port!.kind).toEqual({ case: "stringValue", value: "http" });
   });
 
   it("requires apiVersion and kind, and a known kind", () => {
-    expect(() => decodeObject({ metadata: { name: "x" } })).toThrow('Object "x" is invalid: [apiVersion: Required value, kind: Required value]');
+    expect(() => decodeObject({ metadata: { name: "x" } })).toThrow(
+      'Object "x" is invalid: [apiVersion: Required value, kind: Required value]',
+    );
     expect(() => decodeObject({ apiVersion: "v1", kind: "Foo" })).toThrow('no matches for kind "Foo" in version "v1"');
     expect(() => decodeObject({ apiVersion: "apps/v2", kind: "Pod" })).toThrow('no matches for kind "Pod" in version "apps/v2"');
     expect(() => decodeObject("text")).toThrow("object must be a mapping with apiVersion and kind");
   });
 
   it("takes Kubernetes' spelling of IP fields and gives it back", () => {
-    const p = decodeObject(podJson({ ports: [{ containerPort: 80, hostIP: "127.0.0.1" }] }, { status: { podIP: "10.0.0.1", podIPs: [{ ip: "10.0.0.1" }], containerStatuses: [{ name: "c", containerID: "docker://1" }] } })).obj;
-    const json = objectToJson(p) as { spec: { containers: Array<{ ports: Array<Record<string, unknown>> }> }; status: Record<string, unknown> };
+    const p = decodeObject(
+      podJson(
+        { ports: [{ containerPort: 80, hostIP: "127.0.0.1" }] },
+        { status: { podIP: "10.0.0.1", podIPs: [{ ip: "10.0.0.1" }], containerStatuses: [{ name: "c", containerID: "docker://1" }] } },
+      ),
+    ).obj;
+    const json = objectToJson(p) as {
+      spec: { containers: Array<{ ports: Array<Record<string, unknown>> }> };
+      status: Record<string, unknown>;
+    };
     expect(json.spec.containers[0].ports[0].hostIP).toBe("127.0.0.1");
     expect(json.status.podIP).toBe("10.0.0.1");
     expect(json.status.podIPs).toEqual([{ ip: "10.0.0.1" }]);
@@ -48,10 +64,12 @@ describe("decodeObject", () => {
   });
 
   it("decodes Secret data as base64 and rejects what is not", () => {
-    const s = decodeObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { k: "aGk=" } }).obj as unknown as { data: Record<string, Uint8Array> };
+    const s = decodeObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { k: "aGk=" } }).obj as unknown as {
+      data: Record<string, Uint8Array>;
+    };
     expect(Buffer.from(s.data.k).toString()).toBe("hi");
     expect(() => decodeObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { k: "not base64!" } })).toThrow(
-      "data[k]: Invalid value: \"<secret data>\": illegal base64 data",
+      'data[k]: Invalid value: "<secret data>": illegal base64 data',
     );
   });
 

@@ -36,7 +36,8 @@ export function decodeObject(json: unknown): { def: KindDefinition; obj: KubeObj
     throw new DecodeError("", "", [], "object must be a mapping with apiVersion and kind");
   }
   const o = json as JsonObject;
-  const name = typeof o.metadata === "object" && o.metadata && !Array.isArray(o.metadata) ? String((o.metadata as JsonObject).name ?? "") : "";
+  const name =
+    typeof o.metadata === "object" && o.metadata && !Array.isArray(o.metadata) ? String((o.metadata as JsonObject).name ?? "") : "";
   const errs: FieldError[] = [];
   if (typeof o.apiVersion !== "string" || !o.apiVersion) errs.push(required("apiVersion"));
   if (typeof o.kind !== "string" || !o.kind) errs.push(required("kind"));

@@ -27,7 +27,9 @@ const groupVersion = (def: KindDefinition) => {
  */
 export function apiResources(): APIResource[] {
   const out: APIResource[] = [];
-  const kinds = [...allKinds()].sort((a, b) => groupVersion(a).group.localeCompare(groupVersion(b).group) || a.resource.localeCompare(b.resource));
+  const kinds = [...allKinds()].sort(
+    (a, b) => groupVersion(a).group.localeCompare(groupVersion(b).group) || a.resource.localeCompare(b.resource),
+  );
   for (const def of kinds) {
     const { group, version } = groupVersion(def);
     const base = { singularName: "", namespaced: def.namespaced, group, version, kind: def.kind, messageType: def.schema.typeName };
@@ -43,7 +45,15 @@ export function apiResources(): APIResource[] {
     );
     if (def.hasStatus) out.push(create(APIResourceSchema, { ...base, name: `${def.resource}/status`, verbs: ["get", "patch", "update"] }));
     for (const sub of SUBRESOURCES[def.resource] ?? []) {
-      out.push(create(APIResourceSchema, { ...base, name: `${def.resource}/${sub.name}`, verbs: sub.verbs, kind: sub.kind ?? def.kind, messageType: "" }));
+      out.push(
+        create(APIResourceSchema, {
+          ...base,
+          name: `${def.resource}/${sub.name}`,
+          verbs: sub.verbs,
+          kind: sub.kind ?? def.kind,
+          messageType: "",
+        }),
+      );
     }
   }
   return out;

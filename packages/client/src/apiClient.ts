@@ -42,11 +42,7 @@ export type KindRef<T extends KubeObject = KubeObject> = string | GenMessage<T> 
 
 export function kindDef(ref: KindRef<KubeObject>): KindDefinition {
   const def =
-    typeof ref === "string"
-      ? kindForResource(ref)
-      : "resource" in ref
-        ? ref
-        : kindForTypeName((ref as GenMessage<KubeObject>).typeName);
+    typeof ref === "string" ? kindForResource(ref) : "resource" in ref ? ref : kindForTypeName((ref as GenMessage<KubeObject>).typeName);
   if (!def) throw new Error(`unknown resource ${typeof ref === "string" ? ref : (ref as { typeName: string }).typeName}`);
   return def;
 }
@@ -105,7 +101,12 @@ export interface ClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall;
+type Unary<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+) => grpc.ClientUnaryCall;
 
 interface RawClient extends grpc.Client {
   create: Unary<unknown, Any>;
@@ -333,9 +334,7 @@ export class ApiClient {
 
   /** Waits until the server's channel is ready, or fails after timeoutMs. */
   waitForReady(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve())),
-    );
+    return new Promise((resolve, reject) => this.raw.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve())));
   }
 }
 

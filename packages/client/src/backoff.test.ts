@@ -27,19 +27,27 @@ describe("retryWithBackoff", () => {
     let calls = 0;
     const fast = new ExponentialBackoff({ baseDelayMs: 1, maxDelayMs: 1 });
     await expect(
-      retryWithBackoff(async () => {
-        calls++;
-        throw new Error(`try ${calls}`);
-      }, { backoff: fast, attempts: 3 }),
+      retryWithBackoff(
+        async () => {
+          calls++;
+          throw new Error(`try ${calls}`);
+        },
+        { backoff: fast, attempts: 3 },
+      ),
     ).rejects.toThrow("try 3");
     calls = 0;
     await expect(
-      retryWithBackoff(async () => {
-        calls++;
-        throw new Error("fatal");
-      }, { backoff: fast, retry: () => false }),
+      retryWithBackoff(
+        async () => {
+          calls++;
+          throw new Error("fatal");
+        },
+        { backoff: fast, retry: () => false },
+      ),
     ).rejects.toThrow("fatal");
     expect(calls).toBe(1);
-    expect(await retryWithBackoff(async () => (++calls > 3 ? "done" : Promise.reject(new Error("not yet"))), { backoff: fast })).toBe("done");
+    expect(await retryWithBackoff(async () => (++calls > 3 ? "done" : Promise.reject(new Error("not yet"))), { backoff: fast })).toBe(
+      "done",
+    );
   });
 });

@@ -64,7 +64,11 @@ export function grpcServiceDefinition(service: DescService, opts: { server?: boo
 /** A grpc-js client class for a protobuf-es service; `Stub` types the methods grpc-js gives it. */
 export function grpcClientClass<Stub extends grpc.Client>(
   service: DescService,
-): new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => Stub {
+): new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => Stub {
   return grpc.makeGenericClientConstructor(grpcServiceDefinition(service), service.name) as unknown as new (
     address: string,
     credentials: grpc.ChannelCredentials,

@@ -1,5 +1,15 @@
 export { ApiClient, WatchStream, DEFAULT_SERVER, CLIENT_CHANNEL_OPTIONS, FLOW_CONTROL_WINDOW_BYTES, kindDef } from "./apiClient.js";
-export type { KindRef, LogOptions, ListOptions, ListResult, WatchOptions, WatchEvent, WatchEventType, DeleteOptions, ClientOptions } from "./apiClient.js";
+export type {
+  KindRef,
+  LogOptions,
+  ListOptions,
+  ListResult,
+  WatchOptions,
+  WatchEvent,
+  WatchEventType,
+  DeleteOptions,
+  ClientOptions,
+} from "./apiClient.js";
 // The API's error type and predicates live in @kubelab/api (the server builds them too); re-exported
 // here, where most callers meet them.
 export {
@@ -20,7 +30,14 @@ export type { StatusReason, Cause } from "@kubelab/api";
 export { Informer, Indexer, objectKey, splitKey } from "./informer.js";
 export type { EventHandler, IndexFunc, InformerOptions } from "./informer.js";
 export { WorkQueue, runWorkers } from "./workQueue.js";
-export { ExponentialBackoff, retryWithBackoff, sleep, type ExponentialBackoffOptions, type RateLimiter, type RetryOptions } from "./backoff.js";
+export {
+  ExponentialBackoff,
+  retryWithBackoff,
+  sleep,
+  type ExponentialBackoffOptions,
+  type RateLimiter,
+  type RetryOptions,
+} from "./backoff.js";
 export type { WorkQueueOptions } from "./workQueue.js";
 export { grpcClientClass, grpcServiceDefinition, UndecodableRequest } from "./grpcService.js";
 export { EventRecorder } from "./eventRecorder.js";

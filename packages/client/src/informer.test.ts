@@ -4,7 +4,8 @@ import { ConfigMapSchema, type ConfigMap } from "@kubelab/api";
 import type { ApiClient, WatchEvent } from "./apiClient.js";
 import { Informer } from "./informer.js";
 
-const cm = (name: string, rv: string) => create(ConfigMapSchema, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "d", resourceVersion: rv } });
+const cm = (name: string, rv: string) =>
+  create(ConfigMapSchema, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "d", resourceVersion: rv } });
 
 /** A client whose list answers `items` and whose one watch yields `events`, then waits until stopped. */
 function fakeClient(items: ConfigMap[], events: WatchEvent<ConfigMap>[]): ApiClient {
@@ -27,7 +28,11 @@ function fakeClient(items: ConfigMap[], events: WatchEvent<ConfigMap>[]): ApiCli
 describe("Informer", () => {
   it("gives every handler its events even when one throws, and reports the exception", async () => {
     const errors: unknown[] = [];
-    const informer = new Informer<ConfigMap>(fakeClient([cm("a", "1")], [{ type: "ADDED", object: cm("b", "2"), resourceVersion: "2" }]), "configmaps", { onHandlerError: (e) => errors.push(e) });
+    const informer = new Informer<ConfigMap>(
+      fakeClient([cm("a", "1")], [{ type: "ADDED", object: cm("b", "2"), resourceVersion: "2" }]),
+      "configmaps",
+      { onHandlerError: (e) => errors.push(e) },
+    );
     const seen: string[] = [];
     informer.addEventHandler({
       onAdd: () => {

@@ -100,9 +100,19 @@ describe("Indexer", () => {
     idx.addIndex("node", (x) => [(x as Obj).metadata.labels.node]);
     idx.set("b", o("b", "n1"));
     idx.set("c", o("c", "n2"));
-    expect(idx.byIndex("node", "n1").map((x) => (x as Obj).metadata.name).sort()).toEqual(["a", "b"]);
+    expect(
+      idx
+        .byIndex("node", "n1")
+        .map((x) => (x as Obj).metadata.name)
+        .sort(),
+    ).toEqual(["a", "b"]);
     idx.set("b", o("b", "n2"));
-    expect(idx.byIndex("node", "n2").map((x) => (x as Obj).metadata.name).sort()).toEqual(["b", "c"]);
+    expect(
+      idx
+        .byIndex("node", "n2")
+        .map((x) => (x as Obj).metadata.name)
+        .sort(),
+    ).toEqual(["b", "c"]);
     idx.delete("c");
     expect(idx.byIndex("node", "n2").map((x) => (x as Obj).metadata.name)).toEqual(["b"]);
     expect(idx.size).toBe(2);

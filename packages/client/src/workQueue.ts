@@ -24,7 +24,8 @@ export class WorkQueue<K = string> {
   private readonly rateLimiter: RateLimiter<K>;
 
   constructor(opts: WorkQueueOptions<K> = {}) {
-    this.rateLimiter = opts.rateLimiter ?? new ExponentialBackoff<K>({ baseDelayMs: opts.baseDelayMs ?? 5, maxDelayMs: opts.maxDelayMs ?? 1_000_000 });
+    this.rateLimiter =
+      opts.rateLimiter ?? new ExponentialBackoff<K>({ baseDelayMs: opts.baseDelayMs ?? 5, maxDelayMs: opts.maxDelayMs ?? 1_000_000 });
   }
 
   add(key: K): void {

@@ -37,7 +37,9 @@ describe("loadConfig", () => {
 
   it("names the flag and the forms it takes when a duration is not one", () => {
     expect(() => loadConfig("t", spec, ["--grace-period=soon"], {})).toThrow(ConfigError);
-    expect(() => loadConfig("t", spec, ["--grace-period=soon"], {})).toThrow('--grace-period: invalid value "soon": must be a duration such as 40s, 5m or 1h30m, or a number of seconds');
+    expect(() => loadConfig("t", spec, ["--grace-period=soon"], {})).toThrow(
+      '--grace-period: invalid value "soon": must be a duration such as 40s, 5m or 1h30m, or a number of seconds',
+    );
     expect(() => loadConfig("t", spec, ["--workers=5s"], {})).toThrow('--workers: invalid value "5s": must be a number');
   });
 });

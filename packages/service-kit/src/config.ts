@@ -19,14 +19,22 @@ export interface OptionSpec<T> {
 }
 
 type Spec = Record<string, OptionSpec<string> | OptionSpec<number> | OptionSpec<boolean> | OptionSpec<string[]>>;
-type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T extends readonly string[] ? string[] : T;
+type Widen<T> = T extends number
+  ? number
+  : T extends string
+    ? string
+    : T extends boolean
+      ? boolean
+      : T extends readonly string[]
+        ? string[]
+        : T;
 export type ConfigOf<S extends Spec> = { [K in keyof S]: Widen<S[K]["default"]> };
 
 export const envNameFor = (flag: string) => `KUBELAB_${flag.toUpperCase().replace(/-/g, "_")}`;
 
 export class ConfigError extends Error {}
 
-const DURATION_UNITS_S: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const DURATION_UNITS_S: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /** Seconds in a Go duration ("1h30m", "40s", "500ms") or a bare number of seconds; undefined if it is neither. */
 export function parseDurationSeconds(raw: string): number | undefined {
@@ -41,7 +49,10 @@ export function parseDurationSeconds(raw: string): number | undefined {
 function parseAs(kind: unknown, flag: string, raw: string, duration = false): string | number | boolean | string[] {
   if (duration) {
     const seconds = parseDurationSeconds(raw);
-    if (seconds === undefined) throw new ConfigError(`--${flag}: invalid value ${JSON.stringify(raw)}: must be a duration such as 40s, 5m or 1h30m, or a number of seconds`);
+    if (seconds === undefined)
+      throw new ConfigError(
+        `--${flag}: invalid value ${JSON.stringify(raw)}: must be a duration such as 40s, 5m or 1h30m, or a number of seconds`,
+      );
     return seconds;
   }
   if (typeof kind === "number") {
@@ -55,7 +66,11 @@ function parseAs(kind: unknown, flag: string, raw: string, duration = false): st
     }
     return raw === "true" || raw === "1";
   }
-  if (Array.isArray(kind)) return raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(kind))
+    return raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   return raw;
 }
 

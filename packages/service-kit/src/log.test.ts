@@ -9,7 +9,13 @@ describe("createLogger", () => {
     pod.info("synced", { containers: 2 });
     pod.debug("planned");
     quiet.warn("plain");
-    createLogger("kubelet", (l) => lines.push(l.replace(/ \S+Z /, " T ")), { debug: true }).with({ pod: "p" }).debug("planned", { actions: 1 });
-    expect(lines).toEqual(['I T kubelet] synced pod="default/web" containers=2', "W T kubelet] plain", 'D T kubelet] planned pod="p" actions=1']);
+    createLogger("kubelet", (l) => lines.push(l.replace(/ \S+Z /, " T ")), { debug: true })
+      .with({ pod: "p" })
+      .debug("planned", { actions: 1 });
+    expect(lines).toEqual([
+      'I T kubelet] synced pod="default/web" containers=2',
+      "W T kubelet] plain",
+      'D T kubelet] planned pod="p" actions=1',
+    ]);
   });
 });

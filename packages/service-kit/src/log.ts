@@ -23,10 +23,16 @@ export interface LoggerOptions {
 
 const formatFields = (fields: Fields) =>
   Object.entries(fields)
-    .map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`)
+    .map(
+      ([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : v instanceof Error ? JSON.stringify(v.message) : JSON.stringify(v)}`,
+    )
     .join(" ");
 
-export function createLogger(component: string, sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`), opts: LoggerOptions = {}): Logger {
+export function createLogger(
+  component: string,
+  sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  opts: LoggerOptions = {},
+): Logger {
   const debug = opts.debug ?? process.env.KUBELAB_LOG_LEVEL === "debug";
   const make = (base: Fields): Logger => {
     const write = (level: Level, msg: string, fields?: Fields) => {

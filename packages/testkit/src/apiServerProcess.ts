@@ -20,13 +20,25 @@ export async function spawnApiServer(etcdServers: string[], extraArgs: string[] 
   const metricsPort = await freePort();
   const proc: ChildProcess = spawn(
     process.execPath,
-    [...(process.env.KUBELAB_NODE_FLAGS ? process.env.KUBELAB_NODE_FLAGS.split(" ") : []), ...(process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []), main, `--etcd-servers=${etcdServers.join(",")}`, "--bind-address=127.0.0.1", `--port=${port}`, `--metrics-port=${metricsPort}`, ...extraArgs],
+    [
+      ...(process.env.KUBELAB_NODE_FLAGS ? process.env.KUBELAB_NODE_FLAGS.split(" ") : []),
+      ...(process.env.KUBELAB_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.KUBELAB_CPU_PROF}`] : []),
+      main,
+      `--etcd-servers=${etcdServers.join(",")}`,
+      "--bind-address=127.0.0.1",
+      `--port=${port}`,
+      `--metrics-port=${metricsPort}`,
+      ...extraArgs,
+    ],
     { stdio: ["ignore", "ignore", process.env.KUBELAB_TEST_LOGS ? "inherit" : "ignore"] },
   );
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`API server exited with ${proc.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error("API server did not become ready");
     await new Promise((r) => setTimeout(r, 100));

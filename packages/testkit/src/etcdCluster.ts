@@ -124,7 +124,11 @@ export class EtcdCluster {
       try {
         for (;;) {
           try {
-            await client.put("/kubelab-test/health").value("ok").options({ deadline: Date.now() + 1000 }).exec();
+            await client
+              .put("/kubelab-test/health")
+              .value("ok")
+              .options({ deadline: Date.now() + 1000 })
+              .exec();
             break;
           } catch (e) {
             if (Date.now() > deadline) throw new Error(`etcd ${m.name} not healthy: ${(e as Error).message}`);

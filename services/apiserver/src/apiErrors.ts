@@ -4,7 +4,8 @@ import { ApiError, InvalidObjectError, type KindDefinition } from "@kubelab/api"
 // Every error the API server sends, with Kubernetes' wording (k8s.io/apimachinery/pkg/api/errors)
 // and a gRPC code; nothing else in the server builds an ApiError.
 
-const qualified = (def: KindDefinition) => (def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource);
+const qualified = (def: KindDefinition) =>
+  def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource;
 
 export const notFound = (def: KindDefinition, name: string) =>
   new ApiError(grpc.status.NOT_FOUND, `${qualified(def)} "${name}" not found`, "NotFound");
@@ -14,8 +15,11 @@ export const namespaceNotFound = (ns: string) => new ApiError(grpc.status.NOT_FO
 export const alreadyExists = (def: KindDefinition, name: string) =>
   new ApiError(grpc.status.ALREADY_EXISTS, `${qualified(def)} "${name}" already exists`, "AlreadyExists");
 
-export const conflict = (def: KindDefinition, name: string, detail = "the object has been modified; please apply your changes to the latest version and try again") =>
-  new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on ${qualified(def)} "${name}": ${detail}`, "Conflict");
+export const conflict = (
+  def: KindDefinition,
+  name: string,
+  detail = "the object has been modified; please apply your changes to the latest version and try again",
+) => new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on ${qualified(def)} "${name}": ${detail}`, "Conflict");
 
 export const forbidden = (def: KindDefinition, name: string, detail: string) =>
   new ApiError(grpc.status.PERMISSION_DENIED, `${qualified(def)} "${name}" is forbidden: ${detail}`, "Forbidden");
@@ -31,8 +35,7 @@ export const tooLarge = (def: KindDefinition, name: string, size: number, limit:
 
 export const gone = (message: string) => new ApiError(grpc.status.OUT_OF_RANGE, message, "Expired");
 
-export const tooOldResourceVersion = (requested: number, oldest: number) =>
-  gone(`too old resource version: ${requested} (${oldest})`);
+export const tooOldResourceVersion = (requested: number, oldest: number) => gone(`too old resource version: ${requested} (${oldest})`);
 
 export const unavailable = (detail: string, cause?: unknown) =>
   new ApiError(grpc.status.UNAVAILABLE, `storage is unavailable: ${detail}`, "ServiceUnavailable", [], { cause });
@@ -56,16 +59,27 @@ export const noKubeletEndpoint = (nodeName: string) =>
 export function kubeletStreamFailed(node: string, address: string, err: grpc.ServiceError): ApiError {
   const unreachable = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
   return unreachable
-    ? new ApiError(grpc.status.UNAVAILABLE, `the kubelet of node ${node} is unreachable at ${address}: ${err.details}`, "ServiceUnavailable", [], { cause: err })
+    ? new ApiError(
+        grpc.status.UNAVAILABLE,
+        `the kubelet of node ${node} is unreachable at ${address}: ${err.details}`,
+        "ServiceUnavailable",
+        [],
+        { cause: err },
+      )
     : new ApiError(err.code, err.details, "BadRequest", [], { cause: err });
 }
 
 /** Open watches when the server stops: UNAVAILABLE, so clients watch again (on another server). */
-export const shuttingDown = () => new ApiError(grpc.status.UNAVAILABLE, "the API server is shutting down; please watch again", "ServiceUnavailable");
+export const shuttingDown = () =>
+  new ApiError(grpc.status.UNAVAILABLE, "the API server is shutting down; please watch again", "ServiceUnavailable");
 
 /** A watcher closed for not reading: UNAVAILABLE, so its client watches again from its last resourceVersion. */
 export const watcherTooSlow = (detail: string) =>
-  new ApiError(grpc.status.UNAVAILABLE, `the watcher was too slow and was closed (${detail}); please watch again from its last resourceVersion`, "ServiceUnavailable");
+  new ApiError(
+    grpc.status.UNAVAILABLE,
+    `the watcher was too slow and was closed (${detail}); please watch again from its last resourceVersion`,
+    "ServiceUnavailable",
+  );
 
 /**
  * A LIST without a limit whose answer would not fit in one gRPC message: the client is told to
@@ -87,7 +101,11 @@ export function invalid(e: InvalidObjectError): ApiError {
     grpc.status.INVALID_ARGUMENT,
     e.message,
     "Invalid",
-    e.causes.map((c) => ({ field: c.field, type: `Field${c.type === "NotSupported" ? "ValueNotSupported" : `Value${c.type}`}`, message: c.toString() })),
+    e.causes.map((c) => ({
+      field: c.field,
+      type: `Field${c.type === "NotSupported" ? "ValueNotSupported" : `Value${c.type}`}`,
+      message: c.toString(),
+    })),
   );
 }
 
@@ -95,5 +113,7 @@ export function invalid(e: InvalidObjectError): ApiError {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e instanceof InvalidObjectError) return invalid(e);
-  return new ApiError(grpc.status.INTERNAL, `Internal error occurred: ${(e as Error)?.message ?? String(e)}`, "InternalError", [], { cause: e });
+  return new ApiError(grpc.status.INTERNAL, `Internal error occurred: ${(e as Error)?.message ?? String(e)}`, "InternalError", [], {
+    cause: e,
+  });
 }

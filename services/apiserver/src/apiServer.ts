@@ -77,20 +77,22 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
     apiHandlers({
       service,
       cache,
-      metrics: apiMetrics(metrics.registry, { watchers: () => cache.watcherCount, objects: () => cache.count(), history: () => cache.historyStats }),
+      metrics: apiMetrics(metrics.registry, {
+        watchers: () => cache.watcherCount,
+        objects: () => cache.count(),
+        history: () => cache.historyStats,
+      }),
       log,
       watchLimits: { maxPendingBytes: cfg.watchMaxPendingBytes, stallTimeoutMs: cfg.watchStallTimeoutSeconds * 1000 },
       etcdVersion: async () => (await etcd.maintenance.status()).version,
     }),
   );
   health.addToServer(server);
-  addReflection(
-    server,
-    [file_kubelab_apiserver_v1_api, ...allKinds().map((k) => k.schema.file)],
-    [ApiService.typeName],
-  );
+  addReflection(server, [file_kubelab_apiserver_v1_api, ...allKinds().map((k) => k.schema.file)], [ApiService.typeName]);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${cfg.bindAddress}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${cfg.bindAddress}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   serving = true;
   health.setStatus("", "SERVING");

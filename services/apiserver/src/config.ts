@@ -6,10 +6,29 @@ export const apiServerOptions = {
   bindAddress: { flag: "bind-address", description: "address the gRPC API listens on", default: "0.0.0.0" },
   port: { flag: "port", description: "gRPC API port", default: 6443 },
   metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz", default: 8080 },
-  etcdCompactionIntervalSeconds: { flag: "etcd-compaction-interval", description: "seconds between etcd compactions (0: never)", default: 300 , duration: true},
-  etcdRequestTimeoutSeconds: { flag: "etcd-request-timeout", description: "seconds before an etcd request answers UNAVAILABLE", default: 5 , duration: true},
-  watchCacheSize: { flag: "default-watch-cache-size", description: "events kept for watchers resuming from an older resourceVersion", default: 10000 },
-  watchBookmarkIntervalSeconds: { flag: "watch-bookmark-interval", description: "seconds between BOOKMARK events on idle watches", default: 5 , duration: true},
+  etcdCompactionIntervalSeconds: {
+    flag: "etcd-compaction-interval",
+    description: "seconds between etcd compactions (0: never)",
+    default: 300,
+    duration: true,
+  },
+  etcdRequestTimeoutSeconds: {
+    flag: "etcd-request-timeout",
+    description: "seconds before an etcd request answers UNAVAILABLE",
+    default: 5,
+    duration: true,
+  },
+  watchCacheSize: {
+    flag: "default-watch-cache-size",
+    description: "events kept for watchers resuming from an older resourceVersion",
+    default: 10000,
+  },
+  watchBookmarkIntervalSeconds: {
+    flag: "watch-bookmark-interval",
+    description: "seconds between BOOKMARK events on idle watches",
+    default: 5,
+    duration: true,
+  },
   watchCacheMaxBytes: {
     flag: "watch-cache-max-bytes",
     description: "bytes the watch cache's kept events may hold (their objects and previous versions, encoded)",
@@ -18,7 +37,8 @@ export const apiServerOptions = {
   watchCacheWindowSeconds: {
     flag: "watch-cache-window",
     description: "seconds an event is kept for resuming watchers at most (Kubernetes' watch cache freshness: 75)",
-    default: 75, duration: true,
+    default: 75,
+    duration: true,
   },
   watchMaxPendingBytes: {
     flag: "watch-max-pending-bytes",
@@ -28,11 +48,17 @@ export const apiServerOptions = {
   watchStallTimeoutSeconds: {
     flag: "watch-stall-timeout",
     description: "seconds a watch message may wait for the client to take it; then the watcher is closed as too slow",
-    default: 10, duration: true,
+    default: 10,
+    duration: true,
   },
   serviceClusterIpRange: { flag: "service-cluster-ip-range", description: "CIDR Services' ClusterIPs come from", default: "10.96.0.0/12" },
   serviceNodePortRange: { flag: "service-node-port-range", description: "ports NodePort Services get, LOW-HIGH", default: "30000-32767" },
-  eventTtlSeconds: { flag: "event-ttl", description: "seconds an Event is kept after its last write (0: forever)", default: 3600 , duration: true},
+  eventTtlSeconds: {
+    flag: "event-ttl",
+    description: "seconds an Event is kept after its last write (0: forever)",
+    default: 3600,
+    duration: true,
+  },
   defaultNotReadyTolerationSeconds: {
     flag: "default-not-ready-toleration-seconds",
     description: "tolerationSeconds of the not-ready:NoExecute toleration added to every pod",

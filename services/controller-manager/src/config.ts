@@ -3,15 +3,38 @@ import { loadConfig, type ConfigOf } from "@kubelab/service-kit";
 /** The controller-manager's settings, with kube-controller-manager's names where it has the same setting. */
 export const controllerManagerOptions = {
   server: { flag: "server", description: "API server address", default: "127.0.0.1:6443", env: "KUBELAB_SERVER" },
-  metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz (kube-controller-manager's 10257)", default: 10257 },
+  metricsPort: {
+    flag: "metrics-port",
+    description: "HTTP port of /metrics, /healthz and /readyz (kube-controller-manager's 10257)",
+    default: 10257,
+  },
   concurrentReplicasetSyncs: { flag: "concurrent-replicaset-syncs", description: "ReplicaSets reconciled at once", default: 5 },
   concurrentDeploymentSyncs: { flag: "concurrent-deployment-syncs", description: "Deployments reconciled at once", default: 5 },
   concurrentJobSyncs: { flag: "concurrent-job-syncs", description: "Jobs reconciled at once", default: 5 },
-  concurrentEndpointSyncs: { flag: "concurrent-endpoint-syncs", description: "Services whose Endpoints are reconciled at once", default: 5 },
+  concurrentEndpointSyncs: {
+    flag: "concurrent-endpoint-syncs",
+    description: "Services whose Endpoints are reconciled at once",
+    default: 5,
+  },
   concurrentGcSyncs: { flag: "concurrent-gc-syncs", description: "garbage collector workers", default: 20 },
-  nodeMonitorGracePeriodSeconds: { flag: "node-monitor-grace-period", description: "seconds without a node heartbeat before it is Ready=Unknown", default: 40 , duration: true},
-  nodeMonitorPeriodSeconds: { flag: "node-monitor-period", description: "seconds between checks of every node's health", default: 5 , duration: true},
-  jobPodFailureBackoffSeconds: { flag: "job-pod-failure-backoff", description: "seconds of a Job's first back-off after a failed pod (doubles up to 6 min)", default: 10 , duration: true},
+  nodeMonitorGracePeriodSeconds: {
+    flag: "node-monitor-grace-period",
+    description: "seconds without a node heartbeat before it is Ready=Unknown",
+    default: 40,
+    duration: true,
+  },
+  nodeMonitorPeriodSeconds: {
+    flag: "node-monitor-period",
+    description: "seconds between checks of every node's health",
+    default: 5,
+    duration: true,
+  },
+  jobPodFailureBackoffSeconds: {
+    flag: "job-pod-failure-backoff",
+    description: "seconds of a Job's first back-off after a failed pod (doubles up to 6 min)",
+    default: 10,
+    duration: true,
+  },
 };
 
 export type ControllerManagerConfig = ConfigOf<typeof controllerManagerOptions>;

@@ -28,7 +28,13 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
     [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],
-    [new NodeLifecycleController(ctx, { nodeMonitorGracePeriodSeconds: cfg.nodeMonitorGracePeriodSeconds, nodeMonitorPeriodSeconds: cfg.nodeMonitorPeriodSeconds }), 1],
+    [
+      new NodeLifecycleController(ctx, {
+        nodeMonitorGracePeriodSeconds: cfg.nodeMonitorGracePeriodSeconds,
+        nodeMonitorPeriodSeconds: cfg.nodeMonitorPeriodSeconds,
+      }),
+      1,
+    ],
   ];
   let synced = false;
   const metrics = await startMetricsServer(cfg.metricsPort, { component: "controller-manager", ready: () => synced });

@@ -24,7 +24,12 @@ export async function startDns(cfg: DnsConfig, log: Logger): Promise<RunningDns>
   const endpoints = informers.for<Endpoints>("endpoints");
   const namespaces = informers.for<Namespace>("namespaces");
   const metrics = await startMetricsServer(cfg.metricsPort, { component: "dns", ready: () => services.hasSynced && endpoints.hasSynced });
-  const queries = new Counter({ name: "dns_requests_total", help: "DNS questions by type and answer code", labelNames: ["type", "rcode"], registers: [metrics.registry] });
+  const queries = new Counter({
+    name: "dns_requests_total",
+    help: "DNS questions by type and answer code",
+    labelNames: ["type", "rcode"],
+    registers: [metrics.registry],
+  });
   await informers.start();
 
   const lookup: Lookup = {

@@ -49,7 +49,11 @@ export function resolve(name: string, type: string, domain: string, lookup: Look
     const [svcName, ns] = labels as [string, string];
     const svc = lookup.service(ns, svcName);
     if (!svc) return nx;
-    const ips = isHeadless(svc) ? readyAddresses(lookup.endpoints(ns, svcName)).map((a) => a.ip) : svc.spec?.clusterIp ? [svc.spec.clusterIp] : [];
+    const ips = isHeadless(svc)
+      ? readyAddresses(lookup.endpoints(ns, svcName)).map((a) => a.ip)
+      : svc.spec?.clusterIp
+        ? [svc.spec.clusterIp]
+        : [];
     if (type !== "A" && type !== "ANY") return { rcode: "NOERROR", answers: [] };
     return { rcode: "NOERROR", answers: ips.map((ip) => ({ type: "A" as const, name, ttl: TTL, data: ip })) };
   }

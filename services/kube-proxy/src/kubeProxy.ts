@@ -30,7 +30,10 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
   const informers = new InformerFactory(client);
   const services = informers.for<Service>("services");
   const endpoints = informers.for<Endpoints>("endpoints");
-  const metricsServer = await startMetricsServer(cfg.metricsPort, { component: "kube-proxy", ready: () => services.hasSynced && endpoints.hasSynced });
+  const metricsServer = await startMetricsServer(cfg.metricsPort, {
+    component: "kube-proxy",
+    ready: () => services.hasSynced && endpoints.hasSynced,
+  });
   const metrics = proxyMetrics(metricsServer.registry);
   const upstreams = new UpstreamPool(cfg.connectTimeoutMs);
   const listeners = new ListenerSet({ upstreams, metrics, connectTimeoutMs: cfg.connectTimeoutMs }, log);
@@ -77,7 +80,11 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
   await informers.start();
   sync();
   const resync = setInterval(schedule, RESYNC_MS);
-  log.info("kube-proxy serving", { node: cfg.nodeName, serviceRange: cfg.serviceClusterIpRange || "(routes left alone)", balancer: cfg.balancer });
+  log.info("kube-proxy serving", {
+    node: cfg.nodeName,
+    serviceRange: cfg.serviceClusterIpRange || "(routes left alone)",
+    balancer: cfg.balancer,
+  });
 
   const unfollow = cfg.followNode
     ? await followNodeContainer(cfg.dockerHost, log, () => {

@@ -1,7 +1,17 @@
 import Docker from "dockerode";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Pod } from "@kubelab/api";
-import { ApiClient, EventRecorder, ExponentialBackoff, Informer, WorkQueue, objectKey, retryWithBackoff, runWorkers, sleep } from "@kubelab/client";
+import {
+  ApiClient,
+  EventRecorder,
+  ExponentialBackoff,
+  Informer,
+  WorkQueue,
+  objectKey,
+  retryWithBackoff,
+  runWorkers,
+  sleep,
+} from "@kubelab/client";
 import { startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import type { KubeletConfig } from "./config.js";
 import { LeaseRenewer } from "./node/leaseRenewer.js";
@@ -67,7 +77,9 @@ export class Kubelet implements RunningKubelet {
     this.port = servers.logServer.port;
     this.metricsPort = servers.metrics.port;
     this.metrics = kubeletMetrics(servers.metrics.registry);
-    this.recorder = new EventRecorder(client, { component: "kubelet", host: cfg.nodeName }, (e) => log.warn("event not recorded", { error: e }));
+    this.recorder = new EventRecorder(client, { component: "kubelet", host: cfg.nodeName }, (e) =>
+      log.warn("event not recorded", { error: e }),
+    );
     this.informer = new Informer<Pod>(client, "pods", { fieldSelector: `spec.nodeName=${cfg.nodeName}` });
     this.informer.indexer.addIndex("uid", (p) => [p.metadata?.uid ?? ""]);
     this.probes = new ProbeManager({
@@ -109,7 +121,10 @@ export class Kubelet implements RunningKubelet {
     const docker = new Docker({ socketPath: cfg.dockerHost });
     const found = await discoverNode(docker);
     const podNetwork = cfg.podNetwork || found.podNetwork;
-    if (!podNetwork) throw new Error("no pod network: set --pod-network, or run the kubelet in a container attached to a network labelled io.kubelab.network=pods");
+    if (!podNetwork)
+      throw new Error(
+        "no pod network: set --pod-network, or run the kubelet in a container attached to a network labelled io.kubelab.network=pods",
+      );
     const internalIP = cfg.nodeIP || found.internalIP || "127.0.0.1";
     const plugin = cfg.podNetworkPlugin ? new PodNetworkPlugin(cfg.podNetworkPlugin, podNetwork) : undefined;
     const runtime = new DockerRuntime(
@@ -137,9 +152,25 @@ export class Kubelet implements RunningKubelet {
       kubeletPort: logServer.port,
       runtimeVersion,
     });
-    kubelet = new Kubelet(cfg, log, docker, runtime, client, nodeStatus, { logServer, metrics, plugin }, internalIP, await resolveClusterDns(cfg.clusterDns, log));
+    kubelet = new Kubelet(
+      cfg,
+      log,
+      docker,
+      runtime,
+      client,
+      nodeStatus,
+      { logServer, metrics, plugin },
+      internalIP,
+      await resolveClusterDns(cfg.clusterDns, log),
+    );
     kubelet.startNetworkNamespaceSharers(found.containerId);
-    log.info("node found", { node: cfg.nodeName, internalIP, podNetwork, podNetworkPlugin: cfg.podNetworkPlugin || "none (Docker's)", runtime: runtimeVersion });
+    log.info("node found", {
+      node: cfg.nodeName,
+      internalIP,
+      podNetwork,
+      podNetworkPlugin: cfg.podNetworkPlugin || "none (Docker's)",
+      runtime: runtimeVersion,
+    });
     return kubelet;
   }
 
@@ -147,7 +178,9 @@ export class Kubelet implements RunningKubelet {
   async start(): Promise<void> {
     const node = await registerWithRetry(this.nodeStatus, this.log);
     this.log.info("node registered", { node: this.nodeName });
-    this.lease = new LeaseRenewer(this.client, this.nodeName, node.metadata!.uid, this.cfg.nodeLeaseDurationSeconds, (e) => this.log.warn("lease renewal failed", { error: e }));
+    this.lease = new LeaseRenewer(this.client, this.nodeName, node.metadata!.uid, this.cfg.nodeLeaseDurationSeconds, (e) =>
+      this.log.warn("lease renewal failed", { error: e }),
+    );
     this.lease.start();
     void this.watchDockerEvents();
     await this.informer.start();
@@ -184,7 +217,10 @@ export class Kubelet implements RunningKubelet {
     for (const ms of [0, 5_000, 15_000, 30_000]) {
       this.timers.push(
         setTimeout(
-          () => void startNetworkNamespaceSharers(this.docker, nodeContainerId, this.log).catch((e) => this.log.warn("checking this node's network namespace sharers failed", { error: e })),
+          () =>
+            void startNetworkNamespaceSharers(this.docker, nodeContainerId, this.log).catch((e) =>
+              this.log.warn("checking this node's network namespace sharers failed", { error: e }),
+            ),
           ms,
         ),
       );
@@ -249,7 +285,9 @@ export class Kubelet implements RunningKubelet {
 
   /** Removes containers of pods this node no longer has; one run at a time. */
   private housekeeping(): Promise<void> {
-    this.housekeepingRun = this.housekeepingRun.then(() => this.syncer.housekeeping()).catch((e) => this.log.warn("housekeeping failed", { error: e }));
+    this.housekeepingRun = this.housekeepingRun
+      .then(() => this.syncer.housekeeping())
+      .catch((e) => this.log.warn("housekeeping failed", { error: e }));
     return this.housekeepingRun;
   }
 
@@ -267,7 +305,12 @@ interface KubeletMetrics {
 
 function kubeletMetrics(registry: Registry): KubeletMetrics {
   return {
-    syncSeconds: new Histogram({ name: "kubelet_pod_worker_duration_seconds", help: "Time of one pod sync", registers: [registry], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30] }),
+    syncSeconds: new Histogram({
+      name: "kubelet_pod_worker_duration_seconds",
+      help: "Time of one pod sync",
+      registers: [registry],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    }),
     syncErrors: new Counter({ name: "kubelet_pod_sync_errors_total", help: "Pod syncs that failed", registers: [registry] }),
     runningPods: new Gauge({ name: "kubelet_running_pods", help: "Pods with a running sandbox", registers: [registry] }),
   };

@@ -14,7 +14,14 @@ describe("AddressAllocator", () => {
     let t = 0;
     const a = new AddressAllocator("10.1.2.16/28", 1000, () => t);
     // /28: .25-.30 (.31 is the broadcast address)
-    expect([25, 26, 27, 28, 29, 30].map(() => a.allocate([]))).toEqual(["10.1.2.25", "10.1.2.26", "10.1.2.27", "10.1.2.28", "10.1.2.29", "10.1.2.30"]);
+    expect([25, 26, 27, 28, 29, 30].map(() => a.allocate([]))).toEqual([
+      "10.1.2.25",
+      "10.1.2.26",
+      "10.1.2.27",
+      "10.1.2.28",
+      "10.1.2.29",
+      "10.1.2.30",
+    ]);
     expect(() => a.allocate([])).toThrow(AllocationError);
     t = 1000;
     // Holds ended: the listed ones are taken (their sandboxes exist), the others come back, from the wrap.

@@ -42,7 +42,12 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
   const networks = new BridgeNetworks(docker);
   const allocators = new Map<string, AddressAllocator>();
   const metrics = await startMetricsServer(cfg.metricsPort, { host: "127.0.0.1", component: "pod-network" });
-  const ops = new Counter({ name: "pod_network_operations_total", help: "Allocate and Attach calls by result", labelNames: ["operation", "result"], registers: [metrics.registry] });
+  const ops = new Counter({
+    name: "pod_network_operations_total",
+    help: "Allocate and Attach calls by result",
+    labelNames: ["operation", "result"],
+    registers: [metrics.registry],
+  });
   const seconds = new Histogram({
     name: "pod_network_operation_duration_seconds",
     help: "Time to answer an Allocate or Attach call",
@@ -57,7 +62,10 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
       return await networks.get(name);
     } catch (e) {
       const notFound = (e as { statusCode?: number }).statusCode === 404;
-      throw new RequestError(notFound ? grpc.status.NOT_FOUND : grpc.status.FAILED_PRECONDITION, notFound ? `network "${name}" not found` : (e as Error).message);
+      throw new RequestError(
+        notFound ? grpc.status.NOT_FOUND : grpc.status.FAILED_PRECONDITION,
+        notFound ? `network "${name}" not found` : (e as Error).message,
+      );
     }
   };
 
@@ -70,7 +78,8 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
       const ip = allocator.allocate(sandboxes.map((s) => s.Labels[POD_NETWORK_LABEL.ip] ?? ""));
       return create(AllocateResponseSchema, { ip, prefixLength: allocator.prefixLength, gateway: net.gateway, networkId: net.id });
     } catch (e) {
-      if (e instanceof AllocationError) throw new RequestError(grpc.status.RESOURCE_EXHAUSTED, `network "${net.name}", pod ${req.pod || "(unnamed)"}: ${e.message}`);
+      if (e instanceof AllocationError)
+        throw new RequestError(grpc.status.RESOURCE_EXHAUSTED, `network "${net.name}", pod ${req.pod || "(unnamed)"}: ${e.message}`);
       throw e;
     }
   };
@@ -85,15 +94,20 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
     try {
       info = await docker.getContainer(req.containerId).inspect();
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) throw new RequestError(grpc.status.NOT_FOUND, `container "${req.containerId}" not found`);
+      if ((e as { statusCode?: number }).statusCode === 404)
+        throw new RequestError(grpc.status.NOT_FOUND, `container "${req.containerId}" not found`);
       throw e;
     }
     const labels = info.Config.Labels ?? {};
     const ip = labels[POD_NETWORK_LABEL.ip];
     if (!ip || labels[POD_NETWORK_LABEL.network] !== net.id) {
-      throw new RequestError(grpc.status.FAILED_PRECONDITION, `container "${req.containerId}": not labelled with an address on network "${net.name}" (${POD_NETWORK_LABEL.ip}, ${POD_NETWORK_LABEL.network})`);
+      throw new RequestError(
+        grpc.status.FAILED_PRECONDITION,
+        `container "${req.containerId}": not labelled with an address on network "${net.name}" (${POD_NETWORK_LABEL.ip}, ${POD_NETWORK_LABEL.network})`,
+      );
     }
-    if (!info.State.Running || !info.State.Pid) throw new RequestError(grpc.status.FAILED_PRECONDITION, `container "${req.containerId}": not running`);
+    if (!info.State.Running || !info.State.Pid)
+      throw new RequestError(grpc.status.FAILED_PRECONDITION, `container "${req.containerId}": not running`);
     await wireSandbox({
       pid: info.State.Pid,
       hostInterface: `kl${info.Id.slice(0, 12)}`,
@@ -131,7 +145,9 @@ export async function startPodNetwork(cfg: PodNetworkConfig, log: Logger): Promi
   server.addService(grpcServiceDefinition(PodNetworkService), { allocate: unary("allocate", allocate), attach: unary("attach", attach) });
   fs.mkdirSync(path.dirname(cfg.socket), { recursive: true });
   fs.rmSync(cfg.socket, { force: true });
-  await new Promise<void>((resolve, reject) => server.bindAsync(`unix:${cfg.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${cfg.socket}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  );
   log.info("pod network plugin serving", { socket: cfg.socket, metricsPort: metrics.port });
   return {
     socket: cfg.socket,

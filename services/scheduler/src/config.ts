@@ -4,9 +4,21 @@ import { loadConfig, type ConfigOf } from "@kubelab/service-kit";
 export const schedulerOptions = {
   server: { flag: "server", description: "API server address", default: "127.0.0.1:6443", env: "KUBELAB_SERVER" },
   schedulerName: { flag: "scheduler-name", description: "pods with this spec.schedulerName are ours", default: "default-scheduler" },
-  metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz (kube-scheduler's 10259)", default: 10259 },
-  podInitialBackoffSeconds: { flag: "pod-initial-backoff-seconds", description: "first wait before an unschedulable pod is tried again", default: 1 },
-  podMaxBackoffSeconds: { flag: "pod-max-backoff-seconds", description: "longest wait before an unschedulable pod is tried again", default: 10 },
+  metricsPort: {
+    flag: "metrics-port",
+    description: "HTTP port of /metrics, /healthz and /readyz (kube-scheduler's 10259)",
+    default: 10259,
+  },
+  podInitialBackoffSeconds: {
+    flag: "pod-initial-backoff-seconds",
+    description: "first wait before an unschedulable pod is tried again",
+    default: 1,
+  },
+  podMaxBackoffSeconds: {
+    flag: "pod-max-backoff-seconds",
+    description: "longest wait before an unschedulable pod is tried again",
+    default: 10,
+  },
   parallelism: { flag: "parallelism", description: "bindings in flight at once", default: 16 },
 };
 

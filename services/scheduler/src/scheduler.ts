@@ -20,7 +20,6 @@ export interface SchedulerPlugins {
   scores?: ScorePlugin[];
 }
 
-
 /** Changes that may let a waiting pod fit: readiness, cordoning, taints, labels, capacity. */
 function schedulingRelevantChange(a: Node, b: Node): boolean {
   const ready = (n: Node) => n.status?.conditions.find((c) => c.type === "Ready")?.status;
@@ -78,7 +77,12 @@ export class Scheduler implements RunningScheduler {
     this.queue = new SchedulingQueue(cfg.podInitialBackoffSeconds * 1000, cfg.podMaxBackoffSeconds * 1000);
     this.nodes = new Informer<Node>(this.client, "nodes");
     this.pods = new Informer<Pod>(this.client, "pods");
-    this.attempts = new Counter({ name: "scheduler_schedule_attempts_total", help: "Scheduling attempts by result", labelNames: ["result"], registers: [metrics.registry] });
+    this.attempts = new Counter({
+      name: "scheduler_schedule_attempts_total",
+      help: "Scheduling attempts by result",
+      labelNames: ["result"],
+      registers: [metrics.registry],
+    });
     this.latency = new Histogram({
       name: "scheduler_pod_scheduling_duration_seconds",
       help: "From the pod's creation to its binding",
@@ -86,7 +90,14 @@ export class Scheduler implements RunningScheduler {
       registers: [metrics.registry],
     });
     const queue = this.queue;
-    new Gauge({ name: "scheduler_pending_pods", help: "Pods waiting to be scheduled", registers: [metrics.registry], collect() { this.set(queue.pending); } });
+    new Gauge({
+      name: "scheduler_pending_pods",
+      help: "Pods waiting to be scheduled",
+      registers: [metrics.registry],
+      collect() {
+        this.set(queue.pending);
+      },
+    });
     this.watchNodes();
     this.watchPods();
   }
@@ -221,7 +232,9 @@ export class Scheduler implements RunningScheduler {
     status.conditions = [...status.conditions.filter((c) => c.type !== "PodScheduled"), cond];
     const m = pod.metadata!;
     try {
-      await this.client.updateStatus(create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, status }));
+      await this.client.updateStatus(
+        create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, status }),
+      );
     } catch (e) {
       if (!isNotFound(e) && !isConflict(e)) throw e;
     }

@@ -1,3 +1,11 @@
 export { formatMicroTime, formatTime } from "./time.js";
 export { TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, TAINT_NODE_UNSCHEDULABLE, toleratesTaint, type TaintLike } from "./taints.js";
-export { isPodActive, isPodAvailable, isPodReady, isPodTerminal, msUntilPodAvailable, podCondition, podReadySinceMs } from "./podConditions.js";
+export {
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  isPodTerminal,
+  msUntilPodAvailable,
+  podCondition,
+  podReadySinceMs,
+} from "./podConditions.js";

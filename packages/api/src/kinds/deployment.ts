@@ -1,10 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
-import { DeploymentSchema, DeploymentStrategySchema, RollingUpdateDeploymentSchema, type Deployment } from "../gen/kubelab/apps/v1/apps_pb.js";
+import {
+  DeploymentSchema,
+  DeploymentStrategySchema,
+  RollingUpdateDeploymentSchema,
+  type Deployment,
+} from "../gen/kubelab/apps/v1/apps_pb.js";
 import { registerKind } from "../registry.js";
 import { type FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
 import { age } from "./print.js";
-import { defaultTemplate, nonNegative, selectorString, templateContainers, validateSelectorImmutable, validateTemplate } from "./workloadTemplate.js";
+import {
+  defaultTemplate,
+  nonNegative,
+  selectorString,
+  templateContainers,
+  validateSelectorImmutable,
+  validateTemplate,
+} from "./workloadTemplate.js";
 
 const STRATEGIES = ["Recreate", "RollingUpdate"] as const;
 const percent = (s: string) => create(ValueSchema, { kind: { case: "stringValue", value: s } });
@@ -26,10 +38,18 @@ export function intOrPercent(v: Value | undefined, total: number, roundUp: boole
 function validIntOrPercent(field: string, v: Value | undefined): FieldError[] {
   const k = v?.kind;
   if (!k || k.case === undefined) return [];
-  if (k.case === "numberValue") return k.value < 0 || !Number.isInteger(k.value) ? [invalid(field, k.value, "must be greater than or equal to 0")] : [];
+  if (k.case === "numberValue")
+    return k.value < 0 || !Number.isInteger(k.value) ? [invalid(field, k.value, "must be greater than or equal to 0")] : [];
   if (k.case === "stringValue") {
     const m = /^(\d+)%$/.exec(k.value);
-    if (!m) return [invalid(field, k.value, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+    if (!m)
+      return [
+        invalid(
+          field,
+          k.value,
+          "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+        ),
+      ];
     if (Number(m[1]) > 100) return [invalid(field, k.value, "must not be greater than 100%")];
     return [];
   }
@@ -75,7 +95,8 @@ registerKind<Deployment>({
     const type = s?.strategy?.type;
     if (type && !STRATEGIES.includes(type as never)) errs.push(notSupported("spec.strategy.type", type, STRATEGIES));
     const ru = s?.strategy?.rollingUpdate;
-    if (type === "Recreate" && ru) errs.push(invalid("spec.strategy.rollingUpdate", "", "may not be specified when strategy `type` is 'Recreate'"));
+    if (type === "Recreate" && ru)
+      errs.push(invalid("spec.strategy.rollingUpdate", "", "may not be specified when strategy `type` is 'Recreate'"));
     if (ru) {
       errs.push(...validIntOrPercent("spec.strategy.rollingUpdate.maxUnavailable", ru.maxUnavailable));
       errs.push(...validIntOrPercent("spec.strategy.rollingUpdate.maxSurge", ru.maxSurge));

@@ -4,7 +4,14 @@ import { JobSchema, type Job } from "../gen/kubelab/batch/v1/job_pb.js";
 import { registerKind } from "../registry.js";
 import { type FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
 import { age, humanDuration } from "./print.js";
-import { defaultTemplate, nonNegative, selectorString, templateContainers, validateSelectorImmutable, validateTemplate } from "./workloadTemplate.js";
+import {
+  defaultTemplate,
+  nonNegative,
+  selectorString,
+  templateContainers,
+  validateSelectorImmutable,
+  validateTemplate,
+} from "./workloadTemplate.js";
 
 export const JOB_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid";
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
@@ -39,7 +46,13 @@ registerKind<Job>({
     const t = j.spec.template;
     if (t) {
       t.metadata ??= create(ObjectMetaSchema);
-      t.metadata!.labels = { ...t.metadata!.labels, [JOB_CONTROLLER_UID_LABEL]: uid, [JOB_NAME_LABEL]: j.metadata!.name, "controller-uid": uid, "job-name": j.metadata!.name };
+      t.metadata!.labels = {
+        ...t.metadata!.labels,
+        [JOB_CONTROLLER_UID_LABEL]: uid,
+        [JOB_NAME_LABEL]: j.metadata!.name,
+        "controller-uid": uid,
+        "job-name": j.metadata!.name,
+      };
     }
   },
   defaults: (j) => {
@@ -68,7 +81,8 @@ registerKind<Job>({
     if (s?.activeDeadlineSeconds !== undefined && s.activeDeadlineSeconds <= 0) {
       errs.push(invalid("spec.activeDeadlineSeconds", s.activeDeadlineSeconds, "must be greater than 0"));
     }
-    if (s?.completionMode && s.completionMode !== "NonIndexed") errs.push(notSupported("spec.completionMode", s.completionMode, ["NonIndexed"]));
+    if (s?.completionMode && s.completionMode !== "NonIndexed")
+      errs.push(notSupported("spec.completionMode", s.completionMode, ["NonIndexed"]));
     return errs;
   },
   validateUpdate: (j, old) => validateSelectorImmutable(j.spec?.selector, old.spec?.selector),

@@ -114,7 +114,8 @@ export function podDisplayStatus(pod: Pod): string {
     for (const s of [...(pod.status?.containerStatuses ?? [])].reverse()) {
       if (s.state?.waiting?.reason) reason = s.state.waiting.reason;
       else if (s.state?.terminated?.reason) reason = s.state.terminated.reason;
-      else if (s.state?.terminated) reason = s.state.terminated.signal ? `Signal:${s.state.terminated.signal}` : `ExitCode:${s.state.terminated.exitCode}`;
+      else if (s.state?.terminated)
+        reason = s.state.terminated.signal ? `Signal:${s.state.terminated.signal}` : `ExitCode:${s.state.terminated.exitCode}`;
       else if (s.ready && s.state?.running) hasRunning = true;
     }
     if (reason === "Completed" && hasRunning) reason = "Running";
@@ -158,8 +159,7 @@ registerKind<Pod>({
   columns: [
     {
       name: "READY",
-      value: (p) =>
-        `${(p.status?.containerStatuses ?? []).filter((s) => s.ready).length}/${p.spec?.containers.length ?? 0}`,
+      value: (p) => `${(p.status?.containerStatuses ?? []).filter((s) => s.ready).length}/${p.spec?.containers.length ?? 0}`,
     },
     { name: "STATUS", value: podDisplayStatus },
     {

@@ -123,7 +123,9 @@ function validateContainer(field: string, c: Container, volumeNames: Set<string>
     const p = `${field}.env[${i}]`;
     if (!e.name) errs.push(required(`${p}.name`));
     else if (e.name.includes("=") || !/^[\x20-\x7e]+$/.test(e.name)) {
-      errs.push(invalid(`${p}.name`, e.name, "a valid environment variable name must consist of printable ASCII characters other than '='"));
+      errs.push(
+        invalid(`${p}.name`, e.name, "a valid environment variable name must consist of printable ASCII characters other than '='"),
+      );
     }
     const vf = e.valueFrom;
     if (vf) {
@@ -149,7 +151,8 @@ function validateContainer(field: string, c: Container, volumeNames: Set<string>
   });
   if (init) {
     for (const k of ["livenessProbe", "readinessProbe", "startupProbe"] as const) {
-      if (c[k] && c.restartPolicy !== "Always") errs.push(forbidden(`${field}.${k}`, "may not be set for init containers without restartPolicy=Always"));
+      if (c[k] && c.restartPolicy !== "Always")
+        errs.push(forbidden(`${field}.${k}`, "may not be set for init containers without restartPolicy=Always"));
     }
   } else {
     errs.push(...validateProbe(`${field}.livenessProbe`, c.livenessProbe, "liveness"));
@@ -201,9 +204,13 @@ export function validatePodSpec(field: string, spec: PodSpec | undefined): Field
   errs.push(...validateLabels(`${field}.nodeSelector`, spec.nodeSelector));
   spec.tolerations.forEach((t, i) => {
     const p = `${field}.tolerations[${i}]`;
-    if (t.operator && !TOLERATION_OPERATORS.includes(t.operator as never)) errs.push(notSupported(`${p}.operator`, t.operator, TOLERATION_OPERATORS));
+    if (t.operator && !TOLERATION_OPERATORS.includes(t.operator as never))
+      errs.push(notSupported(`${p}.operator`, t.operator, TOLERATION_OPERATORS));
     if (t.operator === "Exists" && t.value) errs.push(invalid(`${p}.operator`, t.value, "value must be empty when `operator` is 'Exists'"));
-    if (!t.key && t.operator !== "Exists") errs.push(invalid(`${p}.operator`, t.operator, "operator must be Exists when `key` is empty, which means \"match all values and all keys\""));
+    if (!t.key && t.operator !== "Exists")
+      errs.push(
+        invalid(`${p}.operator`, t.operator, 'operator must be Exists when `key` is empty, which means "match all values and all keys"'),
+      );
     if (t.effect && !TAINT_EFFECTS.includes(t.effect as never)) errs.push(notSupported(`${p}.effect`, t.effect, TAINT_EFFECTS));
     if (t.tolerationSeconds !== undefined && t.effect !== "NoExecute") {
       errs.push(invalid(`${p}.effect`, t.effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"));

@@ -1,7 +1,14 @@
 import { ReplicaSetSchema, type ReplicaSet } from "../gen/kubelab/apps/v1/apps_pb.js";
 import { registerKind } from "../registry.js";
 import { age } from "./print.js";
-import { defaultTemplate, nonNegative, selectorString, templateContainers, validateSelectorImmutable, validateTemplate } from "./workloadTemplate.js";
+import {
+  defaultTemplate,
+  nonNegative,
+  selectorString,
+  templateContainers,
+  validateSelectorImmutable,
+  validateTemplate,
+} from "./workloadTemplate.js";
 
 registerKind<ReplicaSet>({
   kind: "ReplicaSet",

@@ -41,11 +41,18 @@ function validatePorts(s: Service): FieldError[] {
     const t = targetPortOf(p.targetPort, p.port);
     if (typeof t === "number" && (t < 1 || t > 65535)) errs.push(invalid(`${f}.targetPort`, t, "must be between 1 and 65535, inclusive"));
     if (typeof t === "string" && !IANA_SVC_NAME.test(t)) {
-      errs.push(invalid(`${f}.targetPort`, t, "must contain only lower-case alphanumeric characters or '-', at most 15, starting and ending with an alphanumeric character"));
+      errs.push(
+        invalid(
+          `${f}.targetPort`,
+          t,
+          "must contain only lower-case alphanumeric characters or '-', at most 15, starting and ending with an alphanumeric character",
+        ),
+      );
     }
     if (p.nodePort && nodePorts.has(p.nodePort)) errs.push(duplicate(`${f}.nodePort`, p.nodePort));
     if (p.nodePort) nodePorts.add(p.nodePort);
-    if (p.nodePort && s.spec?.type !== "NodePort") errs.push(forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${s.spec?.type}'`));
+    if (p.nodePort && s.spec?.type !== "NodePort")
+      errs.push(forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${s.spec?.type}'`));
   });
   return errs;
 }
@@ -89,8 +96,10 @@ registerKind<Service>({
     const spec = s.spec;
     if (!spec) return [required("spec")];
     if (!TYPES.includes(spec.type as never)) errs.push(notSupported("spec.type", spec.type, TYPES));
-    if (!AFFINITIES.includes(spec.sessionAffinity as never)) errs.push(notSupported("spec.sessionAffinity", spec.sessionAffinity, AFFINITIES));
-    if (isHeadless(s) && spec.type === "NodePort") errs.push(invalid("spec.clusterIPs[0]", "None", "may not be set to 'None' for NodePort services"));
+    if (!AFFINITIES.includes(spec.sessionAffinity as never))
+      errs.push(notSupported("spec.sessionAffinity", spec.sessionAffinity, AFFINITIES));
+    if (isHeadless(s) && spec.type === "NodePort")
+      errs.push(invalid("spec.clusterIPs[0]", "None", "may not be set to 'None' for NodePort services"));
     errs.push(...validateLabels("spec.selector", spec.selector));
     return errs;
   },
@@ -107,13 +116,15 @@ registerKind<Service>({
     { name: "EXTERNAL-IP", value: (s) => (s.spec?.externalIps.length ? s.spec.externalIps.join(",") : "<none>") },
     {
       name: "PORT(S)",
-      value: (s) =>
-        (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",") || "<none>",
+      value: (s) => (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",") || "<none>",
     },
     { name: "AGE", value: (s, now) => age(s.metadata?.creationTimestamp, now) },
     {
       name: "SELECTOR",
-      value: (s) => Object.entries(s.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",") || "<none>",
+      value: (s) =>
+        Object.entries(s.spec?.selector ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",") || "<none>",
       wide: true,
     },
   ],
@@ -122,7 +133,8 @@ registerKind<Service>({
 /** kubectl's ENDPOINTS column: up to three ip:port, then "+ N more...". */
 function endpointsColumn(e: Endpoints): string {
   const all: string[] = [];
-  for (const s of e.subsets) for (const a of s.addresses) for (const p of s.ports.length ? s.ports : [undefined]) all.push(p ? `${a.ip}:${p.port}` : a.ip);
+  for (const s of e.subsets)
+    for (const a of s.addresses) for (const p of s.ports.length ? s.ports : [undefined]) all.push(p ? `${a.ip}:${p.port}` : a.ip);
   if (all.length === 0) return "<none>";
   return all.length > 3 ? `${all.slice(0, 3).join(",")} + ${all.length - 3} more...` : all.join(",");
 }

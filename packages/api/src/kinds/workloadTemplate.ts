@@ -49,7 +49,9 @@ export function validateTemplate(
 export function validateSelectorImmutable(cur: LabelSelectorMessage | undefined, old: LabelSelectorMessage | undefined): FieldError[] {
   const a = cur ?? create(LabelSelectorSchema);
   const b = old ?? create(LabelSelectorSchema);
-  return equals(LabelSelectorSchema, a, b) ? [] : [invalid("spec.selector", JSON.stringify({ matchLabels: a.matchLabels }), "field is immutable")];
+  return equals(LabelSelectorSchema, a, b)
+    ? []
+    : [invalid("spec.selector", JSON.stringify({ matchLabels: a.matchLabels }), "field is immutable")];
 }
 
 export const nonNegative = (field: string, v: number | undefined): FieldError[] =>

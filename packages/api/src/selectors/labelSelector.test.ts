@@ -53,9 +53,9 @@ describe("label selectors", () => {
     expect(sel.matches({ ...labels, canary: "1" })).toBe(false);
     expect(sel.toString()).toBe("app=web,tier in (front,back),env notin (dev),env,!canary");
     expect(LabelSelector.parse(sel.toString()).matches(labels)).toBe(true);
-    expect(() => LabelSelector.fromMessage({ matchLabels: {}, matchExpressions: [{ key: "a", operator: "Near", values: [] } as never] })).toThrow(
-      '"Near" is not a valid label selector operator',
-    );
+    expect(() =>
+      LabelSelector.fromMessage({ matchLabels: {}, matchExpressions: [{ key: "a", operator: "Near", values: [] } as never] }),
+    ).toThrow('"Near" is not a valid label selector operator');
   });
 });
 
@@ -70,7 +70,9 @@ describe("field selectors", () => {
   });
 
   it("rejects fields the kind does not support, in Kubernetes' words", () => {
-    expect(() => FieldSelector.parse("spec.image=x").checkSupported(new Set(["metadata.name"]))).toThrow("field label not supported: spec.image");
+    expect(() => FieldSelector.parse("spec.image=x").checkSupported(new Set(["metadata.name"]))).toThrow(
+      "field label not supported: spec.image",
+    );
     expect(() => FieldSelector.parse("nonsense")).toThrow(FieldSelectorError);
   });
 });

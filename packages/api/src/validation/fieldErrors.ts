@@ -1,15 +1,7 @@
 // Field errors worded as Kubernetes words them (k8s.io/apimachinery/pkg/util/validation/field),
 // so a message learned here reads the same against a real cluster.
 
-export type FieldErrorType =
-  | "Required"
-  | "Invalid"
-  | "NotSupported"
-  | "Duplicate"
-  | "Forbidden"
-  | "TooLong"
-  | "TooMany"
-  | "NotFound";
+export type FieldErrorType = "Required" | "Invalid" | "NotSupported" | "Duplicate" | "Forbidden" | "TooLong" | "TooMany" | "NotFound";
 
 export class FieldError {
   constructor(
@@ -45,18 +37,12 @@ export const required = (field: string, detail?: string) => new FieldError("Requ
 export const invalid = (field: string, value: unknown, detail: string) => new FieldError("Invalid", field, value, detail);
 export const forbidden = (field: string, detail: string) => new FieldError("Forbidden", field, undefined, detail);
 export const duplicate = (field: string, value: unknown) => new FieldError("Duplicate", field, value);
-export const tooLong = (field: string, max: number) =>
-  new FieldError("TooLong", field, undefined, `may not be more than ${max} bytes`);
+export const tooLong = (field: string, max: number) => new FieldError("TooLong", field, undefined, `may not be more than ${max} bytes`);
 /** Kubernetes' field.TooLong, as ConfigMap and Secret data limits word it. */
 export const tooLongBytes = (field: string, max: number) => new FieldError("TooLong", field, undefined, `must have at most ${max} bytes`);
 export const notFound = (field: string, value: unknown) => new FieldError("NotFound", field, value);
 export const notSupported = (field: string, value: unknown, supported: readonly string[]) =>
-  new FieldError(
-    "NotSupported",
-    field,
-    value,
-    `supported values: ${supported.map((s) => JSON.stringify(s)).join(", ")}`,
-  );
+  new FieldError("NotSupported", field, value, `supported values: ${supported.map((s) => JSON.stringify(s)).join(", ")}`);
 
 function formatValue(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);

@@ -36,7 +36,11 @@ export class ClaimAttempts {
    */
   lost(obj: KubeObject, taken: readonly string[], decisive: boolean): void {
     const theirs = taken.filter((c) => this.asked.has(c));
-    if (theirs.length && decisive) this.throwIfAny(obj, theirs.map((c) => this.alloc.takenError(c, obj)).filter((e): e is FieldError => e !== undefined));
+    if (theirs.length && decisive)
+      this.throwIfAny(
+        obj,
+        theirs.map((c) => this.alloc.takenError(c, obj)).filter((e): e is FieldError => e !== undefined),
+      );
     for (const c of taken) this.avoid.add(c);
   }
 

@@ -8,14 +8,29 @@ import { storageKey, prefixEnd, resourceOfKey, resourcePrefix } from "../storage
 
 const cmDef = kindFor("v1", "ConfigMap")!;
 const podDef = kindFor("v1", "Pod")!;
-const cm = decodeObject({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "default", labels: { a: "1", b: "2" } }, data: { x: "1", y: "2" } }).obj;
+const cm = decodeObject({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name: "c", namespace: "default", labels: { a: "1", b: "2" } },
+  data: { x: "1", y: "2" },
+}).obj;
 
 describe("JSON merge patch (RFC 7396) on objects", () => {
   it("merges maps, deletes with null, replaces lists", () => {
     const out = applyMergePatch(cmDef, cm, { metadata: { labels: { b: null, c: "3" } }, data: { x: "9" } }) as ConfigMap;
     expect(out.metadata!.labels).toEqual({ a: "1", c: "3" });
     expect(out.data).toEqual({ x: "9", y: "2" });
-    const pod = decodeObject({ apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "a", image: "x" }, { name: "b", image: "y" }] } }).obj;
+    const pod = decodeObject({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: {
+        containers: [
+          { name: "a", image: "x" },
+          { name: "b", image: "y" },
+        ],
+      },
+    }).obj;
     const patched = applyMergePatch(podDef, pod, { spec: { containers: [{ name: "only", image: "z" }] } }) as Pod;
     expect(patched.spec!.containers.map((c) => c.name)).toEqual(["only"]);
   });

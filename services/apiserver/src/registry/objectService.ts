@@ -134,7 +134,9 @@ export class ObjectService {
     for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
       const candidate = clone(def.schema, obj) as KubeObject;
       claims.assign(candidate);
-      const res = await this.write(def, candidate, this.encodeChecked(def, candidate), (value) => this.store.create(def, candidate, value, claims.changes(candidate).take));
+      const res = await this.write(def, candidate, this.encodeChecked(def, candidate), (value) =>
+        this.store.create(def, candidate, value, claims.changes(candidate).take),
+      );
       if (res.ok) return candidate;
       if (!res.takenClaims?.length) throw alreadyExists(def, meta.name);
       claims.lost(candidate, res.takenClaims, true);
@@ -157,7 +159,12 @@ export class ObjectService {
    * resourceVersion, is handed to the cache as written (see WatchCache.written): its watch event
    * then needs no decoding, and the response shares the event's encoding.
    */
-  private async write(def: KindDefinition, obj: KubeObject, value: Buffer, op: (value: Buffer) => Promise<WriteResult>): Promise<WriteResult> {
+  private async write(
+    def: KindDefinition,
+    obj: KubeObject,
+    value: Buffer,
+    op: (value: Buffer) => Promise<WriteResult>,
+  ): Promise<WriteResult> {
     const key = storageKey(def, obj.metadata!.namespace, obj.metadata!.name);
     const withdraw = this.cache.expectWrite(key, value, obj);
     let res: WriteResult;
@@ -198,7 +205,8 @@ export class ObjectService {
     if (q.continue) {
       const token = decodeContinue(q.continue, prefix);
       // A token naming a revision etcd has not reached was not made by this cluster.
-      if (token.rev > this.cache.revision && token.rev > (await this.store.currentRevision())) throw invalidContinue(`its resourceVersion ${token.rev} is in the future`);
+      if (token.rev > this.cache.revision && token.rev > (await this.store.currentRevision()))
+        throw invalidContinue(`its resourceVersion ${token.rev} is in the future`);
       if (this.cache.unchangedSince(def.resource, prefix, token.rev)) {
         return this.pageFromCache(def, prefix, token.start, token.rev, bounds, filter, matchAll);
       }
@@ -216,7 +224,15 @@ export class ObjectService {
    * selector, remainingItemCount says how many objects follow; with one it is left unset, as
    * Kubernetes leaves it (the count would cost a scan of the rest).
    */
-  private pageFromCache(def: KindDefinition, prefix: string, fromKey: string, rev: number, bounds: ListBounds, filter: Filter, matchAll: boolean): ListPage {
+  private pageFromCache(
+    def: KindDefinition,
+    prefix: string,
+    fromKey: string,
+    rev: number,
+    bounds: ListBounds,
+    filter: Filter,
+    matchAll: boolean,
+  ): ListPage {
     const { entries, start, end } = this.cache.range(def.resource, prefix, fromKey);
     const page: CacheEntry[] = [];
     let i = start;
@@ -240,7 +256,14 @@ export class ObjectService {
     };
   }
 
-  private async listFromEtcd(def: KindDefinition, prefix: string, rev: number, start: string, bounds: ListBounds, filter: Filter): Promise<ListPage> {
+  private async listFromEtcd(
+    def: KindDefinition,
+    prefix: string,
+    rev: number,
+    start: string,
+    bounds: ListBounds,
+    filter: Filter,
+  ): Promise<ListPage> {
     const end = prefixEnd(prefix);
     const out: CacheEntry[] = [];
     let from = Buffer.from(start);
@@ -342,12 +365,7 @@ export class ObjectService {
    * the current object the failed transaction returned. A cached copy that may be stale never
    * decides anything alone: a conflict or a no-op computed from it is checked against etcd.
    */
-  async guaranteedUpdate(
-    def: KindDefinition,
-    namespace: string,
-    name: string,
-    next: (cur: Versioned) => KubeObject,
-  ): Promise<KubeObject> {
+  async guaranteedUpdate(def: KindDefinition, namespace: string, name: string, next: (cur: Versioned) => KubeObject): Promise<KubeObject> {
     let cur: Versioned | undefined = this.cache.get(def.resource, storageKey(def, namespace, name));
     let fromCache = cur !== undefined;
     const alloc = this.opts.allocators?.[def.kind];
@@ -410,7 +428,11 @@ export class ObjectService {
         throw conflict(def, name, `Precondition failed: UID in precondition: ${opts.uid}, UID in object meta: ${m.uid}`);
       }
       if (opts.resourceVersion && opts.resourceVersion !== String(cur.rev)) {
-        throw conflict(def, name, `Precondition failed: ResourceVersion in precondition: ${opts.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
+        throw conflict(
+          def,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${opts.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`,
+        );
       }
       const grace = def.deletionGracePeriod?.(cur.obj, opts.gracePeriodSeconds) ?? 0;
       // Foreground and Orphan are the garbage collector's finalizers, added with the deletion.
@@ -448,7 +470,12 @@ export class ObjectService {
    * Writes `cur` with its deletion set for `grace` seconds from now (and whatever `also` adds);
    * undefined when another writer got in first, for the caller to read it again.
    */
-  private async markDeleting(def: KindDefinition, cur: Versioned, grace: number, also?: (n: KubeObject) => void): Promise<KubeObject | undefined> {
+  private async markDeleting(
+    def: KindDefinition,
+    cur: Versioned,
+    grace: number,
+    also?: (n: KubeObject) => void,
+  ): Promise<KubeObject | undefined> {
     const n = clone(def.schema, cur.obj) as KubeObject;
     n.metadata!.deletionTimestamp = nowTimestamp(grace);
     n.metadata!.deletionGracePeriodSeconds = grace;

@@ -1,5 +1,15 @@
 import { clone, create } from "@bufbuild/protobuf";
-import { InvalidObjectError, PodConditionSchema, PodSchema, PodStatusSchema, formatTime, kindForResource, required, type KubeObject, type Pod } from "@kubelab/api";
+import {
+  InvalidObjectError,
+  PodConditionSchema,
+  PodSchema,
+  PodStatusSchema,
+  formatTime,
+  kindForResource,
+  required,
+  type KubeObject,
+  type Pod,
+} from "@kubelab/api";
 import { bindingConflict } from "../apiErrors.js";
 import type { ObjectService } from "./objectService.js";
 
@@ -9,7 +19,13 @@ import type { ObjectService } from "./objectService.js";
  * update. A pod that has a node, is being deleted, or is not the `uid` asked for is refused
  * (Conflict), so two schedulers never both place it.
  */
-export function bindPod(store: Pick<ObjectService, "guaranteedUpdate">, namespace: string, name: string, nodeName: string, uid: string): Promise<KubeObject> {
+export function bindPod(
+  store: Pick<ObjectService, "guaranteedUpdate">,
+  namespace: string,
+  name: string,
+  nodeName: string,
+  uid: string,
+): Promise<KubeObject> {
   const def = kindForResource("pods")!;
   if (!nodeName) throw new InvalidObjectError("Binding", name, [required("target.name")]);
   return store.guaranteedUpdate(def, namespace || "default", name, (cur) => {

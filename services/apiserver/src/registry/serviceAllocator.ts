@@ -16,7 +16,6 @@ export interface Allocator {
 const ipClaim = (ip: string) => `serviceips/${ip}`;
 const portClaim = (port: number) => `servicenodeports/${port}`;
 
-
 export interface ServiceRanges {
   /** --service-cluster-ip-range, e.g. 10.96.0.0/12. */
   clusterIpRange: string;
@@ -26,11 +25,13 @@ export interface ServiceRanges {
 
 export function parseRanges(r: ServiceRanges): { base: number; size: number; cidr: string; lo: number; hi: number } {
   const range = parseIPv4Cidr(r.clusterIpRange);
-  if (!range || !(range.prefixLength >= 8 && range.prefixLength <= 30)) throw new Error(`--service-cluster-ip-range: invalid value ${JSON.stringify(r.clusterIpRange)}: must be an IPv4 CIDR from /8 to /30`);
+  if (!range || !(range.prefixLength >= 8 && range.prefixLength <= 30))
+    throw new Error(`--service-cluster-ip-range: invalid value ${JSON.stringify(r.clusterIpRange)}: must be an IPv4 CIDR from /8 to /30`);
   const p = /^(\d+)-(\d+)$/.exec(r.nodePortRange);
   const lo = p ? Number(p[1]) : NaN;
   const hi = p ? Number(p[2]) : NaN;
-  if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw new Error(`--service-node-port-range: invalid value ${JSON.stringify(r.nodePortRange)}: must be LOW-HIGH within 1-65535`);
+  if (!(lo >= 1 && hi <= 65535 && lo <= hi))
+    throw new Error(`--service-node-port-range: invalid value ${JSON.stringify(r.nodePortRange)}: must be LOW-HIGH within 1-65535`);
   return { base: range.base, size: range.size, cidr: r.clusterIpRange, lo, hi };
 }
 
@@ -120,7 +121,13 @@ export class ServiceAllocator implements Allocator {
         if (!p.nodePort) return;
         const mine = old?.spec?.ports.some((o) => o.nodePort === p.nodePort);
         if (!mine && (p.nodePort < this.r.lo || p.nodePort > this.r.hi)) {
-          errs.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${this.r.lo}-${this.r.hi}`));
+          errs.push(
+            invalid(
+              `spec.ports[${i}].nodePort`,
+              p.nodePort,
+              `provided port is not in the valid range. The range of valid ports is ${this.r.lo}-${this.r.hi}`,
+            ),
+          );
         }
         taken.add(p.nodePort);
       });

@@ -74,7 +74,10 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
   const handlers = serviceHandlers(deps);
   // Request bytes that are not the method's message reach each handler as UndecodableRequest.
   for (const [name, handler] of Object.entries(handlers)) {
-    handlers[name] = ((call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+    handlers[name] = ((
+      call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+      callback?: grpc.sendUnaryData<unknown>,
+    ) => {
       if (call.request instanceof UndecodableRequest) {
         const err = toServiceError(undecodableRequest(call.request.messageName, call.request.cause));
         deps.metrics.requests.inc({ verb: name.toLowerCase(), resource: "", code: grpc.status[grpc.status.INVALID_ARGUMENT] });
@@ -91,7 +94,11 @@ export function apiHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementatio
 function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
   const { service, cache, metrics, log } = deps;
 
-  function unary<Req>(verb: string, resourceOf: (req: Req) => string, fn: (req: Req) => Promise<unknown>): grpc.handleUnaryCall<Req, unknown> {
+  function unary<Req>(
+    verb: string,
+    resourceOf: (req: Req) => string,
+    fn: (req: Req) => Promise<unknown>,
+  ): grpc.handleUnaryCall<Req, unknown> {
     return (call, callback) => {
       const resource = safeResource(() => resourceOf(call.request));
       const end = metrics.latency.startTimer({ verb, resource });
@@ -122,56 +129,80 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
 
   return {
     create: unary<CreateRequest>("create", anyResource, async (req) => packWritten(await service.create(unpackRequest(req.object)))),
-    get: unary<GetRequest>("get", (r) => r.resource, async (req) =>
-      packObject(await service.get(service.resolve(req.resource), req.namespace, req.name)),
+    get: unary<GetRequest>(
+      "get",
+      (r) => r.resource,
+      async (req) => packObject(await service.get(service.resolve(req.resource), req.namespace, req.name)),
     ),
-    list: unary<ListRequest>("list", (r) => r.resource, async (req) => {
-      const def = service.resolve(req.resource);
-      if (req.limit < 0) throw badRequest(`limit: Invalid value: ${req.limit}: must be greater than or equal to 0`);
-      const page = await service.list(def, {
-        namespace: req.namespace,
-        labelSelector: req.labelSelector,
-        fieldSelector: req.fieldSelector,
-        limit: req.limit,
-        continue: req.continue,
-        pageMaxBytes: MAX_MESSAGE_BYTES,
-        unpagedMaxBytes: MAX_UNPAGED_RESPONSE_BYTES,
-      });
-      // Pre-encoded: the service definition's serializer passes bytes through.
-      return encodeListResponse(page.resourceVersion, page.continue, page.remaining, page.entries);
-    }),
+    list: unary<ListRequest>(
+      "list",
+      (r) => r.resource,
+      async (req) => {
+        const def = service.resolve(req.resource);
+        if (req.limit < 0) throw badRequest(`limit: Invalid value: ${req.limit}: must be greater than or equal to 0`);
+        const page = await service.list(def, {
+          namespace: req.namespace,
+          labelSelector: req.labelSelector,
+          fieldSelector: req.fieldSelector,
+          limit: req.limit,
+          continue: req.continue,
+          pageMaxBytes: MAX_MESSAGE_BYTES,
+          unpagedMaxBytes: MAX_UNPAGED_RESPONSE_BYTES,
+        });
+        // Pre-encoded: the service definition's serializer passes bytes through.
+        return encodeListResponse(page.resourceVersion, page.continue, page.remaining, page.entries);
+      },
+    ),
     update: unary<UpdateRequest>("update", anyResource, async (req) => packWritten(await service.update(unpackRequest(req.object), ""))),
     updateStatus: unary<UpdateRequest>("update-status", anyResource, async (req) =>
       packWritten(await service.update(unpackRequest(req.object), "status")),
     ),
-    patch: unary<PatchRequest>("patch", (r) => r.resource, async (req) =>
-      packWritten(await service.patch(service.resolve(req.resource), req.namespace, req.name, req.patch, subresourceOf(req.subresource))),
+    patch: unary<PatchRequest>(
+      "patch",
+      (r) => r.resource,
+      async (req) =>
+        packWritten(await service.patch(service.resolve(req.resource), req.namespace, req.name, req.patch, subresourceOf(req.subresource))),
     ),
-    delete: unary<DeleteRequest>("delete", (r) => r.resource, async (req) => {
-      if (req.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(req.propagationPolicy)) {
-        throw badRequest(`propagationPolicy: Unsupported value: "${req.propagationPolicy}": supported values: "Orphan", "Background", "Foreground"`);
-      }
-      const res = await service.delete(service.resolve(req.resource), req.namespace, req.name, {
-        gracePeriodSeconds: req.gracePeriodSeconds,
-        uid: req.preconditions?.uid || undefined,
-        resourceVersion: req.preconditions?.resourceVersion || undefined,
-        propagationPolicy: req.propagationPolicy || undefined,
-      });
-      return create(DeleteResponseSchema, { object: packWritten(res.obj), removed: res.removed });
-    }),
-    bind: unary<BindRequest>("bind", () => "pods", async (req) =>
-      packWritten(await bindPod(service, req.namespace, req.name, req.nodeName, req.uid)),
+    delete: unary<DeleteRequest>(
+      "delete",
+      (r) => r.resource,
+      async (req) => {
+        if (req.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(req.propagationPolicy)) {
+          throw badRequest(
+            `propagationPolicy: Unsupported value: "${req.propagationPolicy}": supported values: "Orphan", "Background", "Foreground"`,
+          );
+        }
+        const res = await service.delete(service.resolve(req.resource), req.namespace, req.name, {
+          gracePeriodSeconds: req.gracePeriodSeconds,
+          uid: req.preconditions?.uid || undefined,
+          resourceVersion: req.preconditions?.resourceVersion || undefined,
+          propagationPolicy: req.propagationPolicy || undefined,
+        });
+        return create(DeleteResponseSchema, { object: packWritten(res.obj), removed: res.removed });
+      },
     ),
-    version: unary<unknown>("version", () => "", async () =>
-      create(VersionInfoSchema, {
-        gitVersion: KUBELAB_VERSION,
-        platform: `${process.platform}/${process.arch}`,
-        nodeVersion: process.version,
-        etcdVersion: await deps.etcdVersion().catch(() => "unknown"),
-      }),
+    bind: unary<BindRequest>(
+      "bind",
+      () => "pods",
+      async (req) => packWritten(await bindPod(service, req.namespace, req.name, req.nodeName, req.uid)),
+    ),
+    version: unary<unknown>(
+      "version",
+      () => "",
+      async () =>
+        create(VersionInfoSchema, {
+          gitVersion: KUBELAB_VERSION,
+          platform: `${process.platform}/${process.arch}`,
+          nodeVersion: process.version,
+          etcdVersion: await deps.etcdVersion().catch(() => "unknown"),
+        }),
     ),
     logs: logsRelay(service),
-    getAPIResources: unary<unknown>("discovery", () => "", async () => create(APIResourceListSchema, { resources: apiResources() })),
+    getAPIResources: unary<unknown>(
+      "discovery",
+      () => "",
+      async () => create(APIResourceListSchema, { resources: apiResources() }),
+    ),
     watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => {
       const req = call.request;
       metrics.requests.inc({ verb: "watch", resource: req.resource, code: "OK" });

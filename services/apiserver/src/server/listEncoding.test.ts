@@ -1,13 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { ConfigMapSchema, ListResponseSchema, WatchEventSchema, WatchResponseSchema, kindFor, unpackObject, encodeObject, type ConfigMap } from "@kubelab/api";
+import {
+  ConfigMapSchema,
+  ListResponseSchema,
+  WatchEventSchema,
+  WatchResponseSchema,
+  kindFor,
+  unpackObject,
+  encodeObject,
+  type ConfigMap,
+} from "@kubelab/api";
 import { toBinary } from "@bufbuild/protobuf";
 import { CacheEntry } from "../storage/watchCache.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
 
 const def = kindFor("v1", "ConfigMap")!;
 const entry = (name: string, value: string) => {
-  const obj = create(ConfigMapSchema, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default", resourceVersion: "7" }, data: { v: value.repeat(100) } });
+  const obj = create(ConfigMapSchema, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace: "default", resourceVersion: "7" },
+    data: { v: value.repeat(100) },
+  });
   return new CacheEntry(def, `/registry/configmaps/default/${name}`, obj, 7);
 };
 
@@ -31,7 +45,13 @@ describe("hand-encoded responses decode as the generated messages", () => {
 
   it("WatchResponse batches events in order", () => {
     const events = ["ADDED", "MODIFIED", "DELETED"].map((type, i) =>
-      toBinary(WatchEventSchema, create(WatchEventSchema, { type, object: { typeUrl: "type.googleapis.com/kubelab.core.v1.ConfigMap", value: encodeObject(entry(`e${i}`, "q").obj) } })),
+      toBinary(
+        WatchEventSchema,
+        create(WatchEventSchema, {
+          type,
+          object: { typeUrl: "type.googleapis.com/kubelab.core.v1.ConfigMap", value: encodeObject(entry(`e${i}`, "q").obj) },
+        }),
+      ),
     );
     const decoded = fromBinary(WatchResponseSchema, encodeWatchResponse(events));
     expect(decoded.events.map((e) => e.type)).toEqual(["ADDED", "MODIFIED", "DELETED"]);

@@ -27,7 +27,12 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
 
 const TYPE_URL_PREFIX = "type.googleapis.com/";
 
-export function encodeListResponse(resourceVersion: string, continueToken: string, remaining: number | undefined, entries: CacheEntry[]): Buffer {
+export function encodeListResponse(
+  resourceVersion: string,
+  continueToken: string,
+  remaining: number | undefined,
+  entries: CacheEntry[],
+): Buffer {
   const rv = Buffer.from(resourceVersion);
   const cont = Buffer.from(continueToken);
   const typeUrls = new Map<string, Buffer>();

@@ -31,7 +31,8 @@ export function logsRelay(service: ObjectService) {
     const all = [...names, ...pod.spec!.initContainers.map((c) => c.name)];
     let container = req.container;
     if (!container) {
-      if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${req.name}, choose one of: [${names.join(" ")}]`);
+      if (names.length !== 1)
+        throw badRequest(`a container name must be specified for pod ${req.name}, choose one of: [${names.join(" ")}]`);
       container = names[0]!;
     } else if (!all.includes(container)) {
       throw badRequest(`container ${container} is not valid for pod ${req.name}`);

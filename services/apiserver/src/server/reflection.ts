@@ -25,6 +25,8 @@ export function addReflection(server: grpc.Server, files: DescFile[], services: 
   for (const f of files) collect(f, all);
   const fileDescriptorProtos = [...all.values()].map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
   const health = loadSync(healthProtoPath);
-  const packageDefinition = { ...health, kubelab: { fileDescriptorProtos } } as unknown as ConstructorParameters<typeof ReflectionService>[0];
+  const packageDefinition = { ...health, kubelab: { fileDescriptorProtos } } as unknown as ConstructorParameters<
+    typeof ReflectionService
+  >[0];
   new ReflectionService(packageDefinition, { services: [...services, HEALTH_SERVICE] }).addToServer(server);
 }

@@ -35,7 +35,14 @@ describe("WatchSender", () => {
 
   it("splits what waits into messages of at most maxMessageBytes, a larger event alone", async () => {
     const h = harness({ maxMessageBytes: 25 });
-    for (const [n, size] of [[1, 10], [2, 10], [3, 10], [4, 40], [5, 10]] as const) h.sender.send(ev(n, size));
+    for (const [n, size] of [
+      [1, 10],
+      [2, 10],
+      [3, 10],
+      [4, 40],
+      [5, 10],
+    ] as const)
+      h.sender.send(ev(n, size));
     await tick();
     await tick();
     await tick();

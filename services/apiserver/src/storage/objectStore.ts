@@ -254,7 +254,13 @@ export class ObjectStore {
   }
 
   /** Deletes the key (and releases its claims) only if its mod_revision is still expectedRev. */
-  async delete(def: KindDefinition, namespace: string, name: string, expectedRev: number, claims: readonly string[] = []): Promise<WriteResult> {
+  async delete(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    expectedRev: number,
+    claims: readonly string[] = [],
+  ): Promise<WriteResult> {
     const key = storageKey(def, namespace, name);
     const res = await this.op("delete", () =>
       this.etcd

@@ -240,7 +240,11 @@ export class WatchCache {
     this.ready = true;
     this.log.info("watch cache loaded", { revision: rev, objects: [...objects.values()].reduce((n, m) => n + m.size, 0) });
 
-    const watcher = await this.etcd.watch().prefix(REGISTRY_PREFIX).startRevision(String(rev + 1)).create();
+    const watcher = await this.etcd
+      .watch()
+      .prefix(REGISTRY_PREFIX)
+      .startRevision(String(rev + 1))
+      .create();
     this.etcdWatcher = watcher;
     watcher.on("data", (res) => {
       let last = 0;
@@ -356,7 +360,7 @@ export class WatchCache {
     this.revision = rev;
     if (this.revisionWaiters.length) {
       const still = [];
-      for (const w of this.revisionWaiters) (w.rev <= rev ? w.resolve() : still.push(w));
+      for (const w of this.revisionWaiters) w.rev <= rev ? w.resolve() : still.push(w);
       this.revisionWaiters = still;
     }
   }

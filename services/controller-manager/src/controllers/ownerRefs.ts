@@ -23,5 +23,12 @@ export function newControllerRef(owner: KubeObject, apiVersion: string, kind: st
 
 /** The JSON of a controller reference, for merge patches (adoption). */
 export function refJson(r: OwnerReference): Record<string, unknown> {
-  return { apiVersion: r.apiVersion, kind: r.kind, name: r.name, uid: r.uid, controller: r.controller ?? false, blockOwnerDeletion: r.blockOwnerDeletion ?? false };
+  return {
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    name: r.name,
+    uid: r.uid,
+    controller: r.controller ?? false,
+    blockOwnerDeletion: r.blockOwnerDeletion ?? false,
+  };
 }

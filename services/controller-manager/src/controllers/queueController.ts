@@ -35,8 +35,11 @@ export abstract class QueueController {
   run(workers: number, resyncMs = 30_000): Promise<void> {
     for (const k of this.allKeys()) this.queue.add(k);
     this.resyncTimer = setInterval(() => this.allKeys().forEach((k) => this.queue.add(k)), resyncMs);
-    return runWorkers(this.queue, workers, (k) => this.reconcile(k), (key, err) =>
-      this.ctx.log.warn(`${this.name}: reconcile failed, will retry`, { key, error: err }),
+    return runWorkers(
+      this.queue,
+      workers,
+      (k) => this.reconcile(k),
+      (key, err) => this.ctx.log.warn(`${this.name}: reconcile failed, will retry`, { key, error: err }),
     );
   }
 

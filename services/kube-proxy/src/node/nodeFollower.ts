@@ -22,7 +22,9 @@ export async function followNodeContainer(socketPath: string, log: Logger, onNod
     log.info("not following a node container", { reason: (e as Error).message });
     return () => undefined;
   }
-  const stream = (await docker.getEvents({ filters: { type: ["container"], event: ["start"], container: [nodeId] } })) as unknown as Readable;
+  const stream = (await docker.getEvents({
+    filters: { type: ["container"], event: ["start"], container: [nodeId] },
+  })) as unknown as Readable;
   stream.on("data", () => {
     log.info("the node container started again: leaving its old network namespace", { node: nodeId.slice(0, 12) });
     onNodeRestart();

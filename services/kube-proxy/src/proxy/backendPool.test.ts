@@ -45,7 +45,10 @@ describe("BackendPool", () => {
     const first = pool.pick("10.1.0.9")!;
     for (let i = 0; i < 10; i++) expect(pool.pick("10.1.0.9")!.ip).toBe(first.ip);
     expect(pool.pick("10.1.0.10")!.ip).not.toBe(first.ip);
-    pool.update([b(1), b(2), b(3)].filter((x) => x.ip !== first.ip), 60);
+    pool.update(
+      [b(1), b(2), b(3)].filter((x) => x.ip !== first.ip),
+      60,
+    );
     expect(pool.pick("10.1.0.9")!.ip).not.toBe(first.ip);
   });
 });

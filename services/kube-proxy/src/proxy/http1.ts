@@ -69,9 +69,11 @@ export function parseHead(buf: Buffer, size: number, kind: "request" | "response
   } else {
     version = start.slice(0, 8);
     head.status = Number(start.slice(9, 12));
-    if (!(head.status >= 100 && head.status <= 999)) throw new HttpFramingError(`malformed status line: ${JSON.stringify(start.slice(0, 100))}`, 502);
+    if (!(head.status >= 100 && head.status <= 999))
+      throw new HttpFramingError(`malformed status line: ${JSON.stringify(start.slice(0, 100))}`, 502);
   }
-  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw new HttpFramingError(`unsupported HTTP version ${JSON.stringify(version)}`, 505);
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0")
+    throw new HttpFramingError(`unsupported HTTP version ${JSON.stringify(version)}`, 505);
   head.http10 = version === "HTTP/1.0";
   let keepAlive = false;
   let upgradeHeader = false;
@@ -80,19 +82,25 @@ export function parseHead(buf: Buffer, size: number, kind: "request" | "response
   for (let pos = firstEnd + 2; pos < blank; ) {
     const eol = buf.indexOf(CRLF, pos);
     const colon = buf.indexOf(0x3a, pos);
-    if (colon <= pos || colon > eol) throw new HttpFramingError(`malformed header line: ${JSON.stringify(buf.toString("latin1", pos, Math.min(eol, pos + 100)))}`, bad);
+    if (colon <= pos || colon > eol)
+      throw new HttpFramingError(`malformed header line: ${JSON.stringify(buf.toString("latin1", pos, Math.min(eol, pos + 100)))}`, bad);
     // Only these headers decide framing (c, t, u, e: their first letters); the rest pass unread.
     const c = buf[pos]! | 0x20;
     if (c === 0x63 || c === 0x74 || c === 0x75 || c === 0x65) {
       const name = buf.toString("latin1", pos, colon).toLowerCase();
-      const value = name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "upgrade" || name === "expect" ? buf.toString("latin1", colon + 1, eol).trim() : "";
+      const value =
+        name === "content-length" || name === "transfer-encoding" || name === "connection" || name === "upgrade" || name === "expect"
+          ? buf.toString("latin1", colon + 1, eol).trim()
+          : "";
       if (name === "content-length") {
         if (!/^\d+$/.test(value)) throw new HttpFramingError(`invalid Content-Length ${JSON.stringify(value)}`, bad);
         const n = Number(value);
-        if (head.contentLength !== undefined && head.contentLength !== n) throw new HttpFramingError("conflicting Content-Length headers", bad);
+        if (head.contentLength !== undefined && head.contentLength !== n)
+          throw new HttpFramingError("conflicting Content-Length headers", bad);
         head.contentLength = n;
       } else if (name === "transfer-encoding") {
-        if (tokens(value).at(-1) !== "chunked") throw new HttpFramingError(`unsupported Transfer-Encoding ${JSON.stringify(value)}`, kind === "request" ? 501 : 502);
+        if (tokens(value).at(-1) !== "chunked")
+          throw new HttpFramingError(`unsupported Transfer-Encoding ${JSON.stringify(value)}`, kind === "request" ? 501 : 502);
         head.chunked = true;
       } else if (name === "connection") {
         for (const t of tokens(value)) {
@@ -135,7 +143,8 @@ export function responseBody(h: Head, requestMethod: string): BodyFraming {
  * trailers), without decoding it.
  */
 export class ChunkedScanner {
-  private state: "size" | "ext" | "size-lf" | "data" | "data-cr" | "data-lf" | "trailer-start" | "trailer" | "trailer-lf" | "end-lf" = "size";
+  private state: "size" | "ext" | "size-lf" | "data" | "data-cr" | "data-lf" | "trailer-start" | "trailer" | "trailer-lf" | "end-lf" =
+    "size";
   private size = 0;
   private digits = 0;
   private remaining = 0;

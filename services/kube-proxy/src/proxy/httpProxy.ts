@@ -20,7 +20,14 @@ const REPLAYABLE_BODY_BYTES = 1 << 20;
 const MAX_CLIENT_BUFFER = 4 << 20;
 const MAX_ATTEMPTS = 3;
 const CLIENT_IDLE_MS = 120_000;
-const REASONS: Record<number, string> = { 400: "Bad Request", 431: "Request Header Fields Too Large", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 505: "HTTP Version Not Supported" };
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  505: "HTTP Version Not Supported",
+};
 
 function plainResponse(status: number, body: string, close: boolean): Buffer {
   const text = `${body}\n`;
@@ -101,7 +108,12 @@ class ClientConnection {
         return;
       }
       const framing = requestBody(head);
-      if (head.upgrade || head.expectContinue || framing.kind === "chunked" || (framing.kind === "length" && framing.length > REPLAYABLE_BODY_BYTES)) {
+      if (
+        head.upgrade ||
+        head.expectContinue ||
+        framing.kind === "chunked" ||
+        (framing.kind === "length" && framing.length > REPLAYABLE_BODY_BYTES)
+      ) {
         this.startTunnel();
         return;
       }
@@ -205,7 +217,12 @@ class Exchange implements UpstreamHandler {
     const b = t?.pool.pick(client.client.remoteAddress ?? "", this.tried);
     if (!t || !b) {
       if (!this.tried.size) client.cache.count(client.cache.metrics.noEndpoints, t?.rule.id ?? "");
-      client.reply(this.tried.size ? 502 : 503, this.tried.size ? `no endpoint of service "${t!.rule.service}" answered: tried ${this.tried.size}` : noEndpointsMessage(t?.rule.service ?? "unknown"));
+      client.reply(
+        this.tried.size ? 502 : 503,
+        this.tried.size
+          ? `no endpoint of service "${t!.rule.service}" answered: tried ${this.tried.size}`
+          : noEndpointsMessage(t?.rule.service ?? "unknown"),
+      );
       return;
     }
     this.attempt++;

@@ -54,7 +54,10 @@ export class ListenerSet {
   private open(k: string, spec: ListenerSpec): void {
     const l: Listener = { spec, server: undefined as unknown as net.Server, state: "opening" };
     const target = () => l.spec.target;
-    l.server = net.createServer({ allowHalfOpen: true, noDelay: true }, spec.mode === "http" ? httpProxy(target, this.deps) : tcpProxy(target, this.deps));
+    l.server = net.createServer(
+      { allowHalfOpen: true, noDelay: true },
+      spec.mode === "http" ? httpProxy(target, this.deps) : tcpProxy(target, this.deps),
+    );
     l.server.on("error", (e: NodeJS.ErrnoException) => {
       l.state = "failed";
       this.log.warn("cannot listen for a service", { address: k, service: l.spec.target.rule.id, error: e.code ?? e.message });

@@ -34,7 +34,11 @@ export function proxyMetrics(registry: Registry) {
       labelNames: ["service", "backend"],
       registers: [registry],
     }),
-    listeners: new Gauge({ name: "kubeproxy_listeners", help: "Addresses and ports this proxy listens on for services", registers: [registry] }),
+    listeners: new Gauge({
+      name: "kubeproxy_listeners",
+      help: "Addresses and ports this proxy listens on for services",
+      registers: [registry],
+    }),
     syncSeconds: new Histogram({
       name: "kubeproxy_sync_proxy_rules_duration_seconds",
       help: "Time to apply a change of Services or Endpoints",

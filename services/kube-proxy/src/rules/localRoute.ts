@@ -15,6 +15,8 @@ export async function ensureLocalRoute(cidr: string): Promise<void> {
     await run("ip", ["route", "replace", "local", cidr, "dev", "lo"]);
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`cannot make the Service range ${cidr} local (ip route replace local ${cidr} dev lo): ${(err.stderr || err.message).trim()}`);
+    throw new Error(
+      `cannot make the Service range ${cidr} local (ip route replace local ${cidr} dev lo): ${(err.stderr || err.message).trim()}`,
+    );
   }
 }

@@ -59,7 +59,8 @@ export function servicePortRules(svc: Service, eps: Endpoints | undefined): Serv
   const spec = svc.spec;
   if (!spec || isHeadless(svc) || !spec.clusterIp) return [];
   const service = `${svc.metadata!.namespace}/${svc.metadata!.name}`;
-  const affinitySeconds = spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIp?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : 0;
+  const affinitySeconds =
+    spec.sessionAffinity === "ClientIP" ? (spec.sessionAffinityConfig?.clientIp?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : 0;
   const rules: ServicePortRule[] = [];
   for (const p of spec.ports) {
     if ((p.protocol || "TCP") !== "TCP") continue;

@@ -5,7 +5,6 @@ import { isNotFound, type ApiClient } from "@kubelab/client";
 
 export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 
-
 /**
  * The node's heartbeat: a Lease in kube-node-lease named after the node, renewed every quarter
  * of its duration (the kubelet's own rhythm), so the node lifecycle controller can tell a dead

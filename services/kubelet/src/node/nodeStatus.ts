@@ -13,11 +13,13 @@ export interface NodeFacts {
   runtimeVersion: string;
 }
 
-
 /** "key=value:Effect" or "key:Effect", as --register-with-taints takes them. */
 export function parseTaint(s: string): Taint {
   const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(s.trim());
-  if (!m) throw new Error(`--register-with-taints: invalid taint ${JSON.stringify(s)}: must be key[=value]:Effect with Effect NoSchedule, PreferNoSchedule or NoExecute`);
+  if (!m)
+    throw new Error(
+      `--register-with-taints: invalid taint ${JSON.stringify(s)}: must be key[=value]:Effect with Effect NoSchedule, PreferNoSchedule or NoExecute`,
+    );
   return { $typeName: "kubelab.core.v1.Taint", key: m[1]!, value: m[2] ?? "", effect: m[3]!, timeAdded: "" };
 }
 

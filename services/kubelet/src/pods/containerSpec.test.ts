@@ -35,7 +35,8 @@ describe("runtimeSpec", () => {
   });
 
   it("leaves the image's entrypoint when command is empty and names a missing volume", () => {
-    const c = create(PodSchema, { spec: { containers: [{ name: "x", image: "i", volumeMounts: [{ name: "nope", mountPath: "/n" }] }] } }).spec!.containers[0]!;
+    const c = create(PodSchema, { spec: { containers: [{ name: "x", image: "i", volumeMounts: [{ name: "nope", mountPath: "/n" }] }] } })
+      .spec!.containers[0]!;
     expect(() => runtimeSpec(pod, c, "app", 0, [])).toThrow(/volume "nope" not found/);
     const plain = create(PodSchema, { spec: { containers: [{ name: "x", image: "i" }] } }).spec!.containers[0]!;
     const s = runtimeSpec(pod, plain, "app", 0, []);

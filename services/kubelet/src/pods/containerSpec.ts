@@ -33,13 +33,7 @@ function binds(pod: Pod, c: Container): string[] {
  * (both with $(VAR) expansion); requests.cpu becomes cpu shares (the scheduler's notion made a
  * weight), limits become CFS quota and the memory cgroup limit.
  */
-export function runtimeSpec(
-  pod: Pod,
-  c: Container,
-  type: "init" | "app",
-  attempt: number,
-  env: string[],
-): ContainerSpecForRuntime {
+export function runtimeSpec(pod: Pod, c: Container, type: "init" | "app", attempt: number, env: string[]): ContainerSpecForRuntime {
   const vars = envMap(env);
   const req = c.resources?.requests ?? {};
   const lim = c.resources?.limits ?? {};

@@ -49,15 +49,24 @@ async function fieldRef(pod: Pod, facts: PodFacts, path: string): Promise<string
   const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (label) return (label[1] === "labels" ? m.labels : m.annotations)[label[2]!] ?? "";
   switch (path) {
-    case "metadata.name": return m.name;
-    case "metadata.namespace": return m.namespace;
-    case "metadata.uid": return m.uid;
-    case "spec.nodeName": return pod.spec?.nodeName ?? "";
-    case "spec.serviceAccountName": return pod.spec?.serviceAccountName ?? "";
-    case "status.podIP": return facts.podIP();
-    case "status.hostIP": return facts.hostIP;
-    case "status.podIPs": return facts.podIP();
-    case "status.hostIPs": return facts.hostIP;
+    case "metadata.name":
+      return m.name;
+    case "metadata.namespace":
+      return m.namespace;
+    case "metadata.uid":
+      return m.uid;
+    case "spec.nodeName":
+      return pod.spec?.nodeName ?? "";
+    case "spec.serviceAccountName":
+      return pod.spec?.serviceAccountName ?? "";
+    case "status.podIP":
+      return facts.podIP();
+    case "status.hostIP":
+      return facts.hostIP;
+    case "status.podIPs":
+      return facts.podIP();
+    case "status.hostIPs":
+      return facts.hostIP;
   }
   throw new ContainerConfigError(`unsupported fieldRef ${path}`);
 }
@@ -75,7 +84,10 @@ function resourceRef(pod: Pod, container: Container, ref: { containerName: strin
 class SourceCache {
   private readonly configMaps = new Map<string, ConfigMap | null>();
   private readonly secrets = new Map<string, Secret | null>();
-  constructor(private readonly client: ApiClient, private readonly namespace: string) {}
+  constructor(
+    private readonly client: ApiClient,
+    private readonly namespace: string,
+  ) {}
 
   async configMap(name: string): Promise<ConfigMap | null> {
     if (!this.configMaps.has(name)) this.configMaps.set(name, await this.fetch<ConfigMap>("configmaps", name));
@@ -128,7 +140,9 @@ export async function resolveEnv(client: ApiClient, pod: Pod, container: Contain
       const v = cm?.data[ref.key];
       if (v === undefined) {
         if (ref.optional) continue;
-        throw new ContainerConfigError(cm ? `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}` : `configmap "${ref.name}" not found`);
+        throw new ContainerConfigError(
+          cm ? `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}` : `configmap "${ref.name}" not found`,
+        );
       }
       vars.set(e.name, v);
     } else if (src.secretKeyRef) {
@@ -146,5 +160,10 @@ export async function resolveEnv(client: ApiClient, pod: Pod, container: Contain
 }
 
 export function envMap(env: string[]): Map<string, string> {
-  return new Map(env.map((kv) => { const i = kv.indexOf("="); return [kv.slice(0, i), kv.slice(i + 1)] as [string, string]; }));
+  return new Map(
+    env.map((kv) => {
+      const i = kv.indexOf("=");
+      return [kv.slice(0, i), kv.slice(i + 1)] as [string, string];
+    }),
+  );
 }

@@ -6,9 +6,24 @@ import { computePodStatus } from "./podStatus.js";
 import type { Waiting } from "./podStatus.js";
 
 const base: RuntimeContainer = {
-  id: "c0", podUid: "u", podName: "p", podNamespace: "default", name: "app", type: "app", attempt: 0, specHash: "", gracePeriod: 30,
-  state: "running", exitCode: 0, oomKilled: false, startedAt: "2026-01-01T00:00:00Z", finishedAt: "", createdAt: "2026-01-01T00:00:00Z",
-  image: "i", imageId: "sha256:1", ip: "",
+  id: "c0",
+  podUid: "u",
+  podName: "p",
+  podNamespace: "default",
+  name: "app",
+  type: "app",
+  attempt: 0,
+  specHash: "",
+  gracePeriod: 30,
+  state: "running",
+  exitCode: 0,
+  oomKilled: false,
+  startedAt: "2026-01-01T00:00:00Z",
+  finishedAt: "",
+  createdAt: "2026-01-01T00:00:00Z",
+  image: "i",
+  imageId: "sha256:1",
+  ip: "",
 };
 const rc = (o: Partial<RuntimeContainer>): RuntimeContainer => ({ ...base, ...o });
 
@@ -25,7 +40,16 @@ function podWith(restartPolicy: string, init = false): Pod {
 }
 
 function status(pod: Pod, containers: RuntimeContainer[], waiting = new Map<string, Waiting>(), ready = true) {
-  return computePodStatus({ pod, containers, podIP: "10.0.0.5", hostIP: "172.18.0.2", waiting, ready: () => ready, started: () => true, now: "2026-01-01T00:01:00Z" });
+  return computePodStatus({
+    pod,
+    containers,
+    podIP: "10.0.0.5",
+    hostIP: "172.18.0.2",
+    waiting,
+    ready: () => ready,
+    started: () => true,
+    now: "2026-01-01T00:01:00Z",
+  });
 }
 
 describe("computePodStatus", () => {
@@ -47,8 +71,17 @@ describe("computePodStatus", () => {
   });
 
   it("a crash loop shows CrashLoopBackOff with the last termination and the restart count", () => {
-    const waiting = new Map([["app", { reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=app pod=p_default(u)" }]]);
-    const s = status(podWith("Always"), [rc({ id: "c1", attempt: 1, state: "exited", exitCode: 3, finishedAt: "2026-01-01T00:00:30Z" }), rc({ attempt: 0, state: "exited", exitCode: 3 })], waiting);
+    const waiting = new Map([
+      ["app", { reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=app pod=p_default(u)" }],
+    ]);
+    const s = status(
+      podWith("Always"),
+      [
+        rc({ id: "c1", attempt: 1, state: "exited", exitCode: 3, finishedAt: "2026-01-01T00:00:30Z" }),
+        rc({ attempt: 0, state: "exited", exitCode: 3 }),
+      ],
+      waiting,
+    );
     const cs = s.containerStatuses[0]!;
     expect(s.phase).toBe("Running");
     expect(cs.state?.waiting?.reason).toBe("CrashLoopBackOff");
@@ -78,7 +111,16 @@ describe("computePodStatus", () => {
     const pod = podWith("Always");
     const first = status(pod, [rc({})]);
     pod.status = first;
-    const again = computePodStatus({ pod, containers: [rc({})], podIP: "10.0.0.5", hostIP: "172.18.0.2", waiting: new Map(), ready: () => true, started: () => true, now: "2026-01-01T00:09:00Z" });
+    const again = computePodStatus({
+      pod,
+      containers: [rc({})],
+      podIP: "10.0.0.5",
+      hostIP: "172.18.0.2",
+      waiting: new Map(),
+      ready: () => true,
+      started: () => true,
+      now: "2026-01-01T00:09:00Z",
+    });
     expect(again.conditions.find((c) => c.type === "Ready")?.lastTransitionTime).toBe("2026-01-01T00:01:00Z");
     expect(again.conditions.filter((c) => c.type === "PodScheduled")).toHaveLength(1);
   });

@@ -145,7 +145,14 @@ export function computePodStatus(o: PodObservation): PodStatus {
   const readyMessage = completed ? "" : `containers with unready status: [${unready.join(" ")}]`;
   const scheduled = old.conditions.find((c) => c.type === "PodScheduled");
   const conditions = [
-    condition("Initialized", incompleteInit.length === 0, "ContainersNotInitialized", `containers with incomplete status: [${incompleteInit.join(" ")}]`, old.conditions, o.now),
+    condition(
+      "Initialized",
+      incompleteInit.length === 0,
+      "ContainersNotInitialized",
+      `containers with incomplete status: [${incompleteInit.join(" ")}]`,
+      old.conditions,
+      o.now,
+    ),
     condition("Ready", unready.length === 0 && !completed, readyReason, readyMessage, old.conditions, o.now),
     condition("ContainersReady", unready.length === 0 && !completed, readyReason, readyMessage, old.conditions, o.now),
     scheduled ?? condition("PodScheduled", true, "", "", old.conditions, o.now),

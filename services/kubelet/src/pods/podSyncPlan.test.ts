@@ -5,9 +5,24 @@ import type { RuntimeContainer } from "../runtime/dockerRuntime.js";
 import { planContainers, planSandbox, type ContainerObservation } from "./podSyncPlan.js";
 
 const base: RuntimeContainer = {
-  id: "c", podUid: "u", podName: "p", podNamespace: "default", name: "app", type: "app", attempt: 0, specHash: "", gracePeriod: 30,
-  state: "running", exitCode: 0, oomKilled: false, startedAt: "2026-01-01T00:00:00Z", finishedAt: "", createdAt: "2026-01-01T00:00:00Z",
-  image: "i", imageId: "sha256:1", ip: "",
+  id: "c",
+  podUid: "u",
+  podName: "p",
+  podNamespace: "default",
+  name: "app",
+  type: "app",
+  attempt: 0,
+  specHash: "",
+  gracePeriod: 30,
+  state: "running",
+  exitCode: 0,
+  oomKilled: false,
+  startedAt: "2026-01-01T00:00:00Z",
+  finishedAt: "",
+  createdAt: "2026-01-01T00:00:00Z",
+  image: "i",
+  imageId: "sha256:1",
+  ip: "",
 };
 const rc = (o: Partial<RuntimeContainer>): RuntimeContainer => ({ ...base, id: `${o.name ?? base.name}-${o.attempt ?? 0}`, ...o });
 const exited = (name: string, exitCode: number, attempt = 0, type: RuntimeContainer["type"] = "app") =>
@@ -79,7 +94,10 @@ describe("planContainers", () => {
     const p = pod({ init: ["setup"] });
     expect(plan(p, [exited("setup", 1, 0, "init")]).actions).toEqual(["start init setup#1 after exit"]);
     expect(plan(p, [exited("setup", 1, 0, "init")], { crashBackoffMs: () => 5000 }).actions).toEqual(["backOff setup 5000"]);
-    expect(plan(pod({ init: ["setup"], restartPolicy: "Never" }), [exited("setup", 1, 0, "init")])).toEqual({ actions: [], podFailed: true });
+    expect(plan(pod({ init: ["setup"], restartPolicy: "Never" }), [exited("setup", 1, 0, "init")])).toEqual({
+      actions: [],
+      podFailed: true,
+    });
   });
 
   it("leaves a running container that need not restart settled, and restarts one its probes or spec condemn", () => {
@@ -96,11 +114,14 @@ describe("planContainers", () => {
       ["Never", 1, "settled app"],
       ["Never", 0, "settled app"],
     ];
-    for (const [restartPolicy, code, want] of cases) expect(plan(pod({ restartPolicy }), [exited("app", code)]).actions, `${restartPolicy} after exit ${code}`).toEqual([want]);
+    for (const [restartPolicy, code, want] of cases)
+      expect(plan(pod({ restartPolicy }), [exited("app", code)]).actions, `${restartPolicy} after exit ${code}`).toEqual([want]);
   });
 
   it("restarts under OnFailure a container that never started, whatever its exit code", () => {
-    expect(plan(pod({ restartPolicy: "OnFailure" }), [rc({ state: "created", startedAt: "", exitCode: 0 })]).actions).toEqual(["start app app#1 after exit"]);
+    expect(plan(pod({ restartPolicy: "OnFailure" }), [rc({ state: "created", startedAt: "", exitCode: 0 })]).actions).toEqual([
+      "start app app#1 after exit",
+    ]);
   });
 
   it("holds an exited container back while its CrashLoopBackOff runs", () => {
@@ -125,6 +146,9 @@ describe("planContainers", () => {
         return undefined;
       },
     });
-    expect(asked).toEqual([["a", "ida"], ["b", "idb"]]);
+    expect(asked).toEqual([
+      ["a", "ida"],
+      ["b", "idb"],
+    ]);
   });
 });

@@ -107,7 +107,12 @@ export class PodSyncer {
       crashBackoffMs: (c, exited) => this.crashBackoff.remaining(crashKey(pod, c), finishedAt(exited)),
     });
     if (plan.actions.some((a) => a.kind !== "settled")) {
-      this.log.debug("pod sync planned", { pod: key, sandbox: step.kind, actions: plan.actions.map((a) => `${a.kind} ${a.container.name}`), podFailed: plan.podFailed });
+      this.log.debug("pod sync planned", {
+        pod: key,
+        sandbox: step.kind,
+        actions: plan.actions.map((a) => `${a.kind} ${a.container.name}`),
+        podFailed: plan.podFailed,
+      });
     }
     const { acted, retryInMs } = await this.carryOut(pod, plan.actions, sandbox, waiting);
 
@@ -131,7 +136,11 @@ export class PodSyncer {
   private startSandbox(pod: Pod, id: string): SandboxInUse {
     const wired = this.runtime.startSandbox(id).catch((e: Error) => this.sandboxFailed(pod, e));
     let ip: Promise<string> | undefined;
-    return { id, started: wired.then(() => undefined), ip: () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(id))?.ip ?? "")) };
+    return {
+      id,
+      started: wired.then(() => undefined),
+      ip: () => (ip ??= wired.then(async (plugged) => plugged ?? (await this.runtime.inspect(id))?.ip ?? "")),
+    };
   }
 
   /**
@@ -139,7 +148,12 @@ export class PodSyncer {
    * and a BackOff event, starts and restarts go to Docker. Returns whether Docker was asked to
    * change anything, and when the pod should be synced again.
    */
-  private async carryOut(pod: Pod, actions: ContainerAction[], sandbox: SandboxInUse, waiting: Map<string, Waiting>): Promise<{ acted: boolean; retryInMs?: number }> {
+  private async carryOut(
+    pod: Pod,
+    actions: ContainerAction[],
+    sandbox: SandboxInUse,
+    waiting: Map<string, Waiting>,
+  ): Promise<{ acted: boolean; retryInMs?: number }> {
     let acted = false;
     let retryInMs: number | undefined;
     const retryIn = (ms: number | undefined) => {
@@ -198,7 +212,13 @@ export class PodSyncer {
   /** Kubernetes' BackOff event for a container waiting out its CrashLoopBackOff. */
   private backingOff(pod: Pod, c: Container): void {
     const list = pod.spec!.initContainers.includes(c) ? "initContainers" : "containers";
-    this.recorder.event(pod, "Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`, `spec.${list}{${c.name}}`);
+    this.recorder.event(
+      pod,
+      "Warning",
+      "BackOff",
+      `Back-off restarting failed container ${c.name} in pod ${pod.metadata!.name}_${pod.metadata!.namespace}(${pod.metadata!.uid})`,
+      `spec.${list}{${c.name}}`,
+    );
   }
 
   /** The waiting message of a container in CrashLoopBackOff, with its current delay, as the kubelet words it. */
@@ -222,11 +242,18 @@ export class PodSyncer {
       return undefined;
     }
     for (const v of pod.spec!.volumes) {
-      if (v.emptyDir) await this.runtime.createPodVolume({ name: m.name, namespace: m.namespace, uid: m.uid }, emptyDirVolumeName(pod, v.name));
+      if (v.emptyDir)
+        await this.runtime.createPodVolume({ name: m.name, namespace: m.namespace, uid: m.uid }, emptyDirVolumeName(pod, v.name));
     }
     try {
       return await this.runtime.createSandbox(
-        { name: m.name, namespace: m.namespace, uid: m.uid, hostname: pod.spec!.hostname || m.name, gracePeriod: pod.spec!.terminationGracePeriodSeconds ?? 30 },
+        {
+          name: m.name,
+          namespace: m.namespace,
+          uid: m.uid,
+          hostname: pod.spec!.hostname || m.name,
+          gracePeriod: pod.spec!.terminationGracePeriodSeconds ?? 30,
+        },
         this.opts.pauseImage,
         old ? old.attempt + 1 : 0,
         this.dnsFor(pod),
@@ -272,7 +299,9 @@ export class PodSyncer {
       const exited = list.filter(isExited).sort((a, b) => b.attempt - a.attempt);
       const newest = Math.max(...list.map((c) => c.attempt));
       // Keep the newest attempt whatever it is, and the last exited one before it.
-      const keep = new Set([...exited.filter((c) => c.attempt !== newest).slice(0, KEEP_EXITED), ...list.filter((c) => c.attempt === newest)].map((c) => c.id));
+      const keep = new Set(
+        [...exited.filter((c) => c.attempt !== newest).slice(0, KEEP_EXITED), ...list.filter((c) => c.attempt === newest)].map((c) => c.id),
+      );
       for (const c of list) if (!keep.has(c.id)) await this.runtime.remove(c.id);
     }
   }
@@ -281,7 +310,10 @@ export class PodSyncer {
   private async terminate(pod: Pod, all: RuntimeContainer[], podIP: string): Promise<void> {
     const m = pod.metadata!;
     const deadline = Date.parse(m.deletionTimestamp);
-    const grace = Math.max(0, Math.min(m.deletionGracePeriodSeconds ?? 30, Number.isFinite(deadline) ? (deadline - Date.now()) / 1000 : 30));
+    const grace = Math.max(
+      0,
+      Math.min(m.deletionGracePeriodSeconds ?? 30, Number.isFinite(deadline) ? (deadline - Date.now()) / 1000 : 30),
+    );
     this.probes.removePod(m.uid);
     await this.terminator.killPod(pod, all, grace, podIP);
     const stopped = (await this.runtime.list(m.uid)).filter((c) => c.type !== "sandbox");
@@ -300,7 +332,12 @@ export class PodSyncer {
 
   /** Stops and removes containers of pods this node no longer has (deleted, or bound elsewhere). */
   async housekeeping(): Promise<void> {
-    const known = new Set(this.informer.list().filter((p) => p.spec?.nodeName === this.opts.nodeName).map((p) => p.metadata!.uid));
+    const known = new Set(
+      this.informer
+        .list()
+        .filter((p) => p.spec?.nodeName === this.opts.nodeName)
+        .map((p) => p.metadata!.uid),
+    );
     const byUid = new Map<string, RuntimeContainer[]>();
     for (const c of await this.runtime.list()) byUid.set(c.podUid, [...(byUid.get(c.podUid) ?? []), c]);
     for (const [uid, list] of byUid) {
@@ -328,7 +365,12 @@ export class PodSyncer {
     });
     if (pod.status && equals(PodStatusSchema, status, pod.status)) return;
     const m = pod.metadata!;
-    const update = create(PodSchema, { apiVersion: "v1", kind: "Pod", metadata: { name: m.name, namespace: m.namespace, uid: m.uid }, status });
+    const update = create(PodSchema, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: m.name, namespace: m.namespace, uid: m.uid },
+      status,
+    });
     await ignoreNotFound(this.client.updateStatus(update));
   }
 }

@@ -31,7 +31,13 @@ export class PodTerminator {
   }
 
   /** Runs a lifecycle hook; the failure's text, or undefined when it succeeded. */
-  private async runHook(hook: LifecycleHandler, c: Container, rc: RuntimeContainer, podIP: string, timeoutMs: number): Promise<string | undefined> {
+  private async runHook(
+    hook: LifecycleHandler,
+    c: Container,
+    rc: RuntimeContainer,
+    podIP: string,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
     const target = { podIP, container: c, exec: (cmd: string[], ms: number) => this.runtime.exec(rc.id, cmd, ms) };
     if (hook.exec) {
       const o = await execProbe(hook.exec.command, target, timeoutMs);

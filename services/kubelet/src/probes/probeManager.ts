@@ -88,7 +88,15 @@ export class ProbeManager {
     return undefined;
   }
 
-  private startWorker(key: string, pod: Pod, c: Container, kind: ProbeKind, probe: Probe, rc: { id: string; startedAt: string }, target: ProbeTarget) {
+  private startWorker(
+    key: string,
+    pod: Pod,
+    c: Container,
+    kind: ProbeKind,
+    probe: Probe,
+    rc: { id: string; startedAt: string },
+    target: ProbeTarget,
+  ) {
     const uid = pod.metadata!.uid;
     const w: Worker = {
       kind,

@@ -75,7 +75,10 @@ export async function execProbe(command: string[], target: ProbeTarget, timeoutM
     if (exitCode === 0) return { ok: true, message: "" };
     return { ok: false, message: output.trim() || `command ${JSON.stringify(command.join(" "))} exited with ${exitCode}` };
   } catch (e) {
-    return { ok: false, message: `command ${JSON.stringify(command.join(" "))} timed out${e instanceof Error && !/timed out/.test(e.message) ? `: ${e.message}` : ""}` };
+    return {
+      ok: false,
+      message: `command ${JSON.stringify(command.join(" "))} timed out${e instanceof Error && !/timed out/.test(e.message) ? `: ${e.message}` : ""}`,
+    };
   }
 }
 

@@ -294,7 +294,11 @@ export class DockerRuntime {
   /** Removes every volume of a pod uid (its object is gone or no longer this node's). */
   async removePodVolumes(podUid: string): Promise<void> {
     const vols = await this.docker.listVolumes({ filters: { label: [`${LABEL.podUid}=${podUid}`] } });
-    for (const v of vols.Volumes ?? []) await this.docker.getVolume(v.Name).remove().catch(() => undefined);
+    for (const v of vols.Volumes ?? [])
+      await this.docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds` (docker stop's contract). */
@@ -325,7 +329,15 @@ export class DockerRuntime {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = new Promise<void>((resolve) => {
-      const out = { write: (b: Buffer) => { if (size < 10_240) { chunks.push(b); size += b.length; } return true; } };
+      const out = {
+        write: (b: Buffer) => {
+          if (size < 10_240) {
+            chunks.push(b);
+            size += b.length;
+          }
+          return true;
+        },
+      };
       this.docker.modem.demuxStream(stream, out as unknown as NodeJS.WritableStream, out as unknown as NodeJS.WritableStream);
       stream.on("end", resolve);
       stream.on("close", resolve);

@@ -37,13 +37,21 @@ export async function startNetworkNamespaceSharers(docker: Docker, nodeContainer
   for (const summary of exited) {
     if (summary.HostConfig?.NetworkMode !== `container:${nodeContainerId}`) continue;
     const info = await docker.getContainer(summary.Id).inspect();
-    const view = { networkMode: info.HostConfig.NetworkMode ?? "", status: info.State.Status, startError: info.State.Error ?? "", restartPolicy: info.HostConfig.RestartPolicy?.Name ?? "" };
+    const view = {
+      networkMode: info.HostConfig.NetworkMode ?? "",
+      status: info.State.Status,
+      startError: info.State.Error ?? "",
+      restartPolicy: info.HostConfig.RestartPolicy?.Name ?? "",
+    };
     if (!failedToStartBesideNode(view, nodeContainerId)) continue;
     const name = info.Name.replace(/^\//, "");
     try {
       await docker.getContainer(summary.Id).start();
       started.push(name);
-      log.info("started a container of this node's network namespace that could not start before the node", { container: name, error: view.startError });
+      log.info("started a container of this node's network namespace that could not start before the node", {
+        container: name,
+        error: view.startError,
+      });
     } catch (e) {
       log.warn("could not start a container of this node's network namespace", { container: name, error: e });
     }

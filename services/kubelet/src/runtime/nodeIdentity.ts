@@ -31,7 +31,10 @@ export async function discoverNode(docker: Docker): Promise<DiscoveredNode> {
   };
   const networks = info.NetworkSettings.Networks ?? {};
   for (const [name, net] of Object.entries(networks)) {
-    const labels = (await docker.getNetwork(name).inspect().catch(() => ({ Labels: {} }))) as { Labels?: Record<string, string> };
+    const labels = (await docker
+      .getNetwork(name)
+      .inspect()
+      .catch(() => ({ Labels: {} }))) as { Labels?: Record<string, string> };
     if (labels.Labels?.["io.kubelab.network"] === "pods") {
       out.podNetwork = name;
       out.podNetworkIP = net.IPAddress;

@@ -1,12 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import {
-  AllocateRequestSchema,
-  AttachRequestSchema,
-  PodNetworkService,
-  type AllocateResponse,
-  type AttachResponse,
-} from "@kubelab/api";
+import { AllocateRequestSchema, AttachRequestSchema, PodNetworkService, type AllocateResponse, type AttachResponse } from "@kubelab/api";
 import { grpcClientClass } from "@kubelab/client";
 
 type Unary<Req, Res> = (req: Req, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void;
@@ -37,7 +31,9 @@ export class PodNetworkPlugin {
 
   private call<Res>(fn: Unary<unknown, Res>, req: unknown): Promise<Res> {
     return new Promise((resolve, reject) =>
-      fn.call(this.stub, req, { deadline: Date.now() + this.timeoutMs }, (err, res) => (err ? reject(new Error(`pod network plugin: ${err.details || err.message}`)) : resolve(res!))),
+      fn.call(this.stub, req, { deadline: Date.now() + this.timeoutMs }, (err, res) =>
+        err ? reject(new Error(`pod network plugin: ${err.details || err.message}`)) : resolve(res!),
+      ),
     );
   }
 

@@ -17,13 +17,19 @@ function pick(req: PodLogOptions, containers: RuntimeContainer[]): { target?: Ru
   const names = [...new Set(containers.filter((c) => c.type === "app").map((c) => c.name))];
   let name = req.container;
   if (!name) {
-    if (names.length !== 1) return { error: [grpc.status.INVALID_ARGUMENT, `a container name must be specified for pod ${pod}, choose one of: [${names.join(" ")}]`] };
+    if (names.length !== 1)
+      return {
+        error: [grpc.status.INVALID_ARGUMENT, `a container name must be specified for pod ${pod}, choose one of: [${names.join(" ")}]`],
+      };
     name = names[0]!;
   }
   const attempts = attemptsOf(containers, name);
-  if (attempts.length === 0) return { error: [grpc.status.NOT_FOUND, `container "${name}" in pod "${pod}" is waiting to start: ContainerCreating`] };
+  if (attempts.length === 0)
+    return { error: [grpc.status.NOT_FOUND, `container "${name}" in pod "${pod}" is waiting to start: ContainerCreating`] };
   if (req.previous) {
-    const prev = attempts.find((c) => c.attempt < attempts[0]!.attempt) ?? (attempts[0]!.state !== "running" && attempts.length > 1 ? attempts[1] : undefined);
+    const prev =
+      attempts.find((c) => c.attempt < attempts[0]!.attempt) ??
+      (attempts[0]!.state !== "running" && attempts.length > 1 ? attempts[1] : undefined);
     if (!prev) return { error: [grpc.status.INVALID_ARGUMENT, `previous terminated container "${name}" in pod "${pod}" not found`] };
     return { target: prev };
   }
@@ -57,7 +63,10 @@ export async function startKubeletServer(runtime: DockerRuntime, port: number, h
           if (list.length === 0) return fail(call, grpc.status.NOT_FOUND, `pod "${req.name}" has no containers on this node`);
           // The newest incarnation of the pod (a pod recreated under the same name has a new uid).
           const newest = list.reduce((a, b) => (a.createdAt > b.createdAt ? a : b)).podUid;
-          const { target, error } = pick(req, list.filter((c) => c.podUid === newest));
+          const { target, error } = pick(
+            req,
+            list.filter((c) => c.podUid === newest),
+          );
           if (error) return fail(call, error[0], error[1]);
           try {
             stream = await runtime.logs(target!.id, opts);

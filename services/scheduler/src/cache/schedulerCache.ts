@@ -3,7 +3,6 @@ import type { Node, Pod } from "@kubelab/api";
 import { add, nodeAllocatable, podRequests, zero } from "../framework/resources.js";
 import type { NodeInfo } from "../framework/types.js";
 
-
 /**
  * Nodes and the pods placed on them, including pods the scheduler has "assumed" onto a node
  * before the API server confirmed the binding (kube-scheduler's assume/forget), so that

@@ -6,7 +6,18 @@ import { defaultFilters, defaultScores } from "../plugins/index.js";
 import { findNode, fitErrorMessage } from "./findNode.js";
 import { podRequests } from "./resources.js";
 
-function node(name: string, opts: { cpu?: string; memory?: string; pods?: string; ready?: boolean; taints?: Array<{ key: string; value?: string; effect: string }>; labels?: Record<string, string>; unschedulable?: boolean } = {}): Node {
+function node(
+  name: string,
+  opts: {
+    cpu?: string;
+    memory?: string;
+    pods?: string;
+    ready?: boolean;
+    taints?: Array<{ key: string; value?: string; effect: string }>;
+    labels?: Record<string, string>;
+    unschedulable?: boolean;
+  } = {},
+): Node {
   return create(NodeSchema, {
     metadata: { name, labels: opts.labels ?? {} },
     spec: { taints: (opts.taints ?? []).map((t) => ({ value: "", ...t })), unschedulable: opts.unschedulable ?? false },
@@ -17,13 +28,33 @@ function node(name: string, opts: { cpu?: string; memory?: string; pods?: string
   });
 }
 
-function pod(name: string, opts: { cpu?: string; memory?: string; nodeSelector?: Record<string, string>; tolerations?: Array<{ key: string; operator?: string; value?: string; effect?: string }>; owner?: string; nodeName?: string } = {}): Pod {
+function pod(
+  name: string,
+  opts: {
+    cpu?: string;
+    memory?: string;
+    nodeSelector?: Record<string, string>;
+    tolerations?: Array<{ key: string; operator?: string; value?: string; effect?: string }>;
+    owner?: string;
+    nodeName?: string;
+  } = {},
+): Pod {
   const requests: Record<string, string> = {};
   if (opts.cpu) requests.cpu = opts.cpu;
   if (opts.memory) requests.memory = opts.memory;
   return create(PodSchema, {
-    metadata: { name, namespace: "default", uid: `uid-${name}`, ownerReferences: opts.owner ? [{ kind: "ReplicaSet", name: "rs", uid: opts.owner, controller: true }] : [] },
-    spec: { nodeName: opts.nodeName ?? "", nodeSelector: opts.nodeSelector ?? {}, tolerations: opts.tolerations ?? [], containers: [{ name: "c", image: "i", resources: { requests } }] },
+    metadata: {
+      name,
+      namespace: "default",
+      uid: `uid-${name}`,
+      ownerReferences: opts.owner ? [{ kind: "ReplicaSet", name: "rs", uid: opts.owner, controller: true }] : [],
+    },
+    spec: {
+      nodeName: opts.nodeName ?? "",
+      nodeSelector: opts.nodeSelector ?? {},
+      tolerations: opts.tolerations ?? [],
+      containers: [{ name: "c", image: "i", resources: { requests } }],
+    },
   });
 }
 
@@ -42,7 +73,10 @@ describe("findNode", () => {
       node("gpu", { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
     ]);
     const r = findNode(pod("big", { memory: "2Gi" }), c.list(), defaultFilters, defaultScores);
-    expect(r).toEqual({ node: undefined, message: "0/3 nodes are available: 2 Insufficient memory, 1 node(s) had untolerated taint {dedicated: gpu}." });
+    expect(r).toEqual({
+      node: undefined,
+      message: "0/3 nodes are available: 2 Insufficient memory, 1 node(s) had untolerated taint {dedicated: gpu}.",
+    });
   });
 
   it("honours tolerations, nodeSelector, readiness and cordoning", () => {
@@ -57,15 +91,24 @@ describe("findNode", () => {
       message:
         "0/4 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {dedicated: gpu}, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable.",
     });
-    const tolerant = pod("t", { nodeSelector: { disk: "ssd" }, tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }] });
+    const tolerant = pod("t", {
+      nodeSelector: { disk: "ssd" },
+      tolerations: [{ key: "dedicated", operator: "Equal", value: "gpu", effect: "NoSchedule" }],
+    });
     expect(findNode(tolerant, c.list(), defaultFilters, defaultScores)).toEqual({ node: "gpu" });
   });
 
   it("counts bound and assumed pods against allocatable, and pod slots", () => {
     const c = cacheOf([node("a", { cpu: "1", pods: "2" })], [pod("x", { cpu: "600m", nodeName: "a" })]);
-    expect(findNode(pod("y", { cpu: "500m" }), c.list(), defaultFilters, defaultScores)).toEqual({ node: undefined, message: "0/1 nodes are available: 1 Insufficient cpu." });
+    expect(findNode(pod("y", { cpu: "500m" }), c.list(), defaultFilters, defaultScores)).toEqual({
+      node: undefined,
+      message: "0/1 nodes are available: 1 Insufficient cpu.",
+    });
     c.assume(pod("z", { cpu: "100m" }), "a");
-    expect(findNode(pod("w"), c.list(), defaultFilters, defaultScores)).toEqual({ node: undefined, message: "0/1 nodes are available: 1 Too many pods." });
+    expect(findNode(pod("w"), c.list(), defaultFilters, defaultScores)).toEqual({
+      node: undefined,
+      message: "0/1 nodes are available: 1 Too many pods.",
+    });
     c.forget("uid-z");
     expect(findNode(pod("w"), c.list(), defaultFilters, defaultScores)).toEqual({ node: "a" });
   });
@@ -94,6 +137,14 @@ describe("resources and messages", () => {
   });
 
   it("breaks count ties alphabetically", () => {
-    expect(fitErrorMessage(2, new Map([["Insufficient memory", 1], ["Insufficient cpu", 1]]))).toBe("0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.");
+    expect(
+      fitErrorMessage(
+        2,
+        new Map([
+          ["Insufficient memory", 1],
+          ["Insufficient cpu", 1],
+        ]),
+      ),
+    ).toBe("0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.");
   });
 });

@@ -41,11 +41,26 @@ const big = { cpu: "4", memory: "8Gi" };
 // (1 - |cpu fraction - memory fraction| / 2) × 100, the fractions counting the pod being placed.
 const cases: Array<{ name: string; pod: Pod; node: NodeInfo; want: number }> = [
   { name: "equal cpu and memory fractions score 100", pod: pod({ cpu: "2", memory: "4Gi" }), node: infoOf(node("a", big)), want: 100 },
-  { name: "a full node is balanced too: both fractions 1 score 100", pod: pod({ cpu: "4", memory: "8Gi" }), node: infoOf(node("a", big)), want: 100 },
+  {
+    name: "a full node is balanced too: both fractions 1 score 100",
+    pod: pod({ cpu: "4", memory: "8Gi" }),
+    node: infoOf(node("a", big)),
+    want: 100,
+  },
   { name: "fractions a half apart score 75", pod: pod({ cpu: "2", memory: "8Gi" }), node: infoOf(node("a", big)), want: 75 },
   { name: "fractions 7/8 apart score 56", pod: pod({ cpu: "4", memory: "1Gi" }), node: infoOf(node("a", big)), want: 56 },
-  { name: "a fraction above 1 is taken as 1", pod: pod({ cpu: "2", memory: "4Gi" }), node: infoOf(node("a", { cpu: "1", memory: "8Gi" })), want: 75 },
-  { name: "the requests of the node's pods count", pod: pod({ cpu: "1", memory: "4Gi" }), node: infoOf(node("a", big), [pod({ cpu: "1" })]), want: 100 },
+  {
+    name: "a fraction above 1 is taken as 1",
+    pod: pod({ cpu: "2", memory: "4Gi" }),
+    node: infoOf(node("a", { cpu: "1", memory: "8Gi" })),
+    want: 75,
+  },
+  {
+    name: "the requests of the node's pods count",
+    pod: pod({ cpu: "1", memory: "4Gi" }),
+    node: infoOf(node("a", big), [pod({ cpu: "1" })]),
+    want: 100,
+  },
 ];
 
 describe("NodeResourcesBalancedAllocation score", () => {

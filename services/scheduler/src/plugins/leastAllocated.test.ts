@@ -22,7 +22,10 @@ function pod(containers: Requests[], nodeName = ""): Pod {
   const name = `p${++uid}`;
   return create(PodSchema, {
     metadata: { name, namespace: "default", uid: `uid-${name}` },
-    spec: { nodeName, containers: containers.map((requests, i) => ({ name: `c${i}`, image: "i", resources: { requests: { ...requests } } })) },
+    spec: {
+      nodeName,
+      containers: containers.map((requests, i) => ({ name: `c${i}`, image: "i", resources: { requests: { ...requests } } })),
+    },
   });
 }
 
@@ -41,13 +44,43 @@ const big = { cpu: "4", memory: "8Gi" };
 
 // (free cpu fraction + free memory fraction) / 2 × 100, counting the pod being placed.
 const cases: Array<{ name: string; pod: Pod; node: NodeInfo; want: number }> = [
-  { name: "a pod taking a quarter of an empty node's cpu and memory leaves 75", pod: pod([{ cpu: "1", memory: "2Gi" }]), node: infoOf(node("a", big)), want: 75 },
-  { name: "cpu and memory weigh the same: 75 free cpu and 25 free memory score 50", pod: pod([{ cpu: "1", memory: "6Gi" }]), node: infoOf(node("a", big)), want: 50 },
-  { name: "the requests of the node's pods count", pod: pod([{ cpu: "1", memory: "2Gi" }]), node: infoOf(node("a", big), [pod([{ cpu: "2", memory: "4Gi" }])]), want: 25 },
+  {
+    name: "a pod taking a quarter of an empty node's cpu and memory leaves 75",
+    pod: pod([{ cpu: "1", memory: "2Gi" }]),
+    node: infoOf(node("a", big)),
+    want: 75,
+  },
+  {
+    name: "cpu and memory weigh the same: 75 free cpu and 25 free memory score 50",
+    pod: pod([{ cpu: "1", memory: "6Gi" }]),
+    node: infoOf(node("a", big)),
+    want: 50,
+  },
+  {
+    name: "the requests of the node's pods count",
+    pod: pod([{ cpu: "1", memory: "2Gi" }]),
+    node: infoOf(node("a", big), [pod([{ cpu: "2", memory: "4Gi" }])]),
+    want: 25,
+  },
   { name: "a pod filling the node scores 0", pod: pod([{ cpu: "4", memory: "8Gi" }]), node: infoOf(node("a", big)), want: 0 },
-  { name: "requests beyond allocatable score 0 for that resource, not less", pod: pod([{ cpu: "8", memory: "4Gi" }]), node: infoOf(node("a", big)), want: 25 },
-  { name: "a pod without requests is scored as asking for 100m cpu and 200 MB", pod: pod([{}]), node: infoOf(node("a", { cpu: "1", memory: "1000Mi" })), want: 85 },
-  { name: "a pod asking only for cpu is scored as asking for 200 MB of memory", pod: pod([{ cpu: "500m" }]), node: infoOf(node("a", { cpu: "1", memory: "1000Mi" })), want: 65 },
+  {
+    name: "requests beyond allocatable score 0 for that resource, not less",
+    pod: pod([{ cpu: "8", memory: "4Gi" }]),
+    node: infoOf(node("a", big)),
+    want: 25,
+  },
+  {
+    name: "a pod without requests is scored as asking for 100m cpu and 200 MB",
+    pod: pod([{}]),
+    node: infoOf(node("a", { cpu: "1", memory: "1000Mi" })),
+    want: 85,
+  },
+  {
+    name: "a pod asking only for cpu is scored as asking for 200 MB of memory",
+    pod: pod([{ cpu: "500m" }]),
+    node: infoOf(node("a", { cpu: "1", memory: "1000Mi" })),
+    want: 65,
+  },
 ];
 
 describe("NodeResourcesLeastAllocated score", () => {

@@ -8,6 +8,6 @@ export const leastAllocated: ScorePlugin = {
   weight: 1,
   score(state, _pod, info) {
     const f = fractionsAfter(info.requested, info.allocatable, state.podRequests);
-    return Math.round((((1 - f.cpu) + (1 - f.memory)) / 2) * MAX_NODE_SCORE);
+    return Math.round(((1 - f.cpu + (1 - f.memory)) / 2) * MAX_NODE_SCORE);
   },
 };

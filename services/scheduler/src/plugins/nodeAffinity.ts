@@ -7,12 +7,18 @@ function matchesRequirement(node: Node, r: NodeSelectorRequirement): boolean {
   const has = Object.hasOwn(labels, r.key);
   const v = labels[r.key];
   switch (r.operator) {
-    case "In": return has && r.values.includes(v!);
-    case "NotIn": return !has || !r.values.includes(v!);
-    case "Exists": return has;
-    case "DoesNotExist": return !has;
-    case "Gt": return has && Number(v) > Number(r.values[0]);
-    case "Lt": return has && Number(v) < Number(r.values[0]);
+    case "In":
+      return has && r.values.includes(v!);
+    case "NotIn":
+      return !has || !r.values.includes(v!);
+    case "Exists":
+      return has;
+    case "DoesNotExist":
+      return !has;
+    case "Gt":
+      return has && Number(v) > Number(r.values[0]);
+    case "Lt":
+      return has && Number(v) < Number(r.values[0]);
   }
   return false;
 }

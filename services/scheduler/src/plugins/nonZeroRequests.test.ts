@@ -18,7 +18,11 @@ function pod(containers: Array<Record<string, string>>): Pod {
 
 describe("nonZero", () => {
   const cases: Array<{ name: string; requests: Resources; want: Resources }> = [
-    { name: "a pod without requests counts as 100m cpu and 200 MB (DefaultMilliCPURequest, DefaultMemoryRequest)", requests: r(0, 0), want: r(100, 200 * Mi) },
+    {
+      name: "a pod without requests counts as 100m cpu and 200 MB (DefaultMilliCPURequest, DefaultMemoryRequest)",
+      requests: r(0, 0),
+      want: r(100, 200 * Mi),
+    },
     { name: "a pod's own requests are kept", requests: r(500, Gi), want: r(500, Gi) },
     { name: "requests below the defaults are kept, not raised", requests: r(10, Mi), want: r(10, Mi) },
     { name: "cpu is defaulted alone when only memory is asked for", requests: r(0, Gi), want: r(100, Gi) },
@@ -31,10 +35,34 @@ describe("nonZero", () => {
 });
 
 describe("fractionsAfter", () => {
-  const cases: Array<{ name: string; requested: Resources; allocatable: Resources; pod: Resources; want: { cpu: number; memory: number } }> = [
-    { name: "the node's requests plus the pod's, over allocatable", requested: r(1000, 2 * Gi, 1), allocatable: r(4000, 8 * Gi, 110), pod: r(1000, 2 * Gi), want: { cpu: 0.5, memory: 0.5 } },
-    { name: "a pod without requests adds 100m cpu and 200 MB", requested: none, allocatable: r(1000, 1000 * Mi, 110), pod: r(0, 0), want: { cpu: 0.1, memory: 0.2 } },
-    { name: "fractions stop at 1 when requests exceed allocatable", requested: r(3000, 6 * Gi, 1), allocatable: r(4000, 8 * Gi, 110), pod: r(2000, 4 * Gi), want: { cpu: 1, memory: 1 } },
+  const cases: Array<{
+    name: string;
+    requested: Resources;
+    allocatable: Resources;
+    pod: Resources;
+    want: { cpu: number; memory: number };
+  }> = [
+    {
+      name: "the node's requests plus the pod's, over allocatable",
+      requested: r(1000, 2 * Gi, 1),
+      allocatable: r(4000, 8 * Gi, 110),
+      pod: r(1000, 2 * Gi),
+      want: { cpu: 0.5, memory: 0.5 },
+    },
+    {
+      name: "a pod without requests adds 100m cpu and 200 MB",
+      requested: none,
+      allocatable: r(1000, 1000 * Mi, 110),
+      pod: r(0, 0),
+      want: { cpu: 0.1, memory: 0.2 },
+    },
+    {
+      name: "fractions stop at 1 when requests exceed allocatable",
+      requested: r(3000, 6 * Gi, 1),
+      allocatable: r(4000, 8 * Gi, 110),
+      pod: r(2000, 4 * Gi),
+      want: { cpu: 1, memory: 1 },
+    },
   ];
   it.each(cases)("$name", ({ requested, allocatable, pod, want }) => {
     expect(fractionsAfter(requested, allocatable, pod)).toEqual(want);

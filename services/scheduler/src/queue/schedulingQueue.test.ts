@@ -11,7 +11,9 @@ describe("SchedulingQueue", () => {
     q.add("a");
     expect(q.pending).toBe(1);
     expect(await q.pop()).toBe("a");
-    expect([q.addUnschedulable("a"), q.addUnschedulable("a"), q.addUnschedulable("a"), q.addUnschedulable("a")]).toEqual([1000, 2000, 4000, 4000]);
+    expect([q.addUnschedulable("a"), q.addUnschedulable("a"), q.addUnschedulable("a"), q.addUnschedulable("a")]).toEqual([
+      1000, 2000, 4000, 4000,
+    ]);
     expect(q.pending).toBe(1);
     await vi.advanceTimersByTimeAsync(4000);
     expect(await q.pop()).toBe("a");

@@ -1,5 +1,15 @@
 import { clone, create, equals } from "@bufbuild/protobuf";
-import { DeploymentStatusSchema, LabelSelector, LabelSelectorSchema, PodTemplateSpecSchema, ReplicaSetSchema, isPodActive, type Deployment, type Pod, type ReplicaSet } from "@kubelab/api";
+import {
+  DeploymentStatusSchema,
+  LabelSelector,
+  LabelSelectorSchema,
+  PodTemplateSpecSchema,
+  ReplicaSetSchema,
+  isPodActive,
+  type Deployment,
+  type Pod,
+  type ReplicaSet,
+} from "@kubelab/api";
 import { ignoreNotFound, isAlreadyExists, isConflict, isNotFound, splitKey, writeStatus, type Informer } from "@kubelab/client";
 import { controllerRef, newControllerRef } from "../ownerRefs.js";
 import { claimObjects } from "../controllerRefManager.js";
@@ -12,7 +22,8 @@ export const REVISION = "deployment.kubernetes.io/revision";
 export const DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas";
 export const MAX_REPLICAS = "deployment.kubernetes.io/max-replicas";
 
-export const revisionOf = (o: { metadata?: { annotations: Record<string, string> } }) => Number(o.metadata?.annotations[REVISION] ?? 0) || 0;
+export const revisionOf = (o: { metadata?: { annotations: Record<string, string> } }) =>
+  Number(o.metadata?.annotations[REVISION] ?? 0) || 0;
 
 /**
  * Kubernetes' DeploymentController: a ReplicaSet per pod template (named by its hash), rolled
@@ -64,12 +75,21 @@ export class DeploymentController extends QueueController {
     if (selector.empty) return;
     const { namespace } = splitKey(key);
     // Kubernetes' ClaimReplicaSets: the ones it controls, matching orphans adopted, others released.
-    const rsList = await claimObjects(d, newControllerRef(d, "apps/v1", "Deployment"), selector, this.sets.indexer.byIndex("namespace", namespace), (rs, ownerReferences) =>
-      this.patchRS(rs, { metadata: { ownerReferences, uid: rs.metadata!.uid } }),
+    const rsList = await claimObjects(
+      d,
+      newControllerRef(d, "apps/v1", "Deployment"),
+      selector,
+      this.sets.indexer.byIndex("namespace", namespace),
+      (rs, ownerReferences) => this.patchRS(rs, { metadata: { ownerReferences, uid: rs.metadata!.uid } }),
     );
     const before = rsList.map((rs) => `${rs.metadata!.name}:${replicasOf(rs)}`).join(",");
 
-    let newRS = rsList.find((rs) => rs.spec?.template && d.spec?.template && equals(PodTemplateSpecSchema, withoutHashLabel(rs.spec.template), withoutHashLabel(d.spec.template)));
+    let newRS = rsList.find(
+      (rs) =>
+        rs.spec?.template &&
+        d.spec?.template &&
+        equals(PodTemplateSpecSchema, withoutHashLabel(rs.spec.template), withoutHashLabel(d.spec.template)),
+    );
     let olds = rsList.filter((rs) => rs !== newRS);
     let created = false;
 
@@ -120,7 +140,11 @@ export class DeploymentController extends QueueController {
     return Math.max(0, ...olds.map(revisionOf));
   }
 
-  private async createNewReplicaSet(d: Deployment, existing: ReplicaSet[], replicas: number): Promise<{ rs: ReplicaSet; created: boolean }> {
+  private async createNewReplicaSet(
+    d: Deployment,
+    existing: ReplicaSet[],
+    replicas: number,
+  ): Promise<{ rs: ReplicaSet; created: boolean }> {
     const revision = this.maxOldRevision(existing) + 1;
     for (let collisions = d.status?.collisionCount ?? 0; ; collisions++) {
       const hash = podTemplateHash(d.spec!.template!, collisions);
@@ -153,7 +177,10 @@ export class DeploymentController extends QueueController {
         if (!isAlreadyExists(e)) throw e;
         // Ours already (the cache had not seen it yet), or a hash collision: try the next count.
         const cur = await this.ctx.client.get<ReplicaSet>("replicasets", d.metadata!.namespace, rs.metadata!.name);
-        if (controllerRef(cur)?.uid === d.metadata!.uid && equals(PodTemplateSpecSchema, withoutHashLabel(cur.spec!.template!), withoutHashLabel(d.spec!.template!))) {
+        if (
+          controllerRef(cur)?.uid === d.metadata!.uid &&
+          equals(PodTemplateSpecSchema, withoutHashLabel(cur.spec!.template!), withoutHashLabel(d.spec!.template!))
+        ) {
           return { rs: cur, created: false };
         }
         await writeStatus(this.ctx.client, d, { ...d.status!, collisionCount: collisions + 1 });
@@ -180,13 +207,21 @@ export class DeploymentController extends QueueController {
 
   private async setDeploymentRevision(d: Deployment, revision: number): Promise<void> {
     if (revisionOf(d) === revision || revision === 0) return;
-    await ignoreNotFound(this.ctx.client.patch("deployments", d.metadata!.namespace, d.metadata!.name, { metadata: { annotations: { [REVISION]: String(revision) } } }));
+    await ignoreNotFound(
+      this.ctx.client.patch("deployments", d.metadata!.namespace, d.metadata!.name, {
+        metadata: { annotations: { [REVISION]: String(revision) } },
+      }),
+    );
   }
 
   /** Unavailable old pods go first, then healthy ones down to the availability floor; oldest ReplicaSets first. */
   private async scaleDownOld(d: Deployment, all: ReplicaSet[], olds: ReplicaSet[], newRS: ReplicaSet): Promise<ReplicaSet[]> {
     const out = [...olds];
-    const byAge = () => out.map((rs, i) => ({ rs, i })).filter(({ rs }) => replicasOf(rs) > 0).sort((a, b) => revisionOf(a.rs) - revisionOf(b.rs));
+    const byAge = () =>
+      out
+        .map((rs, i) => ({ rs, i }))
+        .filter(({ rs }) => replicasOf(rs) > 0)
+        .sort((a, b) => revisionOf(a.rs) - revisionOf(b.rs));
     let budget = maxScaleDown(d, all, newRS);
     if (budget <= 0) return out;
     for (const { rs, i } of byAge()) {
@@ -218,16 +253,25 @@ export class DeploymentController extends QueueController {
       spec: { replicas: to },
     });
     if (!updated) return rs;
-    this.ctx.recorder.event(d, "Normal", "ScalingReplicaSet", `Scaled ${to > from ? "up" : "down"} replica set ${rs.metadata!.name} to ${to} from ${from}`);
+    this.ctx.recorder.event(
+      d,
+      "Normal",
+      "ScalingReplicaSet",
+      `Scaled ${to > from ? "up" : "down"} replica set ${rs.metadata!.name} to ${to} from ${from}`,
+    );
     return updated;
   }
 
   private async cleanupHistory(d: Deployment, olds: ReplicaSet[]): Promise<void> {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
-    const idle = olds.filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata!.deletionTimestamp).sort((a, b) => revisionOf(a) - revisionOf(b));
+    const idle = olds
+      .filter((rs) => replicasOf(rs) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata!.deletionTimestamp)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) {
       try {
-        await this.ctx.client.delete("replicasets", rs.metadata!.namespace, rs.metadata!.name, { preconditions: { uid: rs.metadata!.uid } });
+        await this.ctx.client.delete("replicasets", rs.metadata!.namespace, rs.metadata!.name, {
+          preconditions: { uid: rs.metadata!.uid },
+        });
       } catch (e) {
         if (!isNotFound(e) && !isConflict(e)) throw e;
       }

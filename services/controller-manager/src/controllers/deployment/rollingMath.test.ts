@@ -5,9 +5,13 @@ import { availableAboveMinimum, maxScaleDown, newReplicaSetReplicas, resolveFenc
 
 const num = (n: number) => ({ kind: { case: "numberValue" as const, value: n } });
 const pct = (s: string) => ({ kind: { case: "stringValue" as const, value: s } });
-const dep = (replicas: number, maxSurge: ReturnType<typeof num> | ReturnType<typeof pct>, maxUnavailable: ReturnType<typeof num> | ReturnType<typeof pct>) =>
-  create(DeploymentSchema, { spec: { replicas, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge, maxUnavailable } } } });
-const rs = (replicas: number, available = replicas): ReplicaSet => create(ReplicaSetSchema, { spec: { replicas }, status: { replicas, availableReplicas: available } });
+const dep = (
+  replicas: number,
+  maxSurge: ReturnType<typeof num> | ReturnType<typeof pct>,
+  maxUnavailable: ReturnType<typeof num> | ReturnType<typeof pct>,
+) => create(DeploymentSchema, { spec: { replicas, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge, maxUnavailable } } } });
+const rs = (replicas: number, available = replicas): ReplicaSet =>
+  create(ReplicaSetSchema, { spec: { replicas }, status: { replicas, availableReplicas: available } });
 
 describe("rolling update arithmetic", () => {
   it("rounds maxSurge up and maxUnavailable down, and never lets both be zero", () => {

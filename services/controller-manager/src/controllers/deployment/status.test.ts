@@ -4,7 +4,11 @@ import { DeploymentSchema, ReplicaSetSchema } from "@kubelab/api";
 import { deploymentStatus } from "./status.js";
 
 const rs = (name: string, replicas: number, available: number) =>
-  create(ReplicaSetSchema, { metadata: { name }, spec: { replicas }, status: { replicas, readyReplicas: available, availableReplicas: available } });
+  create(ReplicaSetSchema, {
+    metadata: { name },
+    spec: { replicas },
+    status: { replicas, readyReplicas: available, availableReplicas: available },
+  });
 
 describe("deploymentStatus", () => {
   const d = create(DeploymentSchema, { metadata: { name: "web", generation: 2 }, spec: { replicas: 3, progressDeadlineSeconds: 600 } });
@@ -28,7 +32,15 @@ describe("deploymentStatus", () => {
         readyReplicas: 3,
         availableReplicas: 3,
         updatedReplicas: 1,
-        conditions: [{ type: "Progressing", status: "True", reason: "ReplicaSetUpdated", lastUpdateTime: "2020-01-01T00:00:00Z", lastTransitionTime: "2020-01-01T00:00:00Z" }],
+        conditions: [
+          {
+            type: "Progressing",
+            status: "True",
+            reason: "ReplicaSetUpdated",
+            lastUpdateTime: "2020-01-01T00:00:00Z",
+            lastTransitionTime: "2020-01-01T00:00:00Z",
+          },
+        ],
       },
     });
     const { status } = deploymentStatus(stuck, [rs("old", 3, 3), rs("new", 1, 0)], rs("new", 1, 0), { created: false, scaled: false });

@@ -1,9 +1,23 @@
 import { create } from "@bufbuild/protobuf";
-import { DeploymentConditionSchema, DeploymentStatusSchema, type Deployment, type DeploymentCondition, type DeploymentStatus, type ReplicaSet, formatTime } from "@kubelab/api";
+import {
+  DeploymentConditionSchema,
+  DeploymentStatusSchema,
+  type Deployment,
+  type DeploymentCondition,
+  type DeploymentStatus,
+  type ReplicaSet,
+  formatTime,
+} from "@kubelab/api";
 import { resolveFenceposts } from "./rollingMath.js";
 
-
-function condition(old: DeploymentCondition | undefined, type: string, status: string, reason: string, message: string, touched: boolean): DeploymentCondition {
+function condition(
+  old: DeploymentCondition | undefined,
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  touched: boolean,
+): DeploymentCondition {
   const t = formatTime();
   const same = old?.status === status && old.reason === reason;
   return create(DeploymentConditionSchema, {
@@ -48,22 +62,47 @@ export function deploymentStatus(
   const available =
     status.availableReplicas >= minAvailable
       ? condition(prevAvailable, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", false)
-      : condition(prevAvailable, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", false);
+      : condition(
+          prevAvailable,
+          "Available",
+          "False",
+          "MinimumReplicasUnavailable",
+          "Deployment does not have minimum availability.",
+          false,
+        );
 
   const name = newRS?.metadata?.name ?? "";
   const complete = !!newRS && status.updatedReplicas === desired && status.replicas === desired && status.availableReplicas === desired;
-  const moved = changed.created || changed.scaled || (old !== undefined && (status.availableReplicas > old.availableReplicas || status.updatedReplicas > old.updatedReplicas || status.readyReplicas > old.readyReplicas));
+  const moved =
+    changed.created ||
+    changed.scaled ||
+    (old !== undefined &&
+      (status.availableReplicas > old.availableReplicas ||
+        status.updatedReplicas > old.updatedReplicas ||
+        status.readyReplicas > old.readyReplicas));
   const deadline = (d.spec?.progressDeadlineSeconds ?? 600) * 1000;
   let progressing: DeploymentCondition;
   let recheckInMs: number | undefined;
   if (d.spec?.paused) {
     progressing = condition(prevProgressing, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", false);
   } else if (complete) {
-    progressing = condition(prevProgressing, "Progressing", "True", "NewReplicaSetAvailable", `ReplicaSet "${name}" has successfully progressed.`, prevProgressing?.reason !== "NewReplicaSetAvailable");
+    progressing = condition(
+      prevProgressing,
+      "Progressing",
+      "True",
+      "NewReplicaSetAvailable",
+      `ReplicaSet "${name}" has successfully progressed.`,
+      prevProgressing?.reason !== "NewReplicaSetAvailable",
+    );
   } else if (changed.created) {
     progressing = condition(prevProgressing, "Progressing", "True", "NewReplicaSetCreated", `Created new replica set "${name}"`, true);
     recheckInMs = deadline;
-  } else if (moved || !prevProgressing || prevProgressing.reason === "NewReplicaSetAvailable" || prevProgressing.reason === "DeploymentPaused") {
+  } else if (
+    moved ||
+    !prevProgressing ||
+    prevProgressing.reason === "NewReplicaSetAvailable" ||
+    prevProgressing.reason === "DeploymentPaused"
+  ) {
     progressing = condition(prevProgressing, "Progressing", "True", "ReplicaSetUpdated", `ReplicaSet "${name}" is progressing.`, true);
     recheckInMs = deadline;
   } else if (prevProgressing.reason === "ProgressDeadlineExceeded") {
@@ -71,7 +110,14 @@ export function deploymentStatus(
   } else {
     const since = Date.parse(prevProgressing.lastUpdateTime) || Date.now();
     if (Date.now() - since >= deadline) {
-      progressing = condition(prevProgressing, "Progressing", "False", "ProgressDeadlineExceeded", `ReplicaSet "${name}" has timed out progressing.`, true);
+      progressing = condition(
+        prevProgressing,
+        "Progressing",
+        "False",
+        "ProgressDeadlineExceeded",
+        `ReplicaSet "${name}" has timed out progressing.`,
+        true,
+      );
     } else {
       progressing = prevProgressing;
       recheckInMs = since + deadline - Date.now() + 100;

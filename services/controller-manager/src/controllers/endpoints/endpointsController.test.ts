@@ -12,7 +12,10 @@ const pod = (name: string, ip: string, ready: boolean, extra: { deleting?: boole
 
 const svc = create(ServiceSchema, {
   metadata: { name: "web", namespace: "default" },
-  spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: { kind: { case: "stringValue", value: "http" } } }] },
+  spec: {
+    selector: { app: "web" },
+    ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: { kind: { case: "stringValue", value: "http" } } }],
+  },
 });
 
 describe("desiredSubsets", () => {
@@ -26,6 +29,12 @@ describe("desiredSubsets", () => {
   });
 
   it("leaves out pods without an IP, finished or being deleted", () => {
-    expect(desiredSubsets(svc, [pod("x", "", true), pod("y", "10.0.0.9", true, { deleting: true }), pod("z", "10.0.0.8", false, { phase: "Succeeded" })])).toEqual([]);
+    expect(
+      desiredSubsets(svc, [
+        pod("x", "", true),
+        pod("y", "10.0.0.9", true, { deleting: true }),
+        pod("z", "10.0.0.8", false, { phase: "Succeeded" }),
+      ]),
+    ).toEqual([]);
   });
 });

@@ -1,8 +1,21 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { EndpointAddressSchema, EndpointPortSchema, EndpointSubsetSchema, EndpointsSchema, LabelSelector, ObjectReferenceSchema, targetPortOf, isPodTerminal, isPodReady, type EndpointSubset, type Endpoints, type Pod, type Service } from "@kubelab/api";
+import {
+  EndpointAddressSchema,
+  EndpointPortSchema,
+  EndpointSubsetSchema,
+  EndpointsSchema,
+  LabelSelector,
+  ObjectReferenceSchema,
+  targetPortOf,
+  isPodTerminal,
+  isPodReady,
+  type EndpointSubset,
+  type Endpoints,
+  type Pod,
+  type Service,
+} from "@kubelab/api";
 import { isAlreadyExists, objectKey, type Informer, ignoreNotFound } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
-
 
 /** A service port's target on one pod: its number, or the pod's container port of that name. */
 function resolvePort(svcPort: { port: number; targetPort?: Parameters<typeof targetPortOf>[0] }, pod: Pod): number | undefined {
@@ -19,7 +32,9 @@ export function desiredSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
     if (!pod.status?.podIp || isPodTerminal(pod) || pod.metadata?.deletionTimestamp) continue;
     const ports = (svc.spec?.ports ?? []).flatMap((sp) => {
       const port = resolvePort(sp, pod);
-      return port === undefined ? [] : [create(EndpointPortSchema, { name: sp.name, port, protocol: sp.protocol || "TCP", appProtocol: sp.appProtocol })];
+      return port === undefined
+        ? []
+        : [create(EndpointPortSchema, { name: sp.name, port, protocol: sp.protocol || "TCP", appProtocol: sp.appProtocol })];
     });
     if ((svc.spec?.ports.length ?? 0) > 0 && ports.length === 0) continue;
     const signature = ports.map((p) => `${p.name}/${p.port}/${p.protocol}`).join(",");
@@ -100,7 +115,9 @@ export class EndpointsController extends QueueController {
       return;
     }
     try {
-      await this.ctx.client.create(create(EndpointsSchema, { apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace, labels }, subsets }));
+      await this.ctx.client.create(
+        create(EndpointsSchema, { apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace, labels }, subsets }),
+      );
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       this.queue.addAfter(objectKey(svc), 100);

@@ -131,7 +131,11 @@ describe("GarbageCollector.reconcile", () => {
       expect(rest).toEqual([]);
       expect([patch!.verb, patch!.resource, patch!.name]).toEqual(["patch", "pods", "web-1"]);
       expect(patch!.patch).toEqual({
-        metadata: { ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "alive", uid: "uid-alive", controller: false, blockOwnerDeletion: true }] },
+        metadata: {
+          ownerReferences: [
+            { apiVersion: "apps/v1", kind: "ReplicaSet", name: "alive", uid: "uid-alive", controller: false, blockOwnerDeletion: true },
+          ],
+        },
       });
       expect(uids(f.client.object("pods", "default", "web-1"))).toEqual(["uid-alive"]);
     });
@@ -148,7 +152,12 @@ describe("GarbageCollector.reconcile", () => {
       const lease = create(LeaseSchema, {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
-        metadata: { name: "node-1", namespace: "kube-node-lease", uid: "uid-lease", ownerReferences: [ref("Node", "node-1", { controller: false })] },
+        metadata: {
+          name: "node-1",
+          namespace: "kube-node-lease",
+          uid: "uid-lease",
+          ownerReferences: [ref("Node", "node-1", { controller: false })],
+        },
       });
       await start(lease);
 
@@ -226,7 +235,9 @@ describe("GarbageCollector.reconcile", () => {
 
       await gc.reconcile("replicasets|default/web");
 
-      expect(f.client.writes().map((a) => a.patch)).toEqual([{ metadata: { finalizers: ["example.com/keep"], resourceVersion: expect.any(String) } }]);
+      expect(f.client.writes().map((a) => a.patch)).toEqual([
+        { metadata: { finalizers: ["example.com/keep"], resourceVersion: expect.any(String) } },
+      ]);
       expect(f.client.object("replicasets", "default", "web")?.metadata?.finalizers).toEqual(["example.com/keep"]);
     });
 
@@ -244,12 +255,18 @@ describe("GarbageCollector.reconcile", () => {
 
   describe("an owner deleted with propagationPolicy Foreground", () => {
     it("waits for its blocking dependents: deletes them in the foreground, keeps its finalizer and looks again in a second", async () => {
-      await start(rs("web", { deleting: ["foregroundDeletion"] }), pod("web-1", [ref("ReplicaSet", "web")]), pod("web-2", [ref("ReplicaSet", "web")], { deleting: true }));
+      await start(
+        rs("web", { deleting: ["foregroundDeletion"] }),
+        pod("web-1", [ref("ReplicaSet", "web")]),
+        pod("web-2", [ref("ReplicaSet", "web")], { deleting: true }),
+      );
 
       await gc.reconcile("replicasets|default/web");
 
       // web-2 is already being deleted: it is waited for, not deleted again.
-      expect(f.client.writes().map((a) => [a.verb, a.resource, a.name, a.deleteOptions?.propagationPolicy])).toEqual([["delete", "pods", "web-1", "Foreground"]]);
+      expect(f.client.writes().map((a) => [a.verb, a.resource, a.name, a.deleteOptions?.propagationPolicy])).toEqual([
+        ["delete", "pods", "web-1", "Foreground"],
+      ]);
       expect(f.client.object("replicasets", "default", "web")?.metadata?.finalizers).toEqual(["foregroundDeletion"]);
       expect(gc.queue.length).toBe(0);
       vi.advanceTimersByTime(1000);

@@ -51,7 +51,8 @@ export class GarbageCollector extends QueueController {
 
   protected allKeys(): string[] {
     const keys: string[] = [];
-    for (const [r, inf] of this.dependents) for (const o of inf.list()) if (o.metadata?.ownerReferences.length || hasGcFinalizer(o)) keys.push(`${r}|${objectKey(o)}`);
+    for (const [r, inf] of this.dependents)
+      for (const o of inf.list()) if (o.metadata?.ownerReferences.length || hasGcFinalizer(o)) keys.push(`${r}|${objectKey(o)}`);
     for (const [r, inf] of this.owners) for (const o of inf.list()) if (o.metadata?.deletionTimestamp) keys.push(`${r}|${objectKey(o)}`);
     return keys;
   }
@@ -163,7 +164,9 @@ export class GarbageCollector extends QueueController {
   private async removeFinalizer(resource: string, obj: KubeObject, finalizer: string): Promise<void> {
     const m = obj.metadata!;
     try {
-      await this.patch(resource, obj, { metadata: { finalizers: m.finalizers.filter((f) => f !== finalizer), resourceVersion: m.resourceVersion } });
+      await this.patch(resource, obj, {
+        metadata: { finalizers: m.finalizers.filter((f) => f !== finalizer), resourceVersion: m.resourceVersion },
+      });
     } catch (e) {
       // Changed meanwhile: its update event brings it back.
       if (!isConflict(e)) throw e;

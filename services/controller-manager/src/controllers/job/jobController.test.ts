@@ -110,7 +110,11 @@ describe("JobController.reconcile", () => {
   };
 
   const creates = () => f.client.writes().filter((a) => a.verb === "create" && a.resource === "pods");
-  const podDeletes = () => f.client.writes().filter((a) => a.verb === "delete" && a.resource === "pods").map((a) => a.name);
+  const podDeletes = () =>
+    f.client
+      .writes()
+      .filter((a) => a.verb === "delete" && a.resource === "pods")
+      .map((a) => a.name);
   /** The status of the Job's last status write. */
   const statusWritten = () => {
     const w = f.client.writes().filter((a) => a.verb === "updateStatus" && a.resource === "jobs");
@@ -128,9 +132,15 @@ describe("JobController.reconcile", () => {
       const sent = creates()[0]!.object as Pod;
       expect(sent.metadata!.generateName).toBe("pi-");
       expect(sent.metadata!.labels[JOB_CONTROLLER_UID_LABEL]).toBe("uid-pi");
-      expect(sent.metadata!.ownerReferences.map((r) => [r.kind, r.name, r.uid, r.controller, r.blockOwnerDeletion])).toEqual([["Job", "pi", "uid-pi", true, true]]);
+      expect(sent.metadata!.ownerReferences.map((r) => [r.kind, r.name, r.uid, r.controller, r.blockOwnerDeletion])).toEqual([
+        ["Job", "pi", "uid-pi", true, true],
+      ]);
       expect(sent.spec!.restartPolicy).toBe("Never");
-      expect(f.recorder.lines()).toEqual(["Normal SuccessfulCreate Created pod: pi-00001", "Normal SuccessfulCreate Created pod: pi-00002", "Normal SuccessfulCreate Created pod: pi-00003"]);
+      expect(f.recorder.lines()).toEqual([
+        "Normal SuccessfulCreate Created pod: pi-00001",
+        "Normal SuccessfulCreate Created pod: pi-00002",
+        "Normal SuccessfulCreate Created pod: pi-00003",
+      ]);
     });
 
     it("creates no more than the completions still missing, counting the active pods", async () => {
@@ -226,7 +236,14 @@ describe("JobController.reconcile", () => {
 
   describe("status", () => {
     it("counts succeeded, failed, active and ready pods", async () => {
-      await start(job({ parallelism: 2, completions: 10 }), pod("Succeeded"), pod("Succeeded"), ...failed(1), pod("Running", { ready: true }), pod("Pending"));
+      await start(
+        job({ parallelism: 2, completions: 10 }),
+        pod("Succeeded"),
+        pod("Succeeded"),
+        ...failed(1),
+        pod("Running", { ready: true }),
+        pod("Pending"),
+      );
 
       await jc.reconcile(KEY);
 
@@ -310,7 +327,9 @@ describe("JobController.reconcile", () => {
 
       await jc.reconcile(KEY);
 
-      expect(condition(statusWritten())).toEqual([["Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"]]);
+      expect(condition(statusWritten())).toEqual([
+        ["Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"],
+      ]);
       expect(statusWritten()!.failed).toBe(3);
     });
 
@@ -350,7 +369,10 @@ describe("JobController.reconcile", () => {
 
   describe("a finished Job", () => {
     it("is left alone: no pods, no status write", async () => {
-      const done = job({ completions: 1 }, { succeeded: 1, conditions: [{ type: "Complete", status: "True", lastTransitionTime: timestamp(-10) }] });
+      const done = job(
+        { completions: 1 },
+        { succeeded: 1, conditions: [{ type: "Complete", status: "True", lastTransitionTime: timestamp(-10) }] },
+      );
       await start(done);
 
       await jc.reconcile(KEY);
@@ -359,7 +381,10 @@ describe("JobController.reconcile", () => {
     });
 
     it("is deleted (background, uid precondition) ttlSecondsAfterFinished after it finished, not before", async () => {
-      const done = job({ completions: 1, ttlSecondsAfterFinished: 30 }, { conditions: [{ type: "Complete", status: "True", lastTransitionTime: timestamp(-20) }] });
+      const done = job(
+        { completions: 1, ttlSecondsAfterFinished: 30 },
+        { conditions: [{ type: "Complete", status: "True", lastTransitionTime: timestamp(-20) }] },
+      );
       await start(done);
 
       await jc.reconcile(KEY);

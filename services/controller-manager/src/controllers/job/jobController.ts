@@ -1,5 +1,15 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { JobConditionSchema, JobStatusSchema, LabelSelector, formatTime, isPodActive, isPodReady, type Job, type JobCondition, type Pod } from "@kubelab/api";
+import {
+  JobConditionSchema,
+  JobStatusSchema,
+  LabelSelector,
+  formatTime,
+  isPodActive,
+  isPodReady,
+  type Job,
+  type JobCondition,
+  type Pod,
+} from "@kubelab/api";
 import { ExponentialBackoff, ignoreNotFound, objectKey, splitKey, writeStatus, type Informer } from "@kubelab/client";
 import { Expectations } from "../expectations.js";
 import { controllerRef, newControllerRef } from "../ownerRefs.js";
@@ -13,7 +23,8 @@ export interface JobControllerOptions {
 
 const MAX_BACKOFF_MS = 6 * 60_000;
 
-const isFinished = (j: Job) => (j.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+const isFinished = (j: Job) =>
+  (j.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
 
 /**
  * Kubernetes' Job controller: runs pods until `completions` succeed, at most `parallelism` at a
@@ -36,7 +47,11 @@ export class JobController extends QueueController {
     this.jobs = ctx.informers.for<Job>("jobs");
     this.pods = ctx.informers.for<Pod>("pods");
     this.podControl = new PodControl(ctx.client, ctx.recorder);
-    this.jobs.addEventHandler({ onAdd: (j) => this.enqueue(j), onUpdate: (_, j) => this.enqueue(j), onDelete: (j) => this.expectations.forget(objectKey(j)) });
+    this.jobs.addEventHandler({
+      onAdd: (j) => this.enqueue(j),
+      onUpdate: (_, j) => this.enqueue(j),
+      onDelete: (j) => this.expectations.forget(objectKey(j)),
+    });
     const podChanged = (p: Pod, observe?: "add" | "delete") => {
       const ref = controllerRef(p);
       if (ref?.kind !== "Job") return;
@@ -45,7 +60,11 @@ export class JobController extends QueueController {
       if (observe === "delete") this.expectations.deletionObserved(key, p.metadata!.uid);
       this.queue.add(key);
     };
-    this.pods.addEventHandler({ onAdd: (p) => podChanged(p, "add"), onUpdate: (_, p) => podChanged(p), onDelete: (p) => podChanged(p, "delete") });
+    this.pods.addEventHandler({
+      onAdd: (p) => podChanged(p, "add"),
+      onUpdate: (_, p) => podChanged(p),
+      onDelete: (p) => podChanged(p, "delete"),
+    });
   }
 
   protected allKeys(): string[] {
@@ -63,7 +82,10 @@ export class JobController extends QueueController {
     const active = pods.filter(isPodActive);
     const succeeded = pods.filter((p) => p.status?.phase === "Succeeded").length;
     const failedPods = pods.filter((p) => p.status?.phase === "Failed").length;
-    const restarts = job.spec?.template?.spec?.restartPolicy === "OnFailure" ? pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m, c) => m + c.restartCount, 0), 0) : 0;
+    const restarts =
+      job.spec?.template?.spec?.restartPolicy === "OnFailure"
+        ? pods.reduce((n, p) => n + (p.status?.containerStatuses ?? []).reduce((m, c) => m + c.restartCount, 0), 0)
+        : 0;
     const failed = failedPods + restarts;
     const completions = job.spec?.completions ?? 1;
     const parallelism = job.spec?.parallelism ?? 1;
@@ -91,7 +113,12 @@ export class JobController extends QueueController {
     if (finish) {
       for (const p of active) await this.podControl.delete(job, p);
       conditions.push(finish);
-      this.ctx.recorder.event(job, finish.type === "Complete" ? "Normal" : "Warning", finish.type === "Complete" ? "Completed" : finish.reason, finish.type === "Complete" ? "Job completed" : finish.message);
+      this.ctx.recorder.event(
+        job,
+        finish.type === "Complete" ? "Normal" : "Warning",
+        finish.type === "Complete" ? "Completed" : finish.reason,
+        finish.type === "Complete" ? "Job completed" : finish.message,
+      );
     } else if (!job.spec?.suspend && this.expectations.satisfied(key)) {
       const want = Math.min(parallelism, completions - succeeded) - active.length;
       if (want > 0) {
@@ -107,7 +134,10 @@ export class JobController extends QueueController {
         }
       } else if (want < 0) {
         const extra = active.sort((a, b) => (b.metadata!.creationTimestamp > a.metadata!.creationTimestamp ? 1 : -1)).slice(0, -want);
-        this.expectations.expectDeletions(key, extra.map((p) => p.metadata!.uid));
+        this.expectations.expectDeletions(
+          key,
+          extra.map((p) => p.metadata!.uid),
+        );
         for (const p of extra) await this.podControl.delete(job, p);
       }
       if (deadline !== undefined) this.queue.addAfter(key, Math.max(100, Date.parse(startTime) + deadline * 1000 - Date.now()));
@@ -144,7 +174,9 @@ export class JobController extends QueueController {
         }),
       ),
     );
-    const delay = new ExponentialBackoff({ baseDelayMs: this.opts.podFailureBackoffSeconds * 1000, maxDelayMs: MAX_BACKOFF_MS }).delayFor(failed - 1);
+    const delay = new ExponentialBackoff({ baseDelayMs: this.opts.podFailureBackoffSeconds * 1000, maxDelayMs: MAX_BACKOFF_MS }).delayFor(
+      failed - 1,
+    );
     return Math.max(0, lastFailure + delay - Date.now());
   }
 
@@ -157,6 +189,11 @@ export class JobController extends QueueController {
       this.queue.addAfter(objectKey(job), at - Date.now() + 50);
       return;
     }
-    await ignoreNotFound(this.ctx.client.delete("jobs", job.metadata!.namespace, job.metadata!.name, { preconditions: { uid: job.metadata!.uid }, propagationPolicy: "Background" }));
+    await ignoreNotFound(
+      this.ctx.client.delete("jobs", job.metadata!.namespace, job.metadata!.name, {
+        preconditions: { uid: job.metadata!.uid },
+        propagationPolicy: "Background",
+      }),
+    );
   }
 }

@@ -21,12 +21,19 @@ const podIn = (ns: string, name: string, opts: { nodeName?: string; deleting?: b
   create(PodSchema, {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: ns, uid: `uid-${ns}-${name}`, deletionTimestamp: opts.deleting ? timestamp(30) : "", deletionGracePeriodSeconds: opts.deleting ? 30 : undefined },
+    metadata: {
+      name,
+      namespace: ns,
+      uid: `uid-${ns}-${name}`,
+      deletionTimestamp: opts.deleting ? timestamp(30) : "",
+      deletionGracePeriodSeconds: opts.deleting ? 30 : undefined,
+    },
     spec: { nodeName: opts.nodeName ?? "", containers: [{ name: "c", image: "busybox" }] },
     status: { phase: "Running" },
   });
 
-const configMapIn = (ns: string, name: string) => create(ConfigMapSchema, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns } });
+const configMapIn = (ns: string, name: string) =>
+  create(ConfigMapSchema, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns } });
 const jobIn = (ns: string, name: string) => create(JobSchema, { apiVersion: "batch/v1", kind: "Job", metadata: { name, namespace: ns } });
 
 describe("NamespaceController.reconcile", () => {
@@ -51,7 +58,11 @@ describe("NamespaceController.reconcile", () => {
     while (nc.queue.length) nc.queue.done((await nc.queue.get())!);
   };
 
-  const deletes = () => f.client.writes().filter((a) => a.verb === "delete").map((a) => `${a.resource} ${a.namespace}/${a.name}`);
+  const deletes = () =>
+    f.client
+      .writes()
+      .filter((a) => a.verb === "delete")
+      .map((a) => `${a.resource} ${a.namespace}/${a.name}`);
 
   it("leaves a namespace that is not terminating alone", async () => {
     await start(namespace("team"), podIn("team", "web"), configMapIn("team", "cfg"));
@@ -70,7 +81,15 @@ describe("NamespaceController.reconcile", () => {
   });
 
   it("deletes every object in a Terminating namespace (background propagation), and nothing in other namespaces", async () => {
-    await start(namespace("team", { terminating: true }), namespace("other"), podIn("team", "web"), configMapIn("team", "cfg"), jobIn("team", "pi"), podIn("other", "web"), configMapIn("other", "cfg"));
+    await start(
+      namespace("team", { terminating: true }),
+      namespace("other"),
+      podIn("team", "web"),
+      configMapIn("team", "cfg"),
+      jobIn("team", "pi"),
+      podIn("other", "web"),
+      configMapIn("other", "cfg"),
+    );
 
     await nc.reconcile("team");
 

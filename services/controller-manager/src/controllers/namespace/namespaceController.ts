@@ -18,7 +18,10 @@ export class NamespaceController extends QueueController {
   }
 
   protected allKeys(): string[] {
-    return this.namespaces.list().filter((n) => n.metadata?.deletionTimestamp).map((n) => n.metadata!.name);
+    return this.namespaces
+      .list()
+      .filter((n) => n.metadata?.deletionTimestamp)
+      .map((n) => n.metadata!.name);
   }
 
   async reconcile(key: string): Promise<void> {
@@ -37,6 +40,8 @@ export class NamespaceController extends QueueController {
       this.queue.addAfter(key, 1000);
       return;
     }
-    await ignoreNotFound(this.ctx.client.update<Namespace>({ ...ns, spec: { ...ns.spec, finalizers: ns.spec.finalizers.filter((f) => f !== "kubernetes") } }));
+    await ignoreNotFound(
+      this.ctx.client.update<Namespace>({ ...ns, spec: { ...ns.spec, finalizers: ns.spec.finalizers.filter((f) => f !== "kubernetes") } }),
+    );
   }
 }

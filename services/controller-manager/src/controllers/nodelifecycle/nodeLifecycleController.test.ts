@@ -1,5 +1,17 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { LeaseSchema, NodeSchema, PodSchema, TAINT_NODE_NOT_READY as NOT_READY, TAINT_NODE_UNREACHABLE as UNREACHABLE, type TaintSchema, type TolerationSchema, type Node, type NodeCondition, type Pod, type Taint } from "@kubelab/api";
+import {
+  LeaseSchema,
+  NodeSchema,
+  PodSchema,
+  TAINT_NODE_NOT_READY as NOT_READY,
+  TAINT_NODE_UNREACHABLE as UNREACHABLE,
+  type TaintSchema,
+  type TolerationSchema,
+  type Node,
+  type NodeCondition,
+  type Pod,
+  type Taint,
+} from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { newFixture, timestamp, type Fixture } from "../testing/fakes.js";
 import { NodeLifecycleController } from "./nodeLifecycleController.js";
@@ -23,9 +35,22 @@ const node = (name: string, opts: { ready?: ReadyStatus; heartbeatSecondsAgo?: n
     spec: { taints: (opts.taints ?? []).map((t) => ({ value: "", timeAdded: "", ...t })) },
     status: {
       conditions: [
-        { type: "MemoryPressure", status: "False", reason: "KubeletHasSufficientMemory", lastHeartbeatTime: timestamp(-(opts.heartbeatSecondsAgo ?? 0)) },
+        {
+          type: "MemoryPressure",
+          status: "False",
+          reason: "KubeletHasSufficientMemory",
+          lastHeartbeatTime: timestamp(-(opts.heartbeatSecondsAgo ?? 0)),
+        },
         ...(opts.ready
-          ? [{ type: "Ready", status: opts.ready, reason: "KubeletReady", lastHeartbeatTime: timestamp(-(opts.heartbeatSecondsAgo ?? 0)), lastTransitionTime: timestamp(-3000) }]
+          ? [
+              {
+                type: "Ready",
+                status: opts.ready,
+                reason: "KubeletReady",
+                lastHeartbeatTime: timestamp(-(opts.heartbeatSecondsAgo ?? 0)),
+                lastTransitionTime: timestamp(-3000),
+              },
+            ]
           : []),
       ],
     },
@@ -39,7 +64,11 @@ const lease = (name: string, renewedSecondsAgo: number) =>
     spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: timestamp(-renewedSecondsAgo) },
   });
 
-const unreachable = (effect: string, addedSecondsAgo = 0): TaintInit => ({ key: UNREACHABLE, effect, timeAdded: timestamp(-addedSecondsAgo) });
+const unreachable = (effect: string, addedSecondsAgo = 0): TaintInit => ({
+  key: UNREACHABLE,
+  effect,
+  timeAdded: timestamp(-addedSecondsAgo),
+});
 const notReady = (effect: string): TaintInit => ({ key: NOT_READY, effect, timeAdded: timestamp() });
 
 /** The tolerations the API server's admission gives every pod (DefaultTolerationSeconds). */
@@ -52,9 +81,18 @@ const pod = (name: string, nodeName: string, opts: { tolerations?: TolerationIni
   create(PodSchema, {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: "default", uid: `uid-${name}`, deletionTimestamp: opts.deleting ? timestamp(30) : "", deletionGracePeriodSeconds: opts.deleting ? 30 : undefined },
+    metadata: {
+      name,
+      namespace: "default",
+      uid: `uid-${name}`,
+      deletionTimestamp: opts.deleting ? timestamp(30) : "",
+      deletionGracePeriodSeconds: opts.deleting ? 30 : undefined,
+    },
     spec: { nodeName, containers: [{ name: "c", image: "busybox" }], tolerations: opts.tolerations ?? [] },
-    status: { phase: "Running", conditions: [{ type: "Ready", status: opts.ready ? "True" : "False", lastTransitionTime: timestamp(-600) }] },
+    status: {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: opts.ready ? "True" : "False", lastTransitionTime: timestamp(-600) }],
+    },
   });
 
 const ready = (n: Node | undefined): NodeCondition | undefined => n?.status?.conditions.find((c) => c.type === "Ready");
@@ -93,7 +131,11 @@ describe("NodeLifecycleController.reconcile", () => {
       .writes()
       .filter((a) => a.verb === "patch" && a.resource === "nodes")
       .map((a) => ((a.patch!.spec as { taints: Array<{ key: string; effect: string }> }).taints ?? []).map((t) => `${t.key}:${t.effect}`));
-  const evicted = () => f.client.writes().filter((a) => a.verb === "delete" && a.resource === "pods").map((a) => a.name);
+  const evicted = () =>
+    f.client
+      .writes()
+      .filter((a) => a.verb === "delete" && a.resource === "pods")
+      .map((a) => a.name);
 
   describe("node health", () => {
     it("a node whose lease is older than the grace period becomes Ready=Unknown with reason NodeStatusUnknown", async () => {
@@ -175,7 +217,10 @@ describe("NodeLifecycleController.reconcile", () => {
     });
 
     it("a node already Ready=Unknown is not written again", async () => {
-      await start(node("n1", { ready: "Unknown", heartbeatSecondsAgo: 600, taints: [unreachable("NoSchedule"), unreachable("NoExecute")] }), lease("n1", 600));
+      await start(
+        node("n1", { ready: "Unknown", heartbeatSecondsAgo: 600, taints: [unreachable("NoSchedule"), unreachable("NoExecute")] }),
+        lease("n1", 600),
+      );
       await nlc.reconcile("n1");
       later(GRACE_SECONDS + 1);
 
@@ -229,7 +274,15 @@ describe("NodeLifecycleController.reconcile", () => {
 
     it("a Ready node loses the unreachable and not-ready taints, and keeps the others", async () => {
       await start(
-        node("n1", { ready: "True", taints: [unreachable("NoSchedule"), { key: "dedicated", value: "gpu", effect: "NoSchedule" }, unreachable("NoExecute"), notReady("NoExecute")] }),
+        node("n1", {
+          ready: "True",
+          taints: [
+            unreachable("NoSchedule"),
+            { key: "dedicated", value: "gpu", effect: "NoSchedule" },
+            unreachable("NoExecute"),
+            notReady("NoExecute"),
+          ],
+        }),
         lease("n1", 0),
       );
 
@@ -249,7 +302,8 @@ describe("NodeLifecycleController.reconcile", () => {
   });
 
   describe("eviction", () => {
-    const unknownNode = (addedSecondsAgo: number) => node("n1", { ready: "Unknown", taints: [unreachable("NoSchedule", addedSecondsAgo), unreachable("NoExecute", addedSecondsAgo)] });
+    const unknownNode = (addedSecondsAgo: number) =>
+      node("n1", { ready: "Unknown", taints: [unreachable("NoSchedule", addedSecondsAgo), unreachable("NoExecute", addedSecondsAgo)] });
 
     it("evicts at once the pods that do not tolerate the NoExecute taint, and only the node's", async () => {
       await start(unknownNode(0), lease("n1", 0), pod("web", "n1"), pod("elsewhere", "n2"));
@@ -293,7 +347,11 @@ describe("NodeLifecycleController.reconcile", () => {
     });
 
     it("a toleration of another taint does not save a pod", async () => {
-      await start(unknownNode(0), lease("n1", 0), pod("web", "n1", { tolerations: [{ key: NOT_READY, operator: "Exists", effect: "NoExecute" }] }));
+      await start(
+        unknownNode(0),
+        lease("n1", 0),
+        pod("web", "n1", { tolerations: [{ key: NOT_READY, operator: "Exists", effect: "NoExecute" }] }),
+      );
 
       await nlc.reconcile("n1");
 
@@ -301,7 +359,11 @@ describe("NodeLifecycleController.reconcile", () => {
     });
 
     it("a NoSchedule taint evicts nothing", async () => {
-      await start(node("n1", { ready: "True", taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }), lease("n1", 0), pod("web", "n1"));
+      await start(
+        node("n1", { ready: "True", taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
+        lease("n1", 0),
+        pod("web", "n1"),
+      );
 
       await nlc.reconcile("n1");
 

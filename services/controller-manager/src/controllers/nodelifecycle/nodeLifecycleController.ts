@@ -1,8 +1,21 @@
 import { create } from "@bufbuild/protobuf";
-import { NodeConditionSchema, NodeSchema, PodSchema, TAINT_NODE_NOT_READY, isPodReady, TAINT_NODE_UNREACHABLE, formatTime, objectToJson, toleratesTaint, type Lease, type Node, type Pod, type Taint } from "@kubelab/api";
+import {
+  NodeConditionSchema,
+  NodeSchema,
+  PodSchema,
+  TAINT_NODE_NOT_READY,
+  isPodReady,
+  TAINT_NODE_UNREACHABLE,
+  formatTime,
+  objectToJson,
+  toleratesTaint,
+  type Lease,
+  type Node,
+  type Pod,
+  type Taint,
+} from "@kubelab/api";
 import { ignoreNotFound, writeStatus, type Informer } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
-
 
 export interface NodeLifecycleOptions {
   /** Seconds without a lease renewal or status heartbeat before a node is Unknown (Kubernetes: 40). */
@@ -10,8 +23,6 @@ export interface NodeLifecycleOptions {
   /** Seconds between checks of every node (Kubernetes: 5). */
   nodeMonitorPeriodSeconds: number;
 }
-
-
 
 /**
  * The node lifecycle controller: a node whose Lease (and status heartbeat) is older than the grace
@@ -123,7 +134,8 @@ export class NodeLifecycleController extends QueueController {
     const ready = node.status?.conditions.find((c) => c.type === "Ready")?.status;
     const wantKey = ready === "True" ? undefined : ready === "False" ? TAINT_NODE_NOT_READY : TAINT_NODE_UNREACHABLE;
     const current = node.spec?.taints ?? [];
-    const ours = (t: Taint) => (t.key === TAINT_NODE_UNREACHABLE || t.key === TAINT_NODE_NOT_READY) && (t.effect === "NoExecute" || t.effect === "NoSchedule");
+    const ours = (t: Taint) =>
+      (t.key === TAINT_NODE_UNREACHABLE || t.key === TAINT_NODE_NOT_READY) && (t.effect === "NoExecute" || t.effect === "NoSchedule");
     const keep = current.filter((t) => !ours(t) || t.key === wantKey);
     const want = [...keep];
     for (const effect of ["NoSchedule", "NoExecute"]) {
@@ -160,8 +172,15 @@ export class NodeLifecycleController extends QueueController {
       }
       if (forever) continue;
       if (evictAt <= Date.now()) {
-        this.ctx.recorder.event(pod, "Normal", "TaintManagerEviction", `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`);
-        await ignoreNotFound(this.ctx.client.delete("pods", pod.metadata!.namespace, pod.metadata!.name, { preconditions: { uid: pod.metadata!.uid } }));
+        this.ctx.recorder.event(
+          pod,
+          "Normal",
+          "TaintManagerEviction",
+          `Marking for deletion Pod ${pod.metadata!.namespace}/${pod.metadata!.name}`,
+        );
+        await ignoreNotFound(
+          this.ctx.client.delete("pods", pod.metadata!.namespace, pod.metadata!.name, { preconditions: { uid: pod.metadata!.uid } }),
+        );
       } else {
         nextCheck = Math.min(nextCheck, evictAt);
       }

@@ -1,5 +1,14 @@
 import { create, equals } from "@bufbuild/protobuf";
-import { LabelSelector, ReplicaSetStatusSchema, isPodActive, isPodAvailable, isPodReady, msUntilPodAvailable, type Pod, type ReplicaSet } from "@kubelab/api";
+import {
+  LabelSelector,
+  ReplicaSetStatusSchema,
+  isPodActive,
+  isPodAvailable,
+  isPodReady,
+  msUntilPodAvailable,
+  type Pod,
+  type ReplicaSet,
+} from "@kubelab/api";
 import { isConflict, isNotFound, objectKey, splitKey, writeStatus, type Informer } from "@kubelab/client";
 import { Expectations } from "../expectations.js";
 import { controllerRef, newControllerRef } from "../ownerRefs.js";
@@ -90,7 +99,13 @@ export class ReplicaSetController extends QueueController {
     if (!selector) return; // validation refuses these; nothing sensible to do
     const { namespace } = splitKey(key);
     // Kubernetes' ClaimPods.
-    const pods = await claimObjects(rs, newControllerRef(rs, "apps/v1", "ReplicaSet"), selector, this.pods.indexer.byIndex("namespace", namespace), (p, refs) => this.patchOwners(p, refs));
+    const pods = await claimObjects(
+      rs,
+      newControllerRef(rs, "apps/v1", "ReplicaSet"),
+      selector,
+      this.pods.indexer.byIndex("namespace", namespace),
+      (p, refs) => this.patchOwners(p, refs),
+    );
     const active = pods.filter(isPodActive);
 
     if (this.expectations.satisfied(key) && !rs.metadata!.deletionTimestamp) {
@@ -105,7 +120,10 @@ export class ReplicaSetController extends QueueController {
         if (error) throw error;
       } else if (diff > 0) {
         const victims = podsToDelete(active, Math.min(diff, BURST_REPLICAS));
-        this.expectations.expectDeletions(key, victims.map((p) => p.metadata!.uid));
+        this.expectations.expectDeletions(
+          key,
+          victims.map((p) => p.metadata!.uid),
+        );
         await Promise.all(
           victims.map((p) =>
             this.podControl.delete(rs, p).catch((e) => {

@@ -56,7 +56,8 @@ export interface Action {
 export type Reactor = (action: Action) => Error | undefined;
 
 // Kubernetes' wording (k8s.io/apimachinery/pkg/api/errors), as services/apiserver/src/apiErrors.ts builds it.
-const qualified = (def: KindDefinition) => (def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource);
+const qualified = (def: KindDefinition) =>
+  def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource;
 
 export const notFoundError = (def: KindDefinition, name: string) =>
   new ApiError(status.NOT_FOUND, `${qualified(def)} "${name}" not found`, "NotFound");
@@ -271,7 +272,13 @@ export class FakeClient {
     return out;
   }
 
-  async patch<T extends KubeObject>(kind: KindRef<T>, namespace: string, name: string, patch: object | string, subresource = ""): Promise<T> {
+  async patch<T extends KubeObject>(
+    kind: KindRef<T>,
+    namespace: string,
+    name: string,
+    patch: object | string,
+    subresource = "",
+  ): Promise<T> {
     const def = kindDef(kind as KindRef<KubeObject>);
     const ns = def.namespaced ? namespace || "default" : "";
     const doc = (typeof patch === "string" ? JSON.parse(patch) : structuredClone(patch)) as Record<string, unknown>;
@@ -283,7 +290,12 @@ export class FakeClient {
     return this.commit(def, this.successor(def, cur, patched, subresource === "status" ? "status" : "")) as T;
   }
 
-  async delete<T extends KubeObject>(kind: KindRef<T>, namespace: string, name: string, opts: DeleteOptions = {}): Promise<{ object: T; removed: boolean }> {
+  async delete<T extends KubeObject>(
+    kind: KindRef<T>,
+    namespace: string,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<{ object: T; removed: boolean }> {
     const def = kindDef(kind as KindRef<KubeObject>);
     const ns = def.namespaced ? namespace || "default" : "";
     this.record({ verb: "delete", resource: def.resource, namespace: ns, name, deleteOptions: structuredClone(opts) });
@@ -294,13 +306,20 @@ export class FakeClient {
       throw conflictError(def, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${m.uid}`);
     }
     if (pre.resourceVersion && pre.resourceVersion !== m.resourceVersion) {
-      throw conflictError(def, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`);
+      throw conflictError(
+        def,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${m.resourceVersion}`,
+      );
     }
     const grace = def.deletionGracePeriod?.(cur, opts.gracePeriodSeconds) ?? 0;
-    const policyFinalizer = ({ Foreground: "foregroundDeletion", Orphan: "orphan" } as Record<string, string>)[opts.propagationPolicy ?? ""];
+    const policyFinalizer = ({ Foreground: "foregroundDeletion", Orphan: "orphan" } as Record<string, string>)[
+      opts.propagationPolicy ?? ""
+    ];
     if (m.deletionTimestamp) {
       // Already being deleted: only a shorter grace period changes anything.
-      if (m.deletionGracePeriodSeconds === undefined || grace >= m.deletionGracePeriodSeconds) return { object: copy(cur) as T, removed: false };
+      if (m.deletionGracePeriodSeconds === undefined || grace >= m.deletionGracePeriodSeconds)
+        return { object: copy(cur) as T, removed: false };
       if (grace === 0 && !hasFinalizers(def, cur)) {
         this.store.delete(this.key(def, ns, name));
         return { object: copy(cur) as T, removed: true };
@@ -449,7 +468,14 @@ export function fakeLogger(): Logger & { lines: string[] } {
   const write = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
     lines.push(`${level} ${msg}${fields ? ` ${JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v))}` : ""}`);
   };
-  const logger: Logger & { lines: string[] } = { lines, debug: write("D"), info: write("I"), warn: write("W"), error: write("E"), with: () => logger };
+  const logger: Logger & { lines: string[] } = {
+    lines,
+    debug: write("D"),
+    info: write("I"),
+    warn: write("W"),
+    error: write("E"),
+    with: () => logger,
+  };
   return logger;
 }
 
