@@ -2,30 +2,9 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { PodSchema, type Pod } from "@kubelab/api";
 import type { RuntimeContainer } from "../runtime/dockerRuntime.js";
+import { rc } from "../testing/runtimeContainers.js";
 import { computePodStatus } from "./podStatus.js";
 import type { Waiting } from "./podStatus.js";
-
-const base: RuntimeContainer = {
-  id: "c0",
-  podUid: "u",
-  podName: "p",
-  podNamespace: "default",
-  name: "app",
-  type: "app",
-  attempt: 0,
-  specHash: "",
-  gracePeriod: 30,
-  state: "running",
-  exitCode: 0,
-  oomKilled: false,
-  startedAt: "2026-01-01T00:00:00Z",
-  finishedAt: "",
-  createdAt: "2026-01-01T00:00:00Z",
-  image: "i",
-  imageId: "sha256:1",
-  ip: "",
-};
-const rc = (o: Partial<RuntimeContainer>): RuntimeContainer => ({ ...base, ...o });
 
 function podWith(restartPolicy: string, init = false): Pod {
   return create(PodSchema, {

@@ -2,29 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { PodSchema, type Container, type Pod } from "@kubelab/api";
 import type { RuntimeContainer } from "../runtime/dockerRuntime.js";
+import { rc } from "../testing/runtimeContainers.js";
 import { planContainers, planSandbox, type ContainerObservation } from "./podSyncPlan.js";
 
-const base: RuntimeContainer = {
-  id: "c",
-  podUid: "u",
-  podName: "p",
-  podNamespace: "default",
-  name: "app",
-  type: "app",
-  attempt: 0,
-  specHash: "",
-  gracePeriod: 30,
-  state: "running",
-  exitCode: 0,
-  oomKilled: false,
-  startedAt: "2026-01-01T00:00:00Z",
-  finishedAt: "",
-  createdAt: "2026-01-01T00:00:00Z",
-  image: "i",
-  imageId: "sha256:1",
-  ip: "",
-};
-const rc = (o: Partial<RuntimeContainer>): RuntimeContainer => ({ ...base, id: `${o.name ?? base.name}-${o.attempt ?? 0}`, ...o });
 const exited = (name: string, exitCode: number, attempt = 0, type: RuntimeContainer["type"] = "app") =>
   rc({ name, type, attempt, state: "exited", exitCode, finishedAt: "2026-01-01T00:00:10Z" });
 

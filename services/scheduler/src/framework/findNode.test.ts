@@ -1,69 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import { PodSchema } from "@kubelab/api";
 import { defaultFilters, defaultScores } from "../plugins/index.js";
+import { cacheOf, node, pod } from "../testing/factories.js";
 import { findNode, fitErrorMessage } from "./findNode.js";
 import { podRequests } from "./resources.js";
-
-function node(
-  name: string,
-  opts: {
-    cpu?: string;
-    memory?: string;
-    pods?: string;
-    ready?: boolean;
-    taints?: Array<{ key: string; value?: string; effect: string }>;
-    labels?: Record<string, string>;
-    unschedulable?: boolean;
-  } = {},
-): Node {
-  return create(NodeSchema, {
-    metadata: { name, labels: opts.labels ?? {} },
-    spec: { taints: (opts.taints ?? []).map((t) => ({ value: "", ...t })), unschedulable: opts.unschedulable ?? false },
-    status: {
-      allocatable: { cpu: opts.cpu ?? "4", memory: opts.memory ?? "8Gi", pods: opts.pods ?? "110" },
-      conditions: [{ type: "Ready", status: opts.ready === false ? "False" : "True" }],
-    },
-  });
-}
-
-function pod(
-  name: string,
-  opts: {
-    cpu?: string;
-    memory?: string;
-    nodeSelector?: Record<string, string>;
-    tolerations?: Array<{ key: string; operator?: string; value?: string; effect?: string }>;
-    owner?: string;
-    nodeName?: string;
-  } = {},
-): Pod {
-  const requests: Record<string, string> = {};
-  if (opts.cpu) requests.cpu = opts.cpu;
-  if (opts.memory) requests.memory = opts.memory;
-  return create(PodSchema, {
-    metadata: {
-      name,
-      namespace: "default",
-      uid: `uid-${name}`,
-      ownerReferences: opts.owner ? [{ kind: "ReplicaSet", name: "rs", uid: opts.owner, controller: true }] : [],
-    },
-    spec: {
-      nodeName: opts.nodeName ?? "",
-      nodeSelector: opts.nodeSelector ?? {},
-      tolerations: opts.tolerations ?? [],
-      containers: [{ name: "c", image: "i", resources: { requests } }],
-    },
-  });
-}
-
-function cacheOf(nodes: Node[], pods: Pod[] = []) {
-  const c = new SchedulerCache();
-  nodes.forEach((n) => c.setNode(n));
-  pods.forEach((p) => c.setPod(p));
-  return c;
-}
 
 describe("findNode", () => {
   it("words a pod that fits nowhere as kube-scheduler does, most frequent reason first", () => {

@@ -1,40 +1,12 @@
-import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import type { Pod } from "@kubelab/api";
 import type { NodeInfo } from "../framework/types.js";
-import { podRequests } from "../framework/resources.js";
+import { node, nodeInfo as infoOf, pod as podNamed, runScore, uniqueName, type Requests } from "../testing/factories.js";
 import { balancedAllocation } from "./balancedAllocation.js";
 
-type Requests = { cpu?: string; memory?: string };
+const pod = (requests: Requests): Pod => podNamed(uniqueName(), requests);
 
-function node(name: string, allocatable: { cpu: string; memory: string }): Node {
-  return create(NodeSchema, {
-    metadata: { name },
-    status: { allocatable: { ...allocatable, pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
-  });
-}
-
-let uid = 0;
-function pod(requests: Requests): Pod {
-  const name = `p${++uid}`;
-  return create(PodSchema, {
-    metadata: { name, namespace: "default", uid: `uid-${name}` },
-    spec: { containers: [{ name: "c", image: "i", resources: { requests: { ...requests } } }] },
-  });
-}
-
-function infoOf(n: Node, pods: Pod[] = []): NodeInfo {
-  const cache = new SchedulerCache();
-  cache.setNode(n);
-  pods.forEach((p) => cache.setPod({ ...p, spec: { ...p.spec!, nodeName: n.metadata!.name } } as Pod));
-  return cache.list()[0]!;
-}
-
-function score(p: Pod, info: NodeInfo): number {
-  return balancedAllocation.score(new CycleState(podRequests(p)), p, info);
-}
+const score = (p: Pod, info: NodeInfo): number => runScore(balancedAllocation, p, info);
 
 const big = { cpu: "4", memory: "8Gi" };
 

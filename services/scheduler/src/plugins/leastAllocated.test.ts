@@ -1,44 +1,13 @@
-import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import type { Pod } from "@kubelab/api";
 import type { NodeInfo } from "../framework/types.js";
-import { podRequests } from "../framework/resources.js";
+import { node, nodeInfo as infoOf, pod as podNamed, runScore, uniqueName, type Requests } from "../testing/factories.js";
 import { leastAllocated } from "./leastAllocated.js";
 
-type Requests = { cpu?: string; memory?: string };
-
-function node(name: string, allocatable: { cpu: string; memory: string }): Node {
-  return create(NodeSchema, {
-    metadata: { name },
-    status: { allocatable: { ...allocatable, pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
-  });
-}
-
-let uid = 0;
 /** A pod with one container per entry of `containers`, each asking for those requests. */
-function pod(containers: Requests[], nodeName = ""): Pod {
-  const name = `p${++uid}`;
-  return create(PodSchema, {
-    metadata: { name, namespace: "default", uid: `uid-${name}` },
-    spec: {
-      nodeName,
-      containers: containers.map((requests, i) => ({ name: `c${i}`, image: "i", resources: { requests: { ...requests } } })),
-    },
-  });
-}
+const pod = (containers: Requests[]): Pod => podNamed(uniqueName(), { containers });
 
-function infoOf(n: Node, pods: Pod[] = []): NodeInfo {
-  const cache = new SchedulerCache();
-  cache.setNode(n);
-  pods.forEach((p) => cache.setPod({ ...p, spec: { ...p.spec!, nodeName: n.metadata!.name } } as Pod));
-  return cache.list()[0]!;
-}
-
-function score(p: Pod, info: NodeInfo): number {
-  return leastAllocated.score(new CycleState(podRequests(p)), p, info);
-}
+const score = (p: Pod, info: NodeInfo): number => runScore(leastAllocated, p, info);
 
 const big = { cpu: "4", memory: "8Gi" };
 

@@ -1,44 +1,18 @@
-import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import type { Node, Pod } from "@kubelab/api";
 import { fits, unfit, type FilterResult } from "../framework/types.js";
-import { podRequests } from "../framework/resources.js";
+import { node as nodeNamed, nodeInfo, pod as podNamed, runFilter, type PodOptions, type Requirement } from "../testing/factories.js";
 import { nodeAffinity } from "./nodeAffinity.js";
 
-type Requirement = { key: string; operator: string; values?: string[] };
-type Term = { matchExpressions?: Requirement[]; matchFields?: Requirement[] };
-
-function node(labels: Record<string, string> = {}, name = "n"): Node {
-  return create(NodeSchema, {
-    metadata: { name, labels },
-    status: { allocatable: { cpu: "4", memory: "8Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
-  });
-}
+const node = (labels: Record<string, string> = {}, name = "n"): Node => nodeNamed(name, { labels });
 
 /** A pod with a nodeSelector and, when `terms` is given, required node affinity with those terms. */
-function pod(opts: { nodeSelector?: Record<string, string>; terms?: Term[] } = {}): Pod {
-  return create(PodSchema, {
-    metadata: { name: "p", namespace: "default", uid: "uid-p" },
-    spec: {
-      nodeSelector: opts.nodeSelector ?? {},
-      affinity: opts.terms
-        ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: opts.terms } } }
-        : undefined,
-      containers: [{ name: "c", image: "i" }],
-    },
-  });
-}
+const pod = (opts: Pick<PodOptions, "nodeSelector" | "terms"> = {}): Pod => podNamed("p", opts);
 
 /** Required node affinity with one term of these expressions. */
 const affinity = (...matchExpressions: Requirement[]) => pod({ terms: [{ matchExpressions }] });
 
-function filter(p: Pod, n: Node): FilterResult {
-  const cache = new SchedulerCache();
-  cache.setNode(n);
-  return nodeAffinity.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
-}
+const filter = (p: Pod, n: Node): FilterResult => runFilter(nodeAffinity, p, nodeInfo(n));
 
 const mismatch = unfit("node(s) didn't match Pod's node affinity/selector");
 

@@ -1,37 +1,16 @@
-import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import type { Node, Pod } from "@kubelab/api";
 import { fits, unfit, type FilterResult } from "../framework/types.js";
-import { podRequests } from "../framework/resources.js";
+import { node as nodeNamed, nodeInfo, pod as podNamed, runFilter, type TolerationSpec } from "../testing/factories.js";
 import { nodeReady } from "./nodeReady.js";
 
-type TolerationSpec = { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number };
-
 /** A node whose Ready condition has this status; undefined: no Ready condition at all. */
-function node(ready: "True" | "False" | "Unknown" | undefined): Node {
-  return create(NodeSchema, {
-    metadata: { name: "n" },
-    status: {
-      allocatable: { cpu: "4", memory: "8Gi", pods: "110" },
-      conditions: [{ type: "MemoryPressure", status: "False" }, ...(ready ? [{ type: "Ready", status: ready }] : [])],
-    },
-  });
-}
+const node = (ready: "True" | "False" | "Unknown" | undefined): Node =>
+  nodeNamed("n", { conditions: [{ type: "MemoryPressure", status: "False" }, ...(ready ? [{ type: "Ready", status: ready }] : [])] });
 
-function pod(tolerations: TolerationSpec[] = []): Pod {
-  return create(PodSchema, {
-    metadata: { name: "p", namespace: "default", uid: "uid-p" },
-    spec: { tolerations, containers: [{ name: "c", image: "i" }] },
-  });
-}
+const pod = (tolerations: TolerationSpec[] = []): Pod => podNamed("p", { tolerations });
 
-function filter(p: Pod, n: Node): FilterResult {
-  const cache = new SchedulerCache();
-  cache.setNode(n);
-  return nodeReady.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
-}
+const filter = (p: Pod, n: Node): FilterResult => runFilter(nodeReady, p, nodeInfo(n));
 
 // What the DefaultTolerationSeconds admission plugin gives every pod: NoExecute only.
 const defaultTolerations: TolerationSpec[] = [

@@ -1,46 +1,28 @@
-import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import { PodSchema, type Node, type Pod } from "@kubelab/api";
 import { fits, unfit, type FilterResult } from "../framework/types.js";
-import { podRequests } from "../framework/resources.js";
+import {
+  node as nodeNamed,
+  nodeInfo,
+  pod as podNamed,
+  runFilter,
+  uniqueName,
+  type Quantities,
+  type Requests,
+} from "../testing/factories.js";
 import { nodeResourcesFit } from "./nodeResourcesFit.js";
 
-type Quantities = { cpu?: string; memory?: string; pods?: string };
-
 /** A node with these allocatable quantities (and, when given, a larger capacity) and these pods bound to it. */
-function node(allocatable: Quantities, pods: Pod[] = [], capacity?: Quantities): { node: Node; pods: Pod[] } {
-  const n = create(NodeSchema, {
-    metadata: { name: "n" },
-    status: {
-      allocatable: { cpu: "4", memory: "8Gi", pods: "110", ...allocatable },
-      capacity: capacity ? { cpu: "4", memory: "8Gi", pods: "110", ...capacity } : {},
-      conditions: [{ type: "Ready", status: "True" }],
-    },
-  });
-  return { node: n, pods };
-}
+const node = (allocatable: Quantities, pods: Pod[] = [], capacity?: Quantities): { node: Node; pods: Pod[] } => ({
+  node: nodeNamed("n", { ...allocatable, capacity }),
+  pods,
+});
 
-let uid = 0;
-function pod(requests: { cpu?: string; memory?: string } = {}, nodeName = ""): Pod {
-  const name = `p${++uid}`;
-  const r: Record<string, string> = {};
-  if (requests.cpu) r.cpu = requests.cpu;
-  if (requests.memory) r.memory = requests.memory;
-  return create(PodSchema, {
-    metadata: { name, namespace: "default", uid: `uid-${name}` },
-    spec: { nodeName, containers: [{ name: "c", image: "i", resources: { requests: r } }] },
-  });
-}
+const pod = (requests: Requests = {}, nodeName = ""): Pod => podNamed(uniqueName(), { ...requests, nodeName });
 const on = (requests: { cpu?: string; memory?: string }) => pod(requests, "n");
 
-function filter(p: Pod, n: { node: Node; pods: Pod[] }): FilterResult {
-  const cache = new SchedulerCache();
-  cache.setNode(n.node);
-  n.pods.forEach((x) => cache.setPod(x));
-  return nodeResourcesFit.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
-}
+const filter = (p: Pod, n: { node: Node; pods: Pod[] }): FilterResult => runFilter(nodeResourcesFit, p, nodeInfo(n.node, n.pods));
 
 const cases: Array<{ name: string; pod: Pod; node: { node: Node; pods: Pod[] }; want: FilterResult }> = [
   {

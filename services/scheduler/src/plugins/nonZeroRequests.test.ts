@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { PodSchema, type Pod } from "@kubelab/api";
+import type { Pod } from "@kubelab/api";
 import { podRequests, type Resources } from "../framework/resources.js";
+import { pod as podNamed, type Requests } from "../testing/factories.js";
 import { fractionsAfter, nonZero } from "./nonZeroRequests.js";
 
 const Mi = 1024 * 1024;
@@ -9,12 +9,7 @@ const Gi = 1024 * Mi;
 const r = (milliCpu: number, memory: number, pods = 1): Resources => ({ milliCpu, memory, pods });
 const none = r(0, 0, 0);
 
-function pod(containers: Array<Record<string, string>>): Pod {
-  return create(PodSchema, {
-    metadata: { name: "p", uid: "uid-p" },
-    spec: { containers: containers.map((requests, i) => ({ name: `c${i}`, image: "i", resources: { requests } })) },
-  });
-}
+const pod = (containers: Requests[]): Pod => podNamed("p", { containers });
 
 describe("nonZero", () => {
   const cases: Array<{ name: string; requests: Resources; want: Resources }> = [

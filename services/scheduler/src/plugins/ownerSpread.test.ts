@@ -1,46 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
-import { podRequests } from "../framework/resources.js";
-import { CycleState } from "../framework/types.js";
+import { PodSchema, type Node, type Pod } from "@kubelab/api";
+import { node, nodeInfos, pod, runScores } from "../testing/factories.js";
 import { controllerUid, ownerSpread } from "./ownerSpread.js";
 
-function node(name: string): Node {
-  return create(NodeSchema, {
-    metadata: { name },
-    status: { allocatable: { cpu: "4", memory: "8Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
-  });
-}
-
-/** A pod controlled by `owner` (a ReplicaSet's uid), or with `owner` as a plain, non-controller reference. */
-function pod(name: string, opts: { owner?: string; controller?: boolean; nodeName?: string; deleting?: boolean } = {}): Pod {
-  return create(PodSchema, {
-    metadata: {
-      name,
-      namespace: "default",
-      uid: `uid-${name}`,
-      deletionTimestamp: opts.deleting ? "2024-01-01T00:00:00Z" : "",
-      ownerReferences: opts.owner
-        ? [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "rs", uid: opts.owner, controller: opts.controller ?? true }]
-        : [],
-    },
-    spec: { nodeName: opts.nodeName ?? "", containers: [{ name: "c", image: "i" }] },
-  });
-}
-
 /** Every node's score for the pod, after PreScore over all of them (the feasible nodes). */
-function scores(p: Pod, nodes: Record<string, Pod[]>): Record<string, number> {
-  const cache = new SchedulerCache();
-  for (const [name, pods] of Object.entries(nodes)) {
-    cache.setNode(node(name));
-    pods.forEach((x) => cache.setPod({ ...x, spec: { ...x.spec!, nodeName: name } } as Pod));
-  }
-  const infos = cache.list();
-  const state = new CycleState(podRequests(p));
-  ownerSpread.preScore!(state, p, infos);
-  return Object.fromEntries(infos.map((n) => [n.node.metadata!.name, ownerSpread.score(state, p, n)]));
-}
+const scores = (p: Pod, nodes: Record<string, Pod[]>): Record<string, number> =>
+  runScores(ownerSpread, p, nodeInfos(Object.entries(nodes).map(([name, pods]): [Node, Pod[]] => [node(name), pods])));
 
 const sibling = (name: string) => pod(name, { owner: "rs-1" });
 

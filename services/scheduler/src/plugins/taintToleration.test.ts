@@ -1,35 +1,14 @@
-import { CycleState } from "../framework/types.js";
 import { describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { NodeSchema, PodSchema, type Node, type Pod } from "@kubelab/api";
-import { SchedulerCache } from "../cache/schedulerCache.js";
+import type { Node, Pod } from "@kubelab/api";
 import { fits, unfit, type FilterResult } from "../framework/types.js";
-import { podRequests } from "../framework/resources.js";
+import { node as nodeNamed, nodeInfo, pod as podNamed, runFilter, type TaintSpec, type TolerationSpec } from "../testing/factories.js";
 import { taintToleration } from "./taintToleration.js";
 
-type TaintSpec = { key: string; value?: string; effect: string };
-type TolerationSpec = { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number };
+const node = (taints: TaintSpec[] = []): Node => nodeNamed("n", { taints });
 
-function node(taints: TaintSpec[] = []): Node {
-  return create(NodeSchema, {
-    metadata: { name: "n" },
-    spec: { taints: taints.map((t) => ({ value: "", ...t })) },
-    status: { allocatable: { cpu: "4", memory: "8Gi", pods: "110" }, conditions: [{ type: "Ready", status: "True" }] },
-  });
-}
+const pod = (tolerations: TolerationSpec[] = []): Pod => podNamed("p", { tolerations });
 
-function pod(tolerations: TolerationSpec[] = []): Pod {
-  return create(PodSchema, {
-    metadata: { name: "p", namespace: "default", uid: "uid-p" },
-    spec: { tolerations, containers: [{ name: "c", image: "i" }] },
-  });
-}
-
-function filter(p: Pod, n: Node): FilterResult {
-  const cache = new SchedulerCache();
-  cache.setNode(n);
-  return taintToleration.filter(new CycleState(podRequests(p)), p, cache.list()[0]!);
-}
+const filter = (p: Pod, n: Node): FilterResult => runFilter(taintToleration, p, nodeInfo(n));
 
 const gpu: TaintSpec = { key: "dedicated", value: "gpu", effect: "NoSchedule" };
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { LeaseSchema, PodSchema, ReplicaSetSchema, type KubeObject, type OwnerReference, type Pod, type ReplicaSet } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { newFixture, type Fixture } from "../testing/fakes.js";
+import { drainQueue, newFixture, type Fixture } from "../testing/fakes.js";
 import { GarbageCollector } from "./garbageCollector.js";
 
 // After sample-controller's controller_test.go: informers fed by hand, a fake client, reconcile
@@ -71,15 +71,7 @@ describe("GarbageCollector.reconcile", () => {
     return drain();
   };
 
-  const drain = async () => {
-    const keys: string[] = [];
-    while (gc.queue.length) {
-      const k = (await gc.queue.get())!;
-      gc.queue.done(k);
-      keys.push(k);
-    }
-    return keys;
-  };
+  const drain = () => drainQueue(gc.queue);
 
   describe("a dependent", () => {
     it("whose owner is gone is deleted in the background, with its uid as precondition", async () => {

@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { JOB_CONTROLLER_UID_LABEL, JobSchema, type JobStatusSchema, PodSchema, type Job, type JobStatus, type Pod } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { newFixture, timestamp, type Fixture } from "../testing/fakes.js";
+import { drainQueue, newFixture, timestamp, type Fixture } from "../testing/fakes.js";
 import { JobController } from "./jobController.js";
 
 // After sample-controller's controller_test.go: the Job and its pods fed to the informers by hand,
@@ -106,7 +106,7 @@ describe("JobController.reconcile", () => {
   const start = async (...objs: Array<Job | Pod>) => {
     f.seed(...objs);
     jc = new JobController(f.ctx, { podFailureBackoffSeconds: BACKOFF_SECONDS });
-    while (jc.queue.length) jc.queue.done((await jc.queue.get())!);
+    await drainQueue(jc.queue);
   };
 
   const creates = () => f.client.writes().filter((a) => a.verb === "create" && a.resource === "pods");

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { ConfigMapSchema, JobSchema, NamespaceSchema, PodSchema, kindForResource, type Namespace } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { newFixture, notFoundError, timestamp, type Fixture } from "../testing/fakes.js";
+import { drainQueue, newFixture, notFoundError, timestamp, type Fixture } from "../testing/fakes.js";
 import { NamespaceController } from "./namespaceController.js";
 
 // After sample-controller's controller_test.go: the Namespace fed to the informer by hand, its
@@ -55,7 +55,7 @@ describe("NamespaceController.reconcile", () => {
   const start = async (...objs: Parameters<Fixture["seed"]>) => {
     f.seed(...objs);
     nc = new NamespaceController(f.ctx);
-    while (nc.queue.length) nc.queue.done((await nc.queue.get())!);
+    await drainQueue(nc.queue);
   };
 
   const deletes = () =>

@@ -13,7 +13,7 @@ import {
   type Taint,
 } from "@kubelab/api";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { newFixture, timestamp, type Fixture } from "../testing/fakes.js";
+import { drainQueue, newFixture, timestamp, type Fixture } from "../testing/fakes.js";
 import { NodeLifecycleController } from "./nodeLifecycleController.js";
 
 // After sample-controller's controller_test.go: nodes, leases and pods fed to the informers by
@@ -120,9 +120,7 @@ describe("NodeLifecycleController.reconcile", () => {
     await drain();
   };
 
-  const drain = async () => {
-    while (nlc.queue.length) nlc.queue.done((await nlc.queue.get())!);
-  };
+  const drain = () => drainQueue(nlc.queue);
 
   const later = (seconds: number) => vi.advanceTimersByTime(seconds * 1000);
   const nodeStatusWrites = () => f.client.writes().filter((a) => a.verb === "updateStatus" && a.resource === "nodes");

@@ -25,6 +25,7 @@ import {
   type KindRef,
   type ListOptions,
   type ListResult,
+  type WorkQueue,
 } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
 import type { ControllerContext } from "../queueController.js";
@@ -533,4 +534,19 @@ export function newFixture(...objs: KubeObject[]): Fixture {
   };
   f.seed(...objs);
   return f;
+}
+
+/**
+ * Takes every key the queue holds now, each one got and done as a worker that did nothing would,
+ * and returns them in order: after a controller is made, the keys its handlers queued for what was
+ * cached. Keys added after a delay are not there yet and stay to come.
+ */
+export async function drainQueue(queue: WorkQueue<string>): Promise<string[]> {
+  const keys: string[] = [];
+  while (queue.length) {
+    const key = (await queue.get())!;
+    queue.done(key);
+    keys.push(key);
+  }
+  return keys;
 }
