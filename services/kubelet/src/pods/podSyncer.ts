@@ -93,7 +93,7 @@ export class PodSyncer {
       sandbox = { id: step.sandbox.id, started: this.runtime.ensureWired(step.sandbox.id), ip: async () => step.sandbox.ip };
     } else {
       const created = await this.recreateSandbox(pod, all, step.replacing);
-      if (!created) return this.writeStatus(pod, containers, "", waiting);
+      if (!created) return this.postPodStatus(pod, containers, "", waiting);
       if (step.replacing) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
       sandbox = this.startSandbox(pod, created);
     }
@@ -128,7 +128,7 @@ export class PodSyncer {
       container: c,
       exec: (cmd, ms) => this.runtime.exec(running.get(c.name)!.id, cmd, ms),
     }));
-    await this.writeStatus(pod, after, sandboxIP, waiting);
+    await this.postPodStatus(pod, after, sandboxIP, waiting);
     if (retryInMs !== undefined) this.queue.addAfter(key, retryInMs + 50);
   }
 
@@ -317,7 +317,7 @@ export class PodSyncer {
     this.probes.removePod(m.uid);
     await this.terminator.killPod(pod, all, grace, podIP);
     const stopped = (await this.runtime.list(m.uid)).filter((c) => c.type !== "sandbox");
-    await this.writeStatus(pod, stopped, podIP, this.waitingOf(m.uid)).catch(() => undefined);
+    await this.postPodStatus(pod, stopped, podIP, this.waitingOf(m.uid)).catch(() => undefined);
     await this.removePodResources(m.uid);
     await ignoreNotFound(this.client.delete("pods", m.namespace, m.name, { gracePeriodSeconds: 0, preconditions: { uid: m.uid } }));
   }
@@ -352,7 +352,7 @@ export class PodSyncer {
   }
 
   /** Writes the pod's status when it differs from what the API server has. */
-  private async writeStatus(pod: Pod, containers: RuntimeContainer[], podIP: string, waiting: Map<string, Waiting>): Promise<void> {
+  private async postPodStatus(pod: Pod, containers: RuntimeContainer[], podIP: string, waiting: Map<string, Waiting>): Promise<void> {
     const status = computePodStatus({
       pod,
       containers,
