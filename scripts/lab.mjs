@@ -2,11 +2,21 @@
 // npm run lab: check the machine (installing what it lacks where it may), install, build, build
 // the images (offline if need be), compose up, wait healthy.
 // Also: stop and start (the lab's state kept), down (the lab and its volumes removed), images, status.
-import { DEFAULT_PROJECT, LAB_SERVICES, buildAll, composeRun, containerOf, health, teardown, waitHealthy } from "./labTools.mjs";
+import {
+  API_PORT_VARS,
+  DEFAULT_PROJECT,
+  LAB_SERVICES,
+  buildAll,
+  composeRun,
+  containerOf,
+  health,
+  teardown,
+  waitHealthy,
+} from "./labTools.mjs";
 import { ensurePrerequisites } from "./prerequisites.mjs";
 
 const project = process.env.KUBELAB_PROJECT ?? DEFAULT_PROJECT;
-const port = process.env.KUBELAB_API_PORT ?? "6443";
+const ports = API_PORT_VARS.map((v, i) => process.env[v] ?? String(6443 + i));
 const log = (m) => process.stderr.write(`lab: ${m}\n`);
 
 const commands = {
@@ -20,16 +30,16 @@ const commands = {
     process.stdout.write(
       [
         "",
-        `kubelab is up: the API server listens on 127.0.0.1:${port} (gRPC).`,
+        `kubelab is up: its three API servers listen on 127.0.0.1:${ports.join(", ")} (gRPC).`,
         "",
-        `  export KUBELAB_SERVER=127.0.0.1:${port}`,
+        `  export KUBELAB_SERVER=${ports.map((p) => `127.0.0.1:${p}`).join(",")}   # the CLI's default anyway`,
         "  npx kubelab version",
         "  npx kubelab apply -f examples/quickstart.yaml",
         "  npx kubelab get nodes",
         "  npx kubelab get pods -A -w",
         "",
-        `Chaos: docker stop ${project}-etcd-1-1 (or ${project}_etcd-1_1 with docker-compose 1.x) and the API keeps serving;`,
-        `       docker stop ${project}-node-2-1 and its pods come back on the other nodes.`,
+        `Chaos: docker stop ${project}_etcd-1_1 or ${project}_apiserver-1_1 (${project}-etcd-1-1 with compose v2) and the API keeps serving;`,
+        `       docker stop ${project}_node-2_1 and its pods come back on the other nodes.`,
         "Stop it with npm run lab:stop (its state kept; npm run lab:start brings it back),",
         "or remove it, with everything it holds, with npm run lab:down.",
         "",
@@ -44,12 +54,12 @@ const commands = {
   },
   async start() {
     await ensurePrerequisites({ log });
-    if (!containerOf(project, "apiserver")) throw new Error(`there is no lab "${project}" to start: npm run lab makes one`);
+    if (!containerOf(project, "apiserver-1")) throw new Error(`there is no lab "${project}" to start: npm run lab makes one`);
     log(`starting the lab (compose project "${project}")`);
     composeRun(project, ["start"], { quiet: true });
     log("waiting for every service to be healthy");
     await waitHealthy(project);
-    log(`lab started: the API server listens on 127.0.0.1:${port}; the nodes restart their pods`);
+    log(`lab started: the API servers listen on 127.0.0.1:${ports.join(", ")}; the nodes restart their pods`);
   },
   async down() {
     log(

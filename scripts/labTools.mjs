@@ -29,9 +29,13 @@ export const LAB_SERVICES = [
   "etcd-0",
   "etcd-1",
   "etcd-2",
-  "apiserver",
-  "scheduler",
-  "controller-manager",
+  "apiserver-1",
+  "apiserver-2",
+  "apiserver-3",
+  "scheduler-1",
+  "scheduler-2",
+  "controller-manager-1",
+  "controller-manager-2",
   "dns",
   "pod-network",
   "node-1",
@@ -41,6 +45,9 @@ export const LAB_SERVICES = [
   "kube-proxy-2",
   "kube-proxy-3",
 ];
+
+/** The variables compose.yaml publishes the three API servers' ports by, on the host's 127.0.0.1. */
+export const API_PORT_VARS = ["KUBELAB_API_PORT", "KUBELAB_API_PORT_2", "KUBELAB_API_PORT_3"];
 
 export function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, {

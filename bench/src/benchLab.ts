@@ -13,6 +13,7 @@ interface LabTools {
   waitHealthy(project: string): Promise<void>;
   teardown(project: string): void;
   containerOf(project: string, service: string): string;
+  API_PORT_VARS: string[];
 }
 const tools = labTools as unknown as LabTools;
 
@@ -26,7 +27,7 @@ export class BenchLab {
   }
 
   async start(env: Record<string, string> = {}): Promise<void> {
-    const port = await freePort();
+    const ports = [await freePort(), await freePort(), await freePort()];
     const nodePorts = await freePortRange(50);
     tools.buildAll(() => {}, { workspace: false });
     const podNetworkMetrics = String(await freePort());
@@ -34,12 +35,12 @@ export class BenchLab {
       quiet: true,
       env: {
         ...env,
-        KUBELAB_API_PORT: String(port),
+        ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(ports[i])])),
         KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}`,
         KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
       },
     });
-    this.client = new ApiClient(`127.0.0.1:${port}`, { timeoutMs: 60_000 });
+    this.client = new ApiClient(ports.map((p) => `127.0.0.1:${p}`).join(","), { timeoutMs: 60_000 });
     await tools.waitHealthy(this.project);
     for (let i = 0; ; i++) {
       const nodes = (await this.client.list("nodes")).items as Array<{ status?: { conditions: Array<{ type: string; status: string }> } }>;

@@ -124,6 +124,57 @@ describe("the composed lab", () => {
     }
   });
 
+  it("keeps serving with one API server stopped: the CLI on its default addresses, writes, and the nodes", async () => {
+    const stopped = lab.container("apiserver-1");
+    await lab.docker("stop", "-t", "1", stopped);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const created = await lab.kubelab(
+          ["apply", "-f", "-"],
+          `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one-down-${i}, namespace: default}\ndata: {k: v${i}}\n`,
+        );
+        expect(created.stderr).toBe("");
+        expect(created.stdout.trim()).toBe(`configmap/one-down-${i} created`);
+      }
+      // The kubelets renew their leases through the other two: no node goes NotReady.
+      await new Promise((r) => setTimeout(r, 12_000));
+      const nodes = await lab.kubelab(["get", "nodes", "--no-headers"]);
+      expect(nodes.stdout.match(/ Ready /g)?.length).toBe(3);
+    } finally {
+      await lab.docker("start", stopped);
+    }
+  });
+
+  it("runs one acting scheduler and controller-manager of two each, and the standby takes over a stopped leader", async () => {
+    const schedulers = [lab.container("scheduler-1"), lab.container("scheduler-2")];
+    const leader = await lab.leaderContainer("kube-scheduler");
+    expect(schedulers).toContain(leader);
+    expect([lab.container("controller-manager-1"), lab.container("controller-manager-2")]).toContain(
+      await lab.leaderContainer("kube-controller-manager"),
+    );
+    await lab.docker("stop", "-t", "5", leader);
+    try {
+      await eventually(
+        "the standby holds the lease",
+        async () => expect(await lab.leaderContainer("kube-scheduler")).toBe(schedulers.find((s) => s !== leader)),
+        30_000,
+      );
+      const applied = await lab.kubelab(
+        ["apply", "-f", "-"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: after-failover, namespace: default}\nspec:\n  containers: [{name: app, image: kubelab/echo:dev}]\n",
+      );
+      expect(applied.stderr).toBe("");
+      await eventually("scheduled by the new leader", async () => {
+        const pod = JSON.parse((await lab.kubelab(["get", "pod", "after-failover", "-n", "default", "-o", "json"])).stdout) as {
+          spec: { nodeName?: string };
+        };
+        expect(pod.spec.nodeName).toMatch(/^node-/);
+      });
+    } finally {
+      await lab.docker("start", leader);
+    }
+  });
+
   describe("compose run by hand in the repository's root", () => {
     it("says what to run when the images are not built yet", async () => {
       const empty = path.join(mkdtempSync(path.join(tmpdir(), "kubelab-env-")), ".env");
@@ -223,10 +274,10 @@ describe("the composed lab", () => {
       const ofWeb = live.filter((k) => uids.has(k.split("/")[0]!)).sort();
       expect(ofWeb).toEqual(after.flatMap((p) => [`${p.metadata.uid}/POD`, `${p.metadata.uid}/echo`]).sort());
 
-      const logs = await lab.composeByHand(["logs", "--tail", "5", "apiserver"]);
+      const logs = await lab.composeByHand(["logs", "--tail", "5", "apiserver-1"]);
       expect(logs.code).toBe(0);
       expect(logs.stdout).toContain("apiserver");
-      const restarted = await lab.composeByHand(["restart", "scheduler"]);
+      const restarted = await lab.composeByHand(["restart", "scheduler-1"]);
       expect(restarted.code, restarted.stderr).toBe(0);
       await lab.waitHealthy();
     });

@@ -15,6 +15,7 @@ interface LabTools {
   teardown(project: string): void;
   containerOf(project: string, service: string): string;
   compose(): string[];
+  API_PORT_VARS: string[];
 }
 const tools = labTools as unknown as LabTools;
 
@@ -30,15 +31,17 @@ export function buildImages(): void {
  */
 export class TestLab {
   readonly project = `kubelab-e2e-${process.pid}`;
-  port = 0;
+  /** The host ports of the three API servers. */
+  ports: number[] = [];
   /** Host port where node-1's NodePort range (30000-30049) starts: base + (nodePort - 30000). */
   nodePortBase = 0;
   private stopped = false;
   /** What compose takes from the environment for this lab (its ports, the settings asked for). */
   private composeEnv: Record<string, string> = {};
 
+  /** Every API server of the lab, as a client's address list. */
   get server(): string {
-    return `127.0.0.1:${this.port}`;
+    return this.ports.map((p) => `127.0.0.1:${p}`).join(",");
   }
 
   /** Extra environment for compose (settings the compose file takes from the environment). */
@@ -53,7 +56,7 @@ export class TestLab {
         process.exit(1);
       });
     }
-    this.port = await freePort();
+    this.ports = [await freePort(), await freePort(), await freePort()];
     await this.removeStaleLabs();
     tools.teardown(this.project);
     tools.buildAll(() => {}, { workspace: false });
@@ -62,7 +65,7 @@ export class TestLab {
     const podNetworkMetrics = String(await freePort());
     this.composeEnv = {
       ...this.env,
-      KUBELAB_API_PORT: String(this.port),
+      ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(this.ports[i])])),
       KUBELAB_NODE_PORTS: nodePorts,
       KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
     };
@@ -102,6 +105,19 @@ export class TestLab {
 
   container(service: string): string {
     return tools.containerOf(this.project, service);
+  }
+
+  /**
+   * The container of the copy that holds a leader election's Lease in kube-system
+   * ("kube-scheduler", "kube-controller-manager"): its holderIdentity is `<hostname>_<uuid>`, and
+   * a container's hostname is its short id (returned as docker ps gives ids).
+   */
+  async leaderContainer(lease: string): Promise<string> {
+    const r = await this.kubelab(["get", "lease", lease, "-n", "kube-system", "-o", "json"]);
+    const holder = (JSON.parse(r.stdout) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity ?? "";
+    const id = holder.split("_")[0];
+    if (!id) throw new Error(`no holder of ${lease}: ${r.stdout}${r.stderr}`);
+    return (await this.docker("inspect", "--format", "{{.Id}}", id)).trim().slice(0, 12);
   }
 
   /** Waits until every service of the lab passes its healthcheck. */

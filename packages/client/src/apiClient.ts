@@ -35,7 +35,8 @@ import { grpcClientClass } from "./grpcService.js";
 import { ApiError } from "@kubelab/api";
 
 /** The lab's API server on the host, used when no address is given. */
-export const DEFAULT_SERVER = "127.0.0.1:6443";
+/** The lab's three API servers, as published on the host. */
+export const DEFAULT_SERVER = "127.0.0.1:6443,127.0.0.1:6444,127.0.0.1:6445";
 
 /** A kind named by its resource ("pods") or its generated schema (PodSchema, typed). */
 export type KindRef<T extends KubeObject = KubeObject> = string | GenMessage<T> | KindDefinition;
@@ -140,9 +141,33 @@ export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
  * server. gRPC's default 4 MiB receive limit stands: the server keeps every message under it.
  */
 export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  "grpc.keepalive_time_ms": 30_000,
+  // A server that vanished without closing its connections (a paused or cut-off container) is
+  // found within a few seconds, and the channel moves to another address.
+  "grpc.keepalive_time_ms": 5_000,
+  "grpc.keepalive_timeout_ms": 3_000,
   "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
 };
+
+/**
+ * The gRPC target for API server addresses: one `host:port` as it is (a name resolves to every
+ * address it has, as the lab's "apiserver" names its three API servers), or a comma-separated
+ * list of IPv4 `host:port`s (KUBELAB_SERVER=127.0.0.1:6443,127.0.0.1:6444), which gRPC's pick_first
+ * tries in order and leaves for the next one when its server goes away.
+ */
+export function apiServerTarget(address: string): string {
+  const parts = address
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length <= 1) return parts[0] ?? address;
+  const ipv4 = parts.map((p) => p.replace(/^localhost:/, "127.0.0.1:"));
+  const bad = ipv4.find((p) => !/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(p));
+  if (bad)
+    throw new Error(
+      `API server address ${JSON.stringify(bad)}: a list of addresses takes IPv4 host:port entries; give one name that resolves to every server instead`,
+    );
+  return `ipv4:${ipv4.join(",")}`;
+}
 
 /** Items per page of listAll and of informers' lists, as client-go's reflector pages them. */
 export const LIST_PAGE_SIZE = 500;
@@ -157,7 +182,10 @@ export class ApiClient {
     opts: ClientOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.raw = new RawClientCtor(address, grpc.credentials.createInsecure(), { ...CLIENT_CHANNEL_OPTIONS, ...opts.channelOptions });
+    this.raw = new RawClientCtor(apiServerTarget(address), grpc.credentials.createInsecure(), {
+      ...CLIENT_CHANNEL_OPTIONS,
+      ...opts.channelOptions,
+    });
   }
 
   close(): void {

@@ -1,4 +1,12 @@
-export { ApiClient, WatchStream, DEFAULT_SERVER, CLIENT_CHANNEL_OPTIONS, FLOW_CONTROL_WINDOW_BYTES, kindDef } from "./apiClient.js";
+export {
+  ApiClient,
+  WatchStream,
+  DEFAULT_SERVER,
+  apiServerTarget,
+  CLIENT_CHANNEL_OPTIONS,
+  FLOW_CONTROL_WINDOW_BYTES,
+  kindDef,
+} from "./apiClient.js";
 export type {
   KindRef,
   LogOptions,
@@ -43,5 +51,16 @@ export { grpcClientClass, grpcServiceDefinition, UndecodableRequest } from "./gr
 export { EventRecorder } from "./eventRecorder.js";
 export { writeStatus } from "./writeStatus.js";
 export { retryOnConflict } from "./retryOnConflict.js";
+export {
+  LeaderElector,
+  leaderIdentity,
+  leaderElectionConfig,
+  runLeaderElected,
+  type LeaderCallbacks,
+  type LeaderElectionFlags,
+  type LeaderElectedComponent,
+  type LeaderElection,
+  type LeaderElectionConfig,
+} from "./leaderElection.js";
 export type { EventType, EventSourceInfo, EventTarget } from "./eventRecorder.js";
 export { InformerFactory } from "./informerFactory.js";

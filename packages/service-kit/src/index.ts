@@ -3,5 +3,6 @@ export type { OptionSpec, ConfigOf } from "./config.js";
 export { startMetricsServer } from "./metricsServer.js";
 export type { MetricsServer } from "./metricsServer.js";
 export { createLogger, onShutdown, runComponent } from "./log.js";
-export type { Logger } from "./log.js";
+export type { Logger, RunningComponent } from "./log.js";
 export { formatIPv4, parseIPv4, parseIPv4Cidr } from "./ipv4.js";
+export { leaderElectionOptions, leaderElectionStatus } from "./leaderElection.js";

@@ -66,15 +66,26 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
   process.on("SIGTERM", () => handler("SIGTERM"));
 }
 
+/** What a component's start gives back: how to stop it, and a fatal end it may come to by itself. */
+export interface RunningComponent {
+  close(): Promise<void>;
+  /** Resolves (with why) when the component must exit, as Kubernetes' components exit when they lose their leader lease. */
+  fatal?: Promise<string>;
+}
+
 /**
  * A component's main: loads its configuration, starts it, and stops it on SIGINT/SIGTERM; a bad
- * flag or a failed start is one log line and exit code 1.
+ * flag, a failed start or a fatal end is one log line and exit code 1 (its container restarts it).
  */
-export async function runComponent(component: string, start: (log: Logger) => Promise<{ close(): Promise<void> }>): Promise<void> {
+export async function runComponent(component: string, start: (log: Logger) => Promise<RunningComponent>): Promise<void> {
   const log = createLogger(component);
   try {
     const running = await start(log);
     onShutdown(log, () => running.close());
+    void running.fatal?.then((why) => {
+      log.error(why);
+      process.exit(1);
+    });
   } catch (e) {
     if (e instanceof ConfigError) log.error(e.message);
     else log.error(`${component} failed to start`, { error: (e as Error).stack ?? String(e) });

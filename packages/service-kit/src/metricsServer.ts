@@ -9,8 +9,8 @@ export interface MetricsServer {
 
 /**
  * How often the event-loop delay behind nodejs_eventloop_lag_* is sampled. prom-client's 10 ms
- * wakes every process a hundred times a second, a cost every idle service pays (measured in
- * docs/architecture.md); a delay long enough to matter still spans a 100 ms sample.
+ * wakes every process a hundred times a second, a cost every idle service pays (figures in
+ * bench/RESULTS.md); a delay long enough to matter still spans a 100 ms sample.
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 

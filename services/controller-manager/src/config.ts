@@ -1,4 +1,4 @@
-import { loadConfig, type ConfigOf } from "@kubelab/service-kit";
+import { leaderElectionOptions, loadConfig, type ConfigOf } from "@kubelab/service-kit";
 
 /** The controller-manager's settings, with kube-controller-manager's names where it has the same setting. */
 export const controllerManagerOptions = {
@@ -34,6 +34,12 @@ export const controllerManagerOptions = {
     description: "seconds of a Job's first back-off after a failed pod (doubles up to 6 min)",
     default: 10,
     duration: true,
+  },
+  ...leaderElectionOptions,
+  leaderElectResourceName: {
+    flag: "leader-elect-resource-name",
+    description: "name of the Lease the copies campaign for",
+    default: "kube-controller-manager",
   },
 };
 

@@ -1,5 +1,5 @@
-import { ApiClient, EventRecorder, InformerFactory } from "@kubelab/client";
-import { startMetricsServer, type Logger } from "@kubelab/service-kit";
+import { ApiClient, EventRecorder, InformerFactory, leaderElectionConfig, runLeaderElected, type LeaderElection } from "@kubelab/client";
+import { leaderElectionStatus, startMetricsServer, type Logger } from "@kubelab/service-kit";
 import type { ControllerManagerConfig } from "./config.js";
 import { DeploymentController } from "./controllers/deployment/deploymentController.js";
 import { EndpointsController } from "./controllers/endpoints/endpointsController.js";
@@ -12,10 +12,16 @@ import { ReplicaSetController } from "./controllers/replicaset/replicaSetControl
 
 export interface RunningControllerManager {
   metricsPort: number;
+  /** Resolves when this copy lost its leader lease and must exit. */
+  fatal?: Promise<string>;
   close(): Promise<void>;
 }
 
-/** Every controller in one process over one set of shared informers, as kube-controller-manager. */
+/**
+ * Every controller in one process over one set of shared informers, as kube-controller-manager;
+ * with --leader-elect the controllers run only while this copy holds the kube-controller-manager
+ * Lease.
+ */
 export async function startControllerManager(cfg: ControllerManagerConfig, log: Logger): Promise<RunningControllerManager> {
   const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
   const informers = new InformerFactory(client);
@@ -39,16 +45,32 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
   let synced = false;
   const metrics = await startMetricsServer(cfg.metricsPort, { component: "controller-manager", ready: () => synced });
   // Nothing is reconciled before every cache has listed: a controller acting on a half-filled
-  // cache would create pods that already exist.
+  // cache would create pods that already exist. A standby keeps its caches warm too.
   await informers.start();
   synced = true;
-  const running = controllers.map(([c, workers]) => c.run(workers));
-  log.info("controller-manager started", { controllers: controllers.map(([c]) => c.name).join(",") });
+  let running: Promise<void>[] | undefined;
+  const component = {
+    lead: () => {
+      running ??= controllers.map(([c, workers]) => c.run(workers));
+      log.info("controllers running", { controllers: controllers.map(([c]) => c.name).join(",") });
+    },
+    stopActing: async () => {
+      for (const [c] of controllers) c.stop();
+      await Promise.all(running ?? []);
+    },
+  };
+  let election: LeaderElection | undefined;
+  if (!cfg.leaderElect) component.lead();
+  else {
+    election = runLeaderElected(client, leaderElectionConfig(cfg), component, log);
+    leaderElectionStatus(metrics.registry, cfg.leaderElectResourceName, () => election!.elector.isLeader);
+  }
   return {
     metricsPort: metrics.port,
+    fatal: election?.lost,
     close: async () => {
-      for (const [c] of controllers) c.stop();
-      await Promise.all(running);
+      await election?.stop();
+      await component.stopActing();
       informers.stop();
       await recorder.flush();
       await metrics.close();

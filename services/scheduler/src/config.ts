@@ -1,4 +1,4 @@
-import { loadConfig, type ConfigOf } from "@kubelab/service-kit";
+import { leaderElectionOptions, loadConfig, type ConfigOf } from "@kubelab/service-kit";
 
 /** The scheduler's settings, with kube-scheduler's names where it has the same setting. */
 export const schedulerOptions = {
@@ -20,6 +20,12 @@ export const schedulerOptions = {
     default: 10,
   },
   parallelism: { flag: "parallelism", description: "bindings in flight at once", default: 16 },
+  ...leaderElectionOptions,
+  leaderElectResourceName: {
+    flag: "leader-elect-resource-name",
+    description: "name of the Lease the copies campaign for",
+    default: "kube-scheduler",
+  },
 };
 
 export type SchedulerConfig = ConfigOf<typeof schedulerOptions>;

@@ -1,7 +1,17 @@
 import { create, equals } from "@bufbuild/protobuf";
 import { NodeSpecSchema, PodConditionSchema, PodSchema, formatTime, isPodTerminal, type Node, type Pod } from "@kubelab/api";
-import { ApiClient, EventRecorder, Informer, isConflict, isNotFound, objectKey } from "@kubelab/client";
-import { startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
+import {
+  ApiClient,
+  EventRecorder,
+  Informer,
+  isConflict,
+  isNotFound,
+  leaderElectionConfig,
+  objectKey,
+  runLeaderElected,
+  type LeaderElection,
+} from "@kubelab/client";
+import { leaderElectionStatus, startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { SchedulerCache } from "./cache/schedulerCache.js";
 import type { SchedulerConfig } from "./config.js";
@@ -12,6 +22,8 @@ import { SchedulingQueue } from "./queue/schedulingQueue.js";
 
 export interface RunningScheduler {
   metricsPort: number;
+  /** Resolves when this copy lost its leader lease and must exit. */
+  fatal?: Promise<string>;
   close(): Promise<void>;
 }
 
@@ -31,13 +43,30 @@ function schedulingRelevantChange(a: Node, b: Node): boolean {
   );
 }
 
-/** Starts a scheduler: informers synced, then the scheduling loop. */
+/**
+ * Starts a scheduler: its informers synced (a standby keeps its cache warm), then the scheduling
+ * loop, at once or, with --leader-elect, only while this copy holds the kube-scheduler Lease.
+ */
 export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins: SchedulerPlugins = {}): Promise<RunningScheduler> {
   let scheduler: Scheduler | undefined;
+  let election: LeaderElection | undefined;
   const metrics = await startMetricsServer(cfg.metricsPort, { component: "scheduler", ready: () => scheduler?.ready ?? false });
   scheduler = new Scheduler(cfg, log, plugins, metrics);
-  await scheduler.start();
-  return scheduler;
+  await scheduler.sync();
+  if (!cfg.leaderElect) scheduler.lead();
+  else {
+    const s = scheduler;
+    election = runLeaderElected(s.client, leaderElectionConfig(cfg), { lead: () => s.lead(), stopActing: () => s.stopActing() }, log);
+    leaderElectionStatus(metrics.registry, cfg.leaderElectResourceName, () => election!.elector.isLeader);
+  }
+  return {
+    metricsPort: metrics.port,
+    fatal: election?.lost,
+    close: async () => {
+      await election?.stop();
+      await scheduler.close();
+    },
+  };
 }
 
 /**
@@ -46,9 +75,8 @@ export async function startScheduler(cfg: SchedulerConfig, log: Logger, plugins:
  * finds a node (filters, then scores), assumes it in the cache and binds asynchronously
  * (bindPod), or records why it fits nowhere (markUnschedulable) and backs it off.
  */
-export class Scheduler implements RunningScheduler {
-  readonly metricsPort: number;
-  private readonly client: ApiClient;
+export class Scheduler {
+  readonly client: ApiClient;
   private readonly recorder: EventRecorder;
   private readonly cache = new SchedulerCache();
   private readonly queue: SchedulingQueue;
@@ -69,7 +97,6 @@ export class Scheduler implements RunningScheduler {
     plugins: SchedulerPlugins,
     private readonly metrics: MetricsServer,
   ) {
-    this.metricsPort = metrics.port;
     this.filters = plugins.filters ?? defaultFilters;
     this.scores = plugins.scores ?? defaultScores;
     this.client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
@@ -106,17 +133,27 @@ export class Scheduler implements RunningScheduler {
     return this.nodes.hasSynced && this.pods.hasSynced;
   }
 
-  async start(): Promise<void> {
+  /** Lists and watches nodes and pods: the cache and the queue fill, nothing is scheduled yet. */
+  async sync(): Promise<void> {
     await this.nodes.start();
     await this.pods.start();
-    this.loop = this.scheduleLoop();
-    this.log.info("scheduler started", { server: this.cfg.server, nodes: this.cache.nodeCount });
   }
 
-  async close(): Promise<void> {
+  /** Starts the scheduling loop (this copy leads, or runs alone). */
+  lead(): void {
+    this.loop ??= this.scheduleLoop();
+    this.log.info("scheduling", { server: this.cfg.server, nodes: this.cache.nodeCount });
+  }
+
+  /** Stops scheduling at once: no pod is placed after this returns, and binds in flight are done. */
+  async stopActing(): Promise<void> {
     this.queue.close();
     await this.loop;
     await Promise.all(this.binds);
+  }
+
+  async close(): Promise<void> {
+    await this.stopActing();
     this.nodes.stop();
     this.pods.stop();
     await this.recorder.flush();
