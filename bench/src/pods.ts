@@ -41,7 +41,16 @@ async function clearRound(lab: BenchLab, client: ApiClient): Promise<void> {
   await lab.removeRuns();
   const deadline = now() + 120_000;
   for (;;) {
-    const left = (await exec("docker", ["ps", "-aq", "--filter", "label=io.kubelab.pod.namespace=bench-pods"])).stdout
+    const left = (
+      await exec("docker", [
+        "ps",
+        "-aq",
+        "--filter",
+        `label=io.kubelab.project=${lab.project}`,
+        "--filter",
+        "label=io.kubelab.pod.namespace=bench-pods",
+      ])
+    ).stdout
       .split("\n")
       .filter(Boolean).length;
     const objects = (await client.list<Pod>("pods", { namespace: "bench-pods" })).items.length;

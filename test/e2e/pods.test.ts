@@ -510,6 +510,9 @@ spec:
           "-a",
           "--filter",
           "label=io.kubelab.node=node-3",
+          // Other suites' labs on the same engine have a node-3 too.
+          "--filter",
+          `label=io.kubelab.project=${lab.project}`,
           "--format",
           '{{.State}} {{.Label "io.kubelab.pod.uid"}} {{.Label "io.kubelab.container.name"}}',
         )

@@ -252,7 +252,15 @@ spec:
       expect(pods.every(isReady)).toBe(true);
     });
     const running = (
-      await lab.docker("ps", "--filter", "label=io.kubelab.node=node-2", "--format", '{{.Label "io.kubelab.pod.name"}}')
+      await lab.docker(
+        "ps",
+        "--filter",
+        `label=io.kubelab.project=${lab.project}`,
+        "--filter",
+        "label=io.kubelab.node=node-2",
+        "--format",
+        '{{.Label "io.kubelab.pod.name"}}',
+      )
     ).trim();
     for (const p of onNode2) expect(running).not.toContain(p.metadata!.name);
   });
