@@ -77,13 +77,22 @@ async function waitPodsReady(client: ApiClient, name: string, n: number, resourc
 }
 
 /** Deletes a Deployment and waits until its pods' containers are gone, so the next round starts on an idle engine. */
-async function deleteDeployment(client: ApiClient, name: string): Promise<void> {
+async function deleteDeployment(lab: BenchLab, client: ApiClient, name: string): Promise<void> {
   await client.delete("deployments", NS, name);
   const deadline = now() + 120_000;
   for (;;) {
     const pods = (await client.list<Pod>("pods", { namespace: NS, labelSelector: `app=${name}` })).items;
     const podNames = (
-      await exec("docker", ["ps", "-a", "--filter", `label=io.kubelab.pod.namespace=${NS}`, "--format", '{{.Label "io.kubelab.pod.name"}}'])
+      await exec("docker", [
+        "ps",
+        "-a",
+        "--filter",
+        `label=io.kubelab.project=${lab.project}`,
+        "--filter",
+        `label=io.kubelab.pod.namespace=${NS}`,
+        "--format",
+        '{{.Label "io.kubelab.pod.name"}}',
+      ])
     ).stdout;
     const left = podNames.split("\n").filter((n) => n.startsWith(`${name}-`)).length;
     if (pods.length === 0 && left === 0) return;
@@ -164,7 +173,7 @@ export default async function run(): Promise<void> {
       await client.create(deployment(name, REPLICAS));
       rollouts.push((await allReady) - t1);
       await waitDeployment(client, name, allAvailable(REPLICAS));
-      if (name !== "web") await deleteDeployment(client, name);
+      if (name !== "web") await deleteDeployment(lab, client, name);
     }
     const floor = median(floors);
     const rollout = median(rollouts);
