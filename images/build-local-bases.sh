@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds base images from this machine's own binaries, for when no container registry can be
 # reached: kubelab/busybox-base:local (busybox alone, for the pause and shell images),
-# kubelab/node-base:local (node) and kubelab/etcd-base:local (etcd, etcdctl), each with
+# kubelab/node-base:local (node), kubelab/etcd-base:local (etcd, etcdctl) and
+# kubelab/netutil-base:local (iptables and tc, for `kubelab chaos`), each with
 # busybox for a shell and the shared libraries ldd names. Rebuilds only what is missing, or all
 # with --force.
 set -euo pipefail
@@ -27,6 +28,17 @@ make_rootfs() {
       cp -L "$lib" "$root$lib"
     done
   done
+  if [ -e "$root/usr/local/bin/xtables-nft-multi" ]; then
+    for name in iptables iptables-save iptables-restore; do ln -sf xtables-nft-multi "$root/usr/local/bin/$name"; done
+    # Resolved, since iptables looks for its modules under the /usr path it was built with.
+    xt=$(dirname "$(readlink -f "$(ldd "$(command -v xtables-nft-multi)" | grep -o '/[^ ]*libxtables[^ ]*')")")/xtables
+    mkdir -p "$root$xt"
+    cp -L "$xt"/*.so "$root$xt/"
+    for lib in $(ldd "$xt"/*.so 2>/dev/null | grep -o '=> /[^ ]*' | cut -c4- | sort -u); do
+      mkdir -p "$root$(dirname "$lib")"
+      cp -L "$lib" "$root$lib"
+    done
+  fi
   printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
   printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
@@ -56,3 +68,7 @@ need node "the machine's Node runtime"
 build kubelab/node-base:local node
 need etcd "apt-get install etcd-server etcd-client"
 build kubelab/etcd-base:local etcd etcdctl
+need iptables "apt-get install iptables"
+need tc "apt-get install iproute2"
+# iptables is one multi-call binary and its match and target modules; tc for netem.
+build kubelab/netutil-base:local xtables-nft-multi tc

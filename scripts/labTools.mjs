@@ -17,6 +17,9 @@ export const DEFAULT_PROJECT = "kubelab";
 const OFFICIAL_NODE = "node:20-bookworm-slim";
 const OFFICIAL_ETCD = "gcr.io/etcd-development/etcd:v3.5.17";
 const OFFICIAL_BUSYBOX = "busybox:1.36";
+const OFFICIAL_DEBIAN = "debian:bookworm-slim";
+/** The helper `kubelab chaos` runs in a component's network namespace (iptables, tc). */
+export const NETUTIL_IMAGE = "kubelab/netutil:dev";
 /** Small images the examples and tests run as pods, and the pod sandbox; built with the lab. */
 export const WORKLOAD_IMAGES = {
   pause: "kubelab/pause:dev",
@@ -92,11 +95,13 @@ export function buildAll(log = (m) => process.stderr.write(`${m}\n`), { workspac
   const nodeBase = baseImage(OFFICIAL_NODE, "kubelab/node-base:local", log);
   const etcdBase = baseImage(OFFICIAL_ETCD, "kubelab/etcd-base:local", log);
   const busyboxBase = baseImage(OFFICIAL_BUSYBOX, "kubelab/busybox-base:local", log);
-  log(`building ${IMAGE}, ${ETCD_IMAGE} and the workload images`);
+  const netutilBase = baseImage(OFFICIAL_DEBIAN, "kubelab/netutil-base:local", log);
+  log(`building ${IMAGE}, ${ETCD_IMAGE}, ${NETUTIL_IMAGE} and the workload images`);
   run("docker", ["build", "-q", "-t", IMAGE, "--build-arg", `BASE_IMAGE=${nodeBase}`, "-f", "images/kubelab/Dockerfile", "."], {
     quiet: true,
   });
   run("docker", ["build", "-q", "-t", ETCD_IMAGE, "--build-arg", `ETCD_IMAGE=${etcdBase}`, "images/etcd"], { quiet: true });
+  run("docker", ["build", "-q", "-t", NETUTIL_IMAGE, "--build-arg", `BASE_IMAGE=${netutilBase}`, "images/netutil"], { quiet: true });
   for (const [name, tag] of Object.entries(WORKLOAD_IMAGES)) {
     const base = WORKLOAD_BASES[name] === "node" ? nodeBase : busyboxBase;
     run("docker", ["build", "-q", "-t", tag, "--build-arg", `BASE_IMAGE=${base}`, `images/workloads/${name}`], { quiet: true });

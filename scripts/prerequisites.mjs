@@ -63,6 +63,8 @@ export const REQUIREMENTS = [
   { name: "busybox", what: "busybox (the offline base images' shell)", found: (env) => which("busybox", env), apt: "busybox-static" },
   { name: "etcd", what: "etcd (the offline etcd image; the integration tests)", found: (env) => which("etcd", env), apt: "etcd-server" },
   { name: "etcdctl", what: "etcdctl (the etcd image's healthcheck)", found: (env) => which("etcdctl", env), apt: "etcd-client" },
+  { name: "iptables", what: "iptables (the offline chaos helper image)", found: (env) => which("iptables", env), apt: "iptables" },
+  { name: "tc", what: "tc (the offline chaos helper image)", found: (env) => which("tc", env), apt: "iproute2" },
 ];
 
 /** The requirements this PATH lacks. */

@@ -26,7 +26,7 @@ const p = prerequisites as unknown as {
 };
 
 const script = path.resolve("scripts/prerequisites.mjs");
-const tools = ["docker", "dockerd", "docker-compose", "busybox", "etcd", "etcdctl"];
+const tools = ["docker", "dockerd", "docker-compose", "busybox", "etcd", "etcdctl", "iptables", "tc"];
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 

@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   pods: () => import("./pods.js"),
   workloads: () => import("./workloads.js"),
   proxy: () => import("./proxy.js"),
+  chaos: () => import("./chaos.js"),
 };
 
 const name = process.argv[2];

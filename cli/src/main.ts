@@ -10,6 +10,16 @@ import { version } from "./commands/version.js";
 import { logs, type LogsOptions } from "./commands/logs.js";
 import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./commands/rollout.js";
 import { scale, setImage } from "./commands/scale.js";
+import {
+  chaosFault,
+  chaosHeal,
+  chaosNetem,
+  chaosPartition,
+  chaosRecover,
+  chaosRun,
+  chaosStatus,
+  type ChaosOptions,
+} from "./commands/chaos.js";
 
 const program = new Command("kubelab")
   .description("kubelab's command line, kubectl's way")
@@ -111,6 +121,75 @@ program
   .argument("<target>", "deployment/NAME")
   .argument("<pairs...>", "CONTAINER=IMAGE (or *=IMAGE for all)")
   .action((target: string, pairs: string[], _o: unknown, cmd: Command) => setImage([target, ...pairs], globals(cmd)));
+
+const chaos = program
+  .command("chaos")
+  .description("break the lab on purpose: stop, kill, pause or cut off its components, run fault schedules, and see what the cluster did")
+  .option("--project <name>", "the lab's compose project (default: $KUBELAB_PROJECT, $COMPOSE_PROJECT_NAME or kubelab)")
+  .option("--seed <n>", "seed for random: targets (the same seed picks the same component)")
+  .addHelpText(
+    "after",
+    `
+TARGET is a component by its short name (etcd-0, apiserver-2, scheduler-1, controller-manager-2,
+node-3, kube-proxy-1, dns, pod-network), or a role resolved now: leader:etcd, leader:scheduler,
+leader:controller-manager, random:node (random:etcd, random:apiserver... from --seed).
+`,
+  );
+const chaosOpts = (cmd: Command) => cmd.optsWithGlobals<ChaosOptions & Record<string, never>>();
+for (const action of ["stop", "kill", "pause"] as const) {
+  const c = chaos
+    .command(action)
+    .description(
+      {
+        stop: "stop a component gracefully (SIGTERM, then SIGKILL)",
+        kill: "kill a component at once (SIGKILL), as a power loss",
+        pause: "freeze a component's processes",
+      }[action],
+    )
+    .argument("<target>");
+  if (action === "stop") c.option("-t, --time <seconds>", "seconds to wait before SIGKILL (default 10)");
+  c.action((target: string, _o: unknown, cmd: Command) => chaosFault(action, target, chaosOpts(cmd)));
+}
+for (const action of ["start", "unpause", "restart"] as const) {
+  const c = chaos
+    .command(action)
+    .description(
+      { start: "start a stopped or killed component", unpause: "unfreeze a paused component", restart: "restart a component" }[action],
+    )
+    .argument("<target>");
+  if (action === "restart") c.option("-t, --time <seconds>", "seconds to wait before SIGKILL (default 10)");
+  c.action((target: string, _o: unknown, cmd: Command) => chaosRecover(action, target, chaosOpts(cmd)));
+}
+chaos
+  .command("partition")
+  .description("cut a component off every network, or only from the given peers (dropped packets, both ways)")
+  .argument("<target>")
+  .option("--from <peer>", "a component or group (control-plane, etcd, apiserver, node...); repeatable", collect)
+  .action((target: string, _o: unknown, cmd: Command) => chaosPartition(target, chaosOpts(cmd)));
+chaos
+  .command("netem")
+  .description("delay (tc netem) or drop what a component sends")
+  .argument("<target>")
+  .option("--delay <duration>", "e.g. 200ms")
+  .option("--jitter <duration>", "e.g. 50ms (with --delay)")
+  .option("--loss <percent>", "e.g. 10%")
+  .action((target: string, _o: unknown, cmd: Command) => chaosNetem(target, chaosOpts(cmd)));
+chaos
+  .command("heal")
+  .description("undo the faults kubelab chaos left in place (all, or one component's)")
+  .argument("[target]")
+  .action((target: string | undefined, _o: unknown, cmd: Command) => chaosHeal(target, chaosOpts(cmd)));
+chaos
+  .command("status")
+  .description("the lab's components, its leaders and the faults in place")
+  .action((_o: unknown, cmd: Command) => chaosStatus(chaosOpts(cmd)));
+chaos
+  .command("run")
+  .description("run a fault schedule with a probe and a recorder; report, and exit non-zero if an invariant fails")
+  .argument("<file>", "scenario YAML (see examples/chaos)")
+  .option("--out <dir>", "where the report goes (default ./chaos-reports)")
+  .option("--keep-probe", "leave the probe's namespace in place")
+  .action((file: string, _o: unknown, cmd: Command) => chaosRun(file, chaosOpts(cmd)));
 
 program
   .command("version")

@@ -145,6 +145,10 @@ export const CLIENT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // found within a few seconds, and the channel moves to another address.
   "grpc.keepalive_time_ms": 5_000,
   "grpc.keepalive_timeout_ms": 3_000,
+  // gRPC's reconnect back-off grows to 120 s: a client cut off for a minute would then wait as
+  // long again after the network heals. An HTTP client (client-go) dials anew on each request;
+  // a few seconds at most comes close.
+  "grpc.max_reconnect_backoff_ms": 3_000,
   "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
 };
 

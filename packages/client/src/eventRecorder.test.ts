@@ -56,6 +56,34 @@ describe("EventRecorder", () => {
     expect(f.maxInFlight()).toBe(3);
   });
 
+  it("stamps each event with when it happened, to the microsecond, and which copy of its component wrote it", async () => {
+    const created: Event[] = [];
+    const client = {
+      create: async (ev: Event) => {
+        created.push(ev);
+        return ev;
+      },
+    } as unknown as ApiClient;
+    const at = Date.parse("2026-11-29T10:26:32.123Z");
+    vi.useFakeTimers({ now: at });
+    try {
+      new EventRecorder(client, { component: "default-scheduler", instance: "default-scheduler-host1" }).event(
+        pod("a"),
+        "Normal",
+        "Scheduled",
+        "assigned",
+      );
+      new EventRecorder(client, { component: "kubelet", host: "node-1" }).event(pod("b"), "Normal", "Pulled", "present");
+      await vi.advanceTimersByTimeAsync(5_000); // sent later: the time stays when it happened
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(created.map((e) => [e.eventTime, e.firstTimestamp, e.reportingComponent, e.reportingInstance])).toEqual([
+      ["2026-11-29T10:26:32.123000Z", "2026-11-29T10:26:32Z", "default-scheduler", "default-scheduler-host1"],
+      ["2026-11-29T10:26:32.123000Z", "2026-11-29T10:26:32Z", "kubelet", "node-1"],
+    ]);
+  });
+
   it("sends repeats of one event in order, so they count up one Event", async () => {
     const f = fakeClient();
     const rec = new EventRecorder(f.client, { component: "kubelet" });

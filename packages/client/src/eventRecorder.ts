@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { EventSchema, formatTime, isNotFound, type Event, type KubeObject, type ObjectReference } from "@kubelab/api";
+import { EventSchema, formatMicroTime, formatTime, isNotFound, type Event, type KubeObject, type ObjectReference } from "@kubelab/api";
 import type { ApiClient } from "./apiClient.js";
 
 export type EventType = "Normal" | "Warning";
@@ -9,6 +9,11 @@ export interface EventSourceInfo {
   component: string;
   /** The node, for a kubelet. */
   host?: string;
+  /**
+   * reportingInstance: which copy of a replicated component wrote it (kube-scheduler's events
+   * say "default-scheduler-<hostname>"); the host when not given, as client-go's legacy recorder.
+   */
+  instance?: string;
 }
 
 /** What an event is about: an object, or a reference with a fieldPath (spec.containers{app}). */
@@ -46,8 +51,8 @@ interface Pending {
   type: EventType;
   reason: string;
   message: string;
-  /** When it happened (not when it was sent). */
-  time: string;
+  /** When it happened (not when it was sent), in ms. */
+  atMs: number;
   key: string;
 }
 
@@ -82,7 +87,7 @@ export class EventRecorder {
     const ref = { ...referenceTo(target) };
     if (fieldPath) ref.fieldPath = fieldPath;
     const key = [ref.uid, ref.kind, ref.namespace || "default", ref.name, ref.fieldPath, type, reason, message].join("\u0000");
-    this.queue.push({ ref, type, reason, message, time: formatTime(), key });
+    this.queue.push({ ref, type, reason, message, atMs: Date.now(), key });
     this.sending ??= this.send().finally(() => (this.sending = undefined));
   }
 
@@ -105,7 +110,8 @@ export class EventRecorder {
   }
 
   private async record(e: Pending): Promise<void> {
-    const { ref, type, reason, message, time, key } = e;
+    const { ref, type, reason, message, atMs, key } = e;
+    const time = formatTime(atMs);
     const namespace = ref.namespace || "default";
     const agg = this.seen.get(key);
     if (agg) {
@@ -134,8 +140,10 @@ export class EventRecorder {
       firstTimestamp: time,
       lastTimestamp: time,
       source: { component: this.source.component, host: this.source.host ?? "" },
+      // To the microsecond, as events.k8s.io writes it: what a chaos run orders actions by.
+      eventTime: formatMicroTime(atMs),
       reportingComponent: this.source.component,
-      reportingInstance: this.source.host ?? "",
+      reportingInstance: this.source.instance ?? this.source.host ?? "",
     });
     await this.client.create(ev);
     if (this.seen.size >= this.maxCached) this.seen.delete(this.seen.keys().next().value as string);

@@ -136,6 +136,30 @@ describe("LeaderElector", () => {
     await b.done;
   });
 
+  it("releases the lease only once the component has stopped acting (work in flight finished)", async () => {
+    const leases = new FakeLeases();
+    const events: string[] = [];
+    const elector = new LeaderElector(leases.client, cfg("a"), {
+      onStartedLeading() {},
+      // A bind in flight that takes 3 s to finish.
+      onStoppedLeading: () =>
+        new Promise<void>((r) =>
+          setTimeout(() => {
+            events.push(`stopped acting, holder ${JSON.stringify(leases.lease?.spec?.holderIdentity)}`);
+            r();
+          }, 3000),
+        ),
+    });
+    const stop = new AbortController();
+    const done = elector.run(stop.signal);
+    await vi.advanceTimersByTimeAsync(10);
+    stop.abort();
+    await vi.advanceTimersByTimeAsync(4000);
+    await done;
+    expect(events).toEqual(['stopped acting, holder "a"']);
+    expect(leases.lease?.spec?.holderIdentity).toBe("");
+  });
+
   it("never lets two candidates lead at once, whatever the interleaving", async () => {
     const leases = new FakeLeases();
     const all = ["a", "b", "c"].map((id) => candidate(leases, id, { releaseOnCancel: false }));

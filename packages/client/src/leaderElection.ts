@@ -32,7 +32,8 @@ export interface LeaderCallbacks {
   /** This copy leads: start acting. */
   onStartedLeading(): void | Promise<void>;
   /** This copy no longer leads (it could not renew in time, or it stopped): stop acting at once. */
-  onStoppedLeading(): void;
+  /** Stops acting; the lease is released only once what it returns has settled. */
+  onStoppedLeading(): void | Promise<void>;
   /** Someone (maybe this copy) holds the lease now. */
   onNewLeader?(identity: string): void;
 }
@@ -73,8 +74,9 @@ export class LeaderElector {
 
   /**
    * Campaigns until this copy leads, then leads until it cannot renew within the renew deadline
-   * or `signal` aborts (then, with releaseOnCancel, it gives the lease up). Resolves once it no
-   * longer leads; onStoppedLeading has run by then.
+   * or `signal` aborts (then, with releaseOnCancel, it gives the lease up once the component has
+   * stopped acting, so a standby can never act beside it). Resolves once it no longer leads;
+   * onStoppedLeading has run by then.
    */
   async run(signal: AbortSignal): Promise<void> {
     if (!(await this.acquire(signal))) return;
@@ -84,7 +86,7 @@ export class LeaderElector {
       await this.renewUntilLost(signal);
     } finally {
       this.leading = false;
-      this.callbacks.onStoppedLeading();
+      await Promise.resolve(this.callbacks.onStoppedLeading()).catch(() => undefined);
       if (signal.aborted && this.cfg.releaseOnCancel) await this.release().catch(() => undefined);
     }
   }
@@ -254,6 +256,7 @@ export function runLeaderElected(
         log.warn("leader election lost: stopped acting", { lease: `${cfg.lockNamespace}/${cfg.lockName}`, identity: cfg.identity });
         markLost(`leaderelection lost: could not renew ${cfg.lockNamespace}/${cfg.lockName} within ${cfg.renewDeadlineMs / 1000} s`);
       }
+      return acting;
     },
     onNewLeader: (identity) => {
       if (identity !== cfg.identity) log.info("new leader elected", { lease: `${cfg.lockNamespace}/${cfg.lockName}`, leader: identity });

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { parseDurationSeconds } from "@kubelab/api";
 
 // One typed configuration object per service, read from flags and the environment.
 // Flags take Kubernetes' names where a Kubernetes component has the same setting
@@ -33,18 +34,6 @@ export type ConfigOf<S extends Spec> = { [K in keyof S]: Widen<S[K]["default"]> 
 export const envNameFor = (flag: string) => `KUBELAB_${flag.toUpperCase().replace(/-/g, "_")}`;
 
 export class ConfigError extends Error {}
-
-const DURATION_UNITS_S: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-
-/** Seconds in a Go duration ("1h30m", "40s", "500ms") or a bare number of seconds; undefined if it is neither. */
-export function parseDurationSeconds(raw: string): number | undefined {
-  const text = raw.trim();
-  if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) return Number(text);
-  if (!/^([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
-  let seconds = 0;
-  for (const [, n, unit] of text.matchAll(/([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)/g)) seconds += Number(n) * DURATION_UNITS_S[unit!]!;
-  return seconds;
-}
 
 function parseAs(kind: unknown, flag: string, raw: string, duration = false): string | number | boolean | string[] {
   if (duration) {

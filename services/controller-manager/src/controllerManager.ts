@@ -1,3 +1,4 @@
+import os from "node:os";
 import { ApiClient, EventRecorder, InformerFactory, leaderElectionConfig, runLeaderElected, type LeaderElection } from "@kubelab/client";
 import { leaderElectionStatus, startMetricsServer, type Logger } from "@kubelab/service-kit";
 import type { ControllerManagerConfig } from "./config.js";
@@ -25,7 +26,11 @@ export interface RunningControllerManager {
 export async function startControllerManager(cfg: ControllerManagerConfig, log: Logger): Promise<RunningControllerManager> {
   const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
   const informers = new InformerFactory(client);
-  const recorder = new EventRecorder(client, { component: "controller-manager" }, (e) => log.warn("event not recorded", { error: e }));
+  const recorder = new EventRecorder(
+    client,
+    { component: "controller-manager", instance: `kube-controller-manager-${os.hostname()}` },
+    (e) => log.warn("event not recorded", { error: e }),
+  );
   const ctx: ControllerContext = { client, informers, recorder, log };
   const controllers: Array<[QueueController, number]> = [
     [new ReplicaSetController(ctx), cfg.concurrentReplicasetSyncs],

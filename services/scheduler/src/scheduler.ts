@@ -1,3 +1,4 @@
+import os from "node:os";
 import { create, equals } from "@bufbuild/protobuf";
 import { NodeSpecSchema, PodConditionSchema, PodSchema, formatTime, isPodTerminal, type Node, type Pod } from "@kubelab/api";
 import {
@@ -100,7 +101,12 @@ export class Scheduler {
     this.filters = plugins.filters ?? defaultFilters;
     this.scores = plugins.scores ?? defaultScores;
     this.client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
-    this.recorder = new EventRecorder(this.client, { component: cfg.schedulerName }, (e) => log.warn("event not recorded", { error: e }));
+    // reportingInstance as kube-scheduler writes it: which copy placed the pod.
+    this.recorder = new EventRecorder(
+      this.client,
+      { component: cfg.schedulerName, instance: `${cfg.schedulerName}-${os.hostname()}` },
+      (e) => log.warn("event not recorded", { error: e }),
+    );
     this.queue = new SchedulingQueue(cfg.podInitialBackoffSeconds * 1000, cfg.podMaxBackoffSeconds * 1000);
     this.nodes = new Informer<Node>(this.client, "nodes");
     this.pods = new Informer<Pod>(this.client, "pods");

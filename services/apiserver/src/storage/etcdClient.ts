@@ -51,6 +51,8 @@ const ETCD_ERRORS: Array<[string, new (message: string) => Error]> = [
   ["etcdserver: mvcc: required revision is a future revision", FutureRevisionError],
 ];
 
+const WRITES = new Set(["create", "update", "delete"]);
+
 /**
  * Bounds an etcd operation by the request deadline, so a cluster without quorum answers
  * UNAVAILABLE instead of hanging; etcd's revision errors become their types, and transport
@@ -58,9 +60,11 @@ const ETCD_ERRORS: Array<[string, new (message: string) => Error]> = [
  */
 export async function withDeadline<T>(timeoutMs: number, what: string, op: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  // As Kubernetes' timeouts say: a write etcd received may still be committed once it can.
+  const mayApply = WRITES.has(what) ? "; the write may still take effect when etcd recovers" : "";
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(unavailable(`etcd did not answer ${what} within ${timeoutMs} ms (is a quorum of members up?)`)),
+      () => reject(unavailable(`etcd did not answer ${what} within ${timeoutMs} ms (is a quorum of members up?)${mayApply}`)),
       timeoutMs,
     );
   });
