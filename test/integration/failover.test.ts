@@ -1,4 +1,5 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigMapSchema, LeaseSchema, NodeSchema, PodSchema, type ConfigMap, type Lease, type Pod } from "@kubelab/api";
 import type { RunningApiServer } from "@kubelab/apiserver";
@@ -141,5 +142,55 @@ describe("a replicated control plane", () => {
     expect(await leaderStatus(schedulers[1 - leaderIndex]!)).toBe(1);
     await schedulers[1 - leaderIndex]!.close();
     client.close();
+  });
+  it("starts an API server while writes pour in, and its cache holds every one of them", async () => {
+    // More objects than the cache loads in one page, so its load reads etcd in several.
+    const raw = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const names = Array.from({ length: 5200 }, (_, i) => `bulk-${String(i).padStart(5, "0")}`);
+      for (let i = 0; i < names.length; i += 200)
+        await Promise.all(
+          names.slice(i, i + 200).map((name) => {
+            const cm = create(ConfigMapSchema, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "bulk", uid: name } });
+            return raw
+              .put(`/registry/configmaps/bulk/${name}`)
+              .value(Buffer.concat([Buffer.from("kubelab\0"), toBinary(ConfigMapSchema, cm)]));
+          }),
+        );
+    } finally {
+      raw.close();
+    }
+    const writer = new ApiClient(`127.0.0.1:${servers[1]!.port}`, { timeoutMs: 5000 });
+    try {
+      for (let round = 0; round < 4; round++) {
+        const acked: string[] = [];
+        let writing = true;
+        const writeLoop = async (lane: number) => {
+          for (let i = 0; writing; i++) {
+            const name = `start-${round}-${lane}-${i}`;
+            await writer.create(create(ConfigMapSchema, { metadata: { name, namespace: "default" } }));
+            acked.push(name);
+          }
+        };
+        const lanes = Array.from({ length: 16 }, (_, lane) => writeLoop(lane));
+        await new Promise((r) => setTimeout(r, 300));
+        // Its cache loads at one revision and watches from the next while the writes go on.
+        const { server, client } = await startTestApiServer(etcd.endpoints);
+        try {
+          await new Promise((r) => setTimeout(r, 500));
+          writing = false;
+          await Promise.all(lanes);
+          const held = new Set(
+            (await client.listAll<ConfigMap>("configmaps", { namespace: "default" })).items.map((c) => c.metadata!.name),
+          );
+          expect(acked.filter((n) => !held.has(n))).toEqual([]);
+        } finally {
+          client.close();
+          await server.close();
+        }
+      }
+    } finally {
+      writer.close();
+    }
   });
 });

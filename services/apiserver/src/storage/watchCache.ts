@@ -220,7 +220,8 @@ export class WatchCache {
     const objects = new Map<string, Map<string, CacheEntry>>();
     for (;;) {
       const page = await this.store.range(start, end, rev, 5000);
-      rev = page.revision;
+      // The first page fixes the revision; every header names etcd's current one, later pages too.
+      if (!rev) rev = page.revision;
       for (const kv of page.kvs) {
         const entry = this.decodeKV(kv.key.toString(), kv.value, Number(kv.mod_revision));
         if (entry) this.mapFor(objects, entry.def.resource).set(entry.key, entry);
@@ -240,12 +241,20 @@ export class WatchCache {
     this.ready = true;
     this.log.info("watch cache loaded", { revision: rev, objects: [...objects.values()].reduce((n, m) => n + m.size, 0) });
 
-    const watcher = await this.etcd
+    // The listeners go on before the watch is sent: etcd3's create() resolves on the "created"
+    // answer, and the catch-up events that arrive in the same read would reach no listener.
+    const watcher = this.etcd
       .watch()
       .prefix(REGISTRY_PREFIX)
       .startRevision(String(rev + 1))
-      .create();
+      .watcher();
     this.etcdWatcher = watcher;
+    // etcd3 resumes a broken watch after the last header's revision, which may be past events
+    // not yet sent (the "created" answer carries etcd's current revision, a catch-up batch too):
+    // resume after the last change applied instead. Its handlers run first, so this one wins.
+    const resumeAfterApplied = () => {
+      watcher.request.start_revision = String(this.revision + 1);
+    };
     watcher.on("data", (res) => {
       let last = 0;
       for (const ev of res.events) {
@@ -254,17 +263,35 @@ export class WatchCache {
       }
       // A progress notification (no events) says every change up to header.revision was sent.
       this.setRevision(res.events.length ? last : Number(res.header.revision));
+      resumeAfterApplied();
     });
     watcher.on("disconnected", (err: Error) => this.log.warn("etcd watch disconnected; reconnecting", { error: err.message }));
-    watcher.on("connected", () => this.log.info("etcd watch connected"));
-    watcher.on("error", (err: Error) => {
-      // The etcd watch was cancelled (e.g. its revision compacted while disconnected): start over.
-      this.log.warn("etcd watch failed; reloading the cache", { error: err.message });
-      this.ready = false;
-      void watcher.cancel();
-      for (const set of this.watchers.values()) for (const w of set) w.fail(gone("watch cache reloaded; please relist"));
-      if (!this.stopped) void this.reload();
+    watcher.on("connected", () => {
+      resumeAfterApplied();
+      this.log.info("etcd watch connected");
     });
+    let established = false;
+    const firstAnswer = new Promise<void>((resolve, reject) => {
+      watcher.once("connected", () => {
+        established = true;
+        resolve();
+      });
+      watcher.on("error", (err: Error) => {
+        if (!established) {
+          // Not created at all: load() fails, and whoever called it retries.
+          void watcher.cancel();
+          reject(err);
+          return;
+        }
+        // The etcd watch was cancelled (e.g. its revision compacted while disconnected): start over.
+        this.log.warn("etcd watch failed; reloading the cache", { error: err.message });
+        this.ready = false;
+        void watcher.cancel();
+        for (const set of this.watchers.values()) for (const w of set) w.fail(gone("watch cache reloaded; please relist"));
+        if (!this.stopped) void this.reload();
+      });
+    });
+    await firstAnswer;
   }
 
   private async reload(): Promise<void> {
