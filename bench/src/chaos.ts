@@ -7,11 +7,11 @@ import { median } from "./stats.js";
 // What users feel when parts of the lab fail, with the probe of `kubelab chaos run` running
 // (50 API writes/s and a watcher, HTTP through a Service from the host and from a pod): each
 // fault repeated in one scenario, each figure the median of its repetitions with their spread.
-// The lab's leader election settings are its own (lease 8 s, renew deadline 6 s, retry 1 s).
+// The lab's leader election settings are its own (lease 8 s, renew deadline 6 s, retry 2 s).
 
 const REPEATS = { etcd: 5, apiserver: 6, leaders: 3, rollouts: 3 };
 const LEASE_DURATION_S = 8;
-const RETRY_PERIOD_S = 1;
+const RETRY_PERIOD_S = 2;
 const IDLE_SECONDS = 30;
 
 /** A scenario of `n` repetitions of one step, `every` seconds apart. */
@@ -46,8 +46,8 @@ export default async function run(): Promise<void> {
     const docker = new LabDocker(lab.project);
     const ledger = new FaultLedger(`/tmp/kubelab-bench-chaos-${process.pid}.json`);
 
-    // The idle lab first, settled for a while after its start.
-    await new Promise((r) => setTimeout(r, 20_000));
+    // The idle lab first, once its start-up (compiling, first lists, first health checks) is over.
+    await new Promise((r) => setTimeout(r, 60_000));
     const idle = await idleCpuPer10s(IDLE_SECONDS);
     const components = (await docker.components()).length;
 
@@ -191,7 +191,7 @@ export default async function run(): Promise<void> {
     notes.push(
       "Each scenario runs on the composed lab with the probe of `kubelab chaos run` (50 ConfigMap creates/s with a watcher, HTTP GETs one after another through a NodePort from the host and by the Service's name from a pod on node-1, each with a 2 s deadline); the figures are the report's own per-fault figures, each fault's window running to the next fault's injection.",
       "Longest write gap: the longest time in the fault's window with no write acknowledged, the last acknowledgement before the fault counting as its start. The probe's client lists the three API servers (gRPC pick_first).",
-      "Takeover: from the SIGKILL of the Lease's holder to the recorder seeing another copy acquire it. A killed holder cannot release the Lease, so a standby waits the lease duration from the last renewal it saw (observed up to a retry period late), then takes it at its next try.",
+      "Takeover: from the SIGKILL of the Lease's holder to the recorder seeing another copy acquire it. A killed holder cannot release the Lease, so a standby waits the lease duration from the last renewal it saw (observed up to a retry period late), and tries again the moment that runs out.",
       `Scenarios: ${reports.map((r) => `${r.scenario.name} ${r.outcome} (${(r.durationMs / 1000).toFixed(0)} s)`).join(", ")}.`,
     );
     record("chaos", rows, notes);

@@ -10,11 +10,13 @@ class FakeLeases {
   lease: Lease | undefined;
   rv = 0;
   down = false;
+  gets = 0;
   private check() {
     if (this.down) throw new ApiError(grpc.status.UNAVAILABLE, "no API server", "ServiceUnavailable");
   }
   readonly client = {
     get: async () => {
+      this.gets++;
       this.check();
       if (!this.lease) throw new ApiError(grpc.status.NOT_FOUND, 'leases.coordination.k8s.io "x" not found', "NotFound");
       return clone(LeaseSchema, this.lease);
@@ -96,12 +98,50 @@ describe("LeaderElector", () => {
     await vi.advanceTimersByTimeAsync(6000);
     expect(b.elector.isLeader).toBe(true);
     const tookOver = Number(b.log.find((l) => l.startsWith("started"))!.split(" ")[1]);
-    // b saw the last renewal up to a retry period late, and tries every retry period (jittered).
+    // b saw the last renewal up to a retry period (jittered) late, and tried again when it ran out.
     expect(tookOver - lastRenew).toBeGreaterThanOrEqual(8000);
-    expect(tookOver - lastRenew).toBeLessThanOrEqual(8000 + 2 * 1200);
+    expect(tookOver - lastRenew).toBeLessThanOrEqual(8000 + 1200);
     expect(leases.lease?.spec).toMatchObject({ holderIdentity: "b", leaseTransitions: 1 });
     b.stop();
     await b.done;
+  });
+
+  it("renews by writing the record it holds, without reading it first, and reads it when that write fails", async () => {
+    const leases = new FakeLeases();
+    const a = candidate(leases, "a");
+    await vi.advanceTimersByTimeAsync(10);
+    expect(a.elector.isLeader).toBe(true);
+    const readsAfterAcquiring = leases.gets;
+    const rv = leases.rv;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(leases.rv - rv).toBeGreaterThanOrEqual(4);
+    expect(leases.gets).toBe(readsAfterAcquiring);
+    // Another writer moved the record on: the next renewal conflicts, reads it, and renews from it.
+    leases.lease = clone(LeaseSchema, leases.lease!);
+    leases.lease.metadata!.resourceVersion = String(++leases.rv);
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(leases.gets).toBe(readsAfterAcquiring + 1);
+    expect(a.elector.isLeader).toBe(true);
+    expect(leases.lease.spec!.holderIdentity).toBe("a");
+    a.stop();
+    await a.done;
+  });
+
+  it("tries again the moment the lease it saw runs out, not at its next retry", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(0.5);
+    const leases = new FakeLeases();
+    leases.lease = create(LeaseSchema, {
+      metadata: { name: "kube-scheduler", namespace: "kube-system", resourceVersion: "1" },
+      spec: { holderIdentity: "gone", leaseDurationSeconds: 8, renewTime: "1970-01-01T00:00:00.000000Z", leaseTransitions: 0 },
+    });
+    const b = candidate(leases, "b");
+    await vi.advanceTimersByTimeAsync(7990);
+    expect(b.elector.isLeader).toBe(false);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(b.elector.isLeader).toBe(true);
+    b.stop();
+    await b.done;
+    vi.restoreAllMocks();
   });
 
   it("stops acting once it could not renew within the renew deadline, before anyone else may take the lease", async () => {

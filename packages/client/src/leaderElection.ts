@@ -47,8 +47,15 @@ const JITTER = 1.2;
 export class LeaderElector {
   private leading = false;
   /** The lease spec last seen, and when this process saw it change (client-go's observedTime). */
-  private observed: { key: string; atMs: number; holder: string } = { key: "", atMs: 0, holder: "" };
+  private observed: { key: string; atMs: number; holder: string; durationMs: number } = {
+    key: "",
+    atMs: 0,
+    holder: "",
+    durationMs: 0,
+  };
   private reportedLeader = "";
+  /** The Lease as last read or written, for the leader's renewals. */
+  private lastLease: Lease | undefined;
 
   constructor(
     private readonly client: Pick<ApiClient, "get" | "create" | "update">,
@@ -91,11 +98,18 @@ export class LeaderElector {
     }
   }
 
-  /** Tries every retry period (jittered) until this copy holds the lease; false if `signal` aborts first. */
+  /**
+   * Tries every retry period (jittered) until this copy holds the lease; false if `signal` aborts
+   * first. Unlike client-go, a try also falls due when the holder's claim runs out by this
+   * process's clock: tries a retry period apart would otherwise leave a lapsed lease unheld for
+   * up to one more retry period.
+   */
   private async acquire(signal: AbortSignal): Promise<boolean> {
     while (!signal.aborted) {
       if (await this.tryAcquireOrRenew().catch(() => false)) return true;
-      await sleep(this.cfg.retryPeriodMs * (1 + Math.random() * (JITTER - 1)), signal);
+      const retryMs = this.cfg.retryPeriodMs * (1 + Math.random() * (JITTER - 1));
+      const untilLapsedMs = this.observed.holder ? this.observed.atMs + this.observed.durationMs - this.now() : 0;
+      await sleep(untilLapsedMs > 0 ? Math.min(retryMs, untilLapsedMs) : retryMs, signal);
     }
     return false;
   }
@@ -124,6 +138,18 @@ export class LeaderElector {
    */
   async tryAcquireOrRenew(): Promise<boolean> {
     const nowMs = this.now();
+    // client-go's fast path: a leader whose lease is still valid updates the record it wrote
+    // last, without reading it first; any failure falls back to the read.
+    const mine = this.lastLease;
+    if (this.leading && mine?.spec?.holderIdentity === this.cfg.identity && this.observed.atMs + this.observed.durationMs > nowMs) {
+      try {
+        const updated = await this.client.update<Lease>({ ...mine, spec: this.heldSpec(nowMs, mine.spec) });
+        this.observe(updated, this.now());
+        return true;
+      } catch {
+        // Someone else wrote it (or the API did not answer): read it, as a candidate does.
+      }
+    }
     let lease: Lease;
     try {
       lease = await this.client.get<Lease>("leases", this.cfg.lockNamespace, this.cfg.lockName);
@@ -187,9 +213,11 @@ export class LeaderElector {
 
   /** Notes the lease as seen at `atMs`; its observation time moves only when the record changed. */
   private observe(lease: Lease, atMs: number): void {
+    this.lastLease = lease;
     const s = lease.spec;
     const key = `${s?.holderIdentity}|${s?.renewTime}|${s?.leaseDurationSeconds}|${s?.leaseTransitions}`;
-    if (key !== this.observed.key) this.observed = { key, atMs, holder: s?.holderIdentity ?? "" };
+    if (key !== this.observed.key)
+      this.observed = { key, atMs, holder: s?.holderIdentity ?? "", durationMs: (s?.leaseDurationSeconds ?? 0) * 1000 };
     if (this.observed.holder !== this.reportedLeader) {
       this.reportedLeader = this.observed.holder;
       if (this.observed.holder) this.callbacks.onNewLeader?.(this.observed.holder);
