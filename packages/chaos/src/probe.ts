@@ -383,6 +383,12 @@ export class ProbeWorkload {
     }
   }
 
+  /** Deletes the in-cluster caller at once; setUp makes a new one. */
+  async stopCaller(): Promise<void> {
+    if (!this.settings.http) return;
+    await this.client.delete("pods", PROBE_NAMESPACE, CALLER_POD, { gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+
   /** Deletes the namespace (its objects go with it, in the background). */
   async tearDown(): Promise<void> {
     await this.client.delete("namespaces", "", PROBE_NAMESPACE).catch(() => undefined);

@@ -221,6 +221,15 @@ describe("timelineSvg", () => {
     expect(svg).not.toContain(">HTTP from a pod</text>");
   });
 
+  it("names a Lease's holder by its lab component when known, by hostname otherwise", () => {
+    const r = report();
+    expect(timelineSvg(r)).toContain('class="w">abc123</text>');
+    r.timeline.leaseTerms[0]!.component = "scheduler-2";
+    const svg = timelineSvg(r);
+    expect(svg).toContain('class="w">scheduler-2</text>');
+    expect(svg).toContain("kube-scheduler held by scheduler-2 (abc123_1)");
+  });
+
   it("escapes names it draws", () => {
     const r = report();
     r.faults[0]!.fault.step = "<b>step</b>";

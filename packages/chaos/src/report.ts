@@ -47,7 +47,8 @@ export interface ChaosReport {
     httpHost: Bucket[];
     httpPod: Bucket[];
     etcdLeader: Array<{ fromMs: number; toMs: number; leader?: string }>;
-    leaseTerms: Array<LeaseTerm & { fromMs: number; toMs: number }>;
+    /** Each term with the lab component whose hostname its holder names, when known. */
+    leaseTerms: Array<LeaseTerm & { fromMs: number; toMs: number; component?: string }>;
     nodes: Array<{ node: string; fromMs: number; toMs: number; ready: string }>;
     desired: Array<{ atMs: number; ok: boolean; problems: string[] }>;
     reactions: Reaction[];
@@ -195,9 +196,12 @@ export function timelineSvg(r: ChaosReport): string {
     const holders = [...new Set(r.timeline.leaseTerms.filter((t) => t.lease === lease).map((t) => t.holder))];
     for (const t of r.timeline.leaseTerms.filter((t) => t.lease === lease)) {
       const c = PALETTE[holders.indexOf(t.holder) % PALETTE.length]!;
-      rect(Math.max(startMs, t.fromMs), Math.min(endMs, t.toMs), top, c, `${lease} held by ${t.holder}${t.released ? " (released)" : ""}`);
+      const by = t.component ? `${t.component} (${t.holder})` : t.holder;
+      rect(Math.max(startMs, t.fromMs), Math.min(endMs, t.toMs), top, c, `${lease} held by ${by}${t.released ? " (released)" : ""}`);
       if (x(Math.min(endMs, t.toMs)) - x(Math.max(startMs, t.fromMs)) > 60)
-        parts.push(`<text x="${x(Math.max(startMs, t.fromMs)) + 3}" y="${top + 13}" class="w">${esc(t.holder.split("_")[0]!)}</text>`);
+        parts.push(
+          `<text x="${x(Math.max(startMs, t.fromMs)) + 3}" y="${top + 13}" class="w">${esc(t.component ?? t.holder.split("_")[0]!)}</text>`,
+        );
     }
   }
   // Nodes.

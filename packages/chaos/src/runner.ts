@@ -281,7 +281,9 @@ export async function runScenario(opts: RunOptions): Promise<ChaosReport> {
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     await recorder.stop();
-    if (!opts.keepProbe) await workload.tearDown();
+    // A kept probe keeps its objects and web pods for the next run, but no caller calling on.
+    if (opts.keepProbe) await workload.stopCaller();
+    else await workload.tearDown();
   }
 
   const writes = writer?.records ?? [];
@@ -322,6 +324,10 @@ export async function runScenario(opts: RunOptions): Promise<ChaosReport> {
     }
   }
   if (etcdSpans.length) etcdSpans.at(-1)!.toMs = rel(endMs);
+  // A Lease names its holder by hostname; the timeline names the lab's component.
+  const componentOfHostname = new Map<string, string>();
+  for (const c of await lab.components().catch(() => []))
+    if (c.kind === "scheduler" || c.kind === "controller-manager") componentOfHostname.set(await lab.hostname(c).catch(() => ""), c.name);
   const nodeSpans: ChaosReport["timeline"]["nodes"] = [];
   for (const n of recorder.nodeReady) {
     const open = nodeSpans.filter((s) => s.node === n.node).at(-1);
@@ -379,7 +385,12 @@ export async function runScenario(opts: RunOptions): Promise<ChaosReport> {
         endMs,
       ),
       etcdLeader: etcdSpans,
-      leaseTerms: leaseTerms(recorder.leases).map((t) => ({ ...t, fromMs: rel(t.fromMs), toMs: rel(t.toMs) })),
+      leaseTerms: leaseTerms(recorder.leases).map((t) => ({
+        ...t,
+        component: componentOfHostname.get(holderHostname(t.holder)),
+        fromMs: rel(t.fromMs),
+        toMs: rel(t.toMs),
+      })),
       nodes: nodeSpans,
       desired: recorder.desired.map((d) => ({ ...d, atMs: rel(d.atMs) })),
       reactions: recorder.reactions.map((r) => ({ ...r, atMs: rel(r.atMs) })).sort((a, b) => a.atMs - b.atMs),
