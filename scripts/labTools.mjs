@@ -209,8 +209,8 @@ async function probe(id) {
 }
 
 /**
- * Waits until every service passes its healthcheck. Docker runs each check only every 30 s (an
- * exec costs dockerd, containerd and runc about 70 ms of CPU here, and 13 services checked every
+ * Waits until every service passes its healthcheck. Docker runs each check only every 60 s (an
+ * exec costs dockerd, containerd and runc about 70 ms of CPU here, and services checked every
  * few seconds took a tenth of two cores from an idle lab), and runs the first one only an
  * interval after the start (Engine 20.10 has no start_interval); so while the lab starts, each
  * service's own check command is run here, every second, until it passes once.

@@ -12,7 +12,8 @@ import { median } from "./stats.js";
 const REPEATS = { etcd: 5, apiserver: 6, leaders: 3, rollouts: 3 };
 const LEASE_DURATION_S = 8;
 const RETRY_PERIOD_S = 2;
-const IDLE_SECONDS = 30;
+// Two of Docker's health check intervals (60 s), whose checks come in one burst across the lab.
+const IDLE_SECONDS = 120;
 
 /** A scenario of `n` repetitions of one step, `every` seconds apart. */
 function repeated(name: string, n: number, everyS: number, step: (i: number) => string, extra = ""): string {

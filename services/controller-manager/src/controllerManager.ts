@@ -47,21 +47,30 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
       1,
     ],
   ];
+  let leading = false;
   let synced = false;
-  const metrics = await startMetricsServer(cfg.metricsPort, { component: "controller-manager", ready: () => synced });
-  // Nothing is reconciled before every cache has listed: a controller acting on a half-filled
-  // cache would create pods that already exist. A standby keeps its caches warm too.
-  await informers.start();
-  synced = true;
-  let running: Promise<void>[] | undefined;
+  // A standby is ready to take over; a leader once its caches have listed.
+  const metrics = await startMetricsServer(cfg.metricsPort, { component: "controller-manager", ready: () => !leading || synced });
+  let running: Promise<unknown> | undefined;
   const component = {
+    // As kube-controller-manager, a standby holds no informers (it would only follow every
+    // change for nothing): the leader starts them, and reconciles nothing before every cache has
+    // listed, since a controller acting on a half-filled cache would create pods that exist.
+    // Not awaited: the leader renews its Lease meanwhile.
     lead: () => {
-      running ??= controllers.map(([c, workers]) => c.run(workers));
-      log.info("controllers running", { controllers: controllers.map(([c]) => c.name).join(",") });
+      leading = true;
+      running ??= (async () => {
+        await informers.start();
+        synced = true;
+        if (!leading) return;
+        log.info("controllers running", { controllers: controllers.map(([c]) => c.name).join(",") });
+        await Promise.all(controllers.map(([c, workers]) => c.run(workers)));
+      })();
     },
     stopActing: async () => {
+      leading = false;
       for (const [c] of controllers) c.stop();
-      await Promise.all(running ?? []);
+      await running;
     },
   };
   let election: LeaderElection | undefined;
