@@ -16,6 +16,16 @@ export const LEADER_LEASES: Record<Exclude<LeaderRole, "etcd">, string> = {
 /** The hostname in a Lease's holderIdentity (`<hostname>_<uuid>`, as client-go writes it). */
 export const holderHostname = (holderIdentity: string) => holderIdentity.split("_")[0] ?? "";
 
+/** Components by their containers' hostnames, which a Lease's holderIdentity names (none for one gone meanwhile). */
+export async function componentsByHostname(lab: LabDocker, components: Component[]): Promise<Map<string, Component>> {
+  const byHostname = new Map<string, Component>();
+  for (const c of components) {
+    const hostname = await lab.hostname(c).catch(() => "");
+    if (hostname) byHostname.set(hostname, c);
+  }
+  return byHostname;
+}
+
 export interface ResolveContext {
   lab: LabDocker;
   /** Needed for leader:scheduler and leader:controller-manager. */
@@ -65,11 +75,9 @@ export async function resolveTarget(target: Target, draw: number, ctx: ResolveCo
   }
   const holder = lease.spec?.holderIdentity ?? "";
   if (!holder) throw new ChaosError(`leader:${target.of}: nobody holds the Lease kube-system/${leaseName} now`);
-  const hostname = holderHostname(holder);
-  for (const c of all.filter((x) => x.kind === target.of)) {
-    if (c.state !== "running" && c.state !== "paused") continue;
-    if ((await lab.hostname(c)) === hostname) return c;
-  }
+  const candidates = all.filter((c) => c.kind === target.of && (c.state === "running" || c.state === "paused"));
+  const holding = (await componentsByHostname(lab, candidates)).get(holderHostname(holder));
+  if (holding) return holding;
   throw new ChaosError(`leader:${target.of}: the Lease's holder ${holder} is none of the lab's ${target.of} containers`);
 }
 

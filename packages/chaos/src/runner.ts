@@ -19,7 +19,7 @@ import type { Component, LabDocker } from "./labDocker.js";
 import { ApiWriter, HttpProbe, PROBE_NAMESPACE, ProbeWatcher, ProbeWorkload, type HttpRecord } from "./probe.js";
 import { Recorder } from "./recorder.js";
 import { BUCKET_MS, httpBuckets, writeBuckets, type ChaosReport } from "./report.js";
-import { holderHostname, LEADER_LEASES, peersOf, resolveTarget } from "./resolveTarget.js";
+import { componentsByHostname, holderHostname, LEADER_LEASES, peersOf, resolveTarget } from "./resolveTarget.js";
 import { PEER_GROUPS, planSchedule, type PlannedStep, type Scenario } from "./schedule.js";
 
 export interface RunOptions {
@@ -325,9 +325,8 @@ export async function runScenario(opts: RunOptions): Promise<ChaosReport> {
   }
   if (etcdSpans.length) etcdSpans.at(-1)!.toMs = rel(endMs);
   // A Lease names its holder by hostname; the timeline names the lab's component.
-  const componentOfHostname = new Map<string, string>();
-  for (const c of await lab.components().catch(() => []))
-    if (c.kind === "scheduler" || c.kind === "controller-manager") componentOfHostname.set(await lab.hostname(c).catch(() => ""), c.name);
+  const replicated = (await lab.components().catch(() => [])).filter((c) => c.kind in LEADER_LEASES);
+  const holders = await componentsByHostname(lab, replicated);
   const nodeSpans: ChaosReport["timeline"]["nodes"] = [];
   for (const n of recorder.nodeReady) {
     const open = nodeSpans.filter((s) => s.node === n.node).at(-1);
@@ -387,7 +386,7 @@ export async function runScenario(opts: RunOptions): Promise<ChaosReport> {
       etcdLeader: etcdSpans,
       leaseTerms: leaseTerms(recorder.leases).map((t) => ({
         ...t,
-        component: componentOfHostname.get(holderHostname(t.holder)),
+        component: holders.get(holderHostname(t.holder))?.name,
         fromMs: rel(t.fromMs),
         toMs: rel(t.toMs),
       })),
