@@ -3,11 +3,13 @@ import path from "node:path";
 import type { Lease } from "@kubelab/api";
 import {
   ChaosError,
+  componentsByHostname,
   describeFault,
   EtcdMembers,
   etcdLeader,
   FaultLedger,
   healAll,
+  holderHostname,
   inject,
   isSeed,
   LabDocker,
@@ -179,11 +181,9 @@ export async function chaosStatus(o: ChaosOptions): Promise<void> {
         .get<Lease>("leases", "kube-system", lease)
         .then((l) => l.spec?.holderIdentity || "none")
         .catch((e: Error) => `unknown (${e.message})`);
-      const host = holder.split("_")[0];
-      let name = holder;
-      for (const c of all.filter((x) => x.kind === role && x.state === "running"))
-        if ((await ctx.lab.hostname(c)) === host) name = `${c.name} (${holder})`;
-      leaders.push(`${role}: ${name}`);
+      const running = all.filter((c) => c.kind === role && c.state === "running");
+      const holding = (await componentsByHostname(ctx.lab, running)).get(holderHostname(holder));
+      leaders.push(`${role}: ${holding ? `${holding.name} (${holder})` : holder}`);
     }
     const faults = ctx.ledger.list();
     const lines = [

@@ -14,7 +14,7 @@ export {
 } from "./schedule.js";
 export { LabDocker, NETUTIL_IMAGE, type Component } from "./labDocker.js";
 export { EtcdMembers, etcdLeader } from "./etcdMembers.js";
-export { resolveTarget, peersOf, LEADER_LEASES } from "./resolveTarget.js";
+export { resolveTarget, peersOf, LEADER_LEASES, componentsByHostname, holderHostname } from "./resolveTarget.js";
 export { FaultLedger, ledgerPath, inject, undo, healAll, describeFault, type FaultAction, type LedgerEntry } from "./faults.js";
 export { runScenario, type RunOptions } from "./runner.js";
 export { summaryText, reportHtml, timelineSvg, type ChaosReport } from "./report.js";
