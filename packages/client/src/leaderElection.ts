@@ -46,13 +46,11 @@ const JITTER = 1.2;
 
 export class LeaderElector {
   private leading = false;
-  /** The lease spec last seen, and when this process saw it change (client-go's observedTime). */
-  private observed: { key: string; atMs: number; holder: string; durationMs: number } = {
-    key: "",
-    atMs: 0,
-    holder: "",
-    durationMs: 0,
-  };
+  /**
+   * The lease spec last seen, and when its holder's claim lapses by this process's clock: a lease
+   * duration after this process saw the record change (client-go's observedTime).
+   */
+  private observed: { key: string; holder: string; lapsesAtMs: number } = { key: "", holder: "", lapsesAtMs: 0 };
   private reportedLeader = "";
   /** The Lease as last read or written, for the leader's renewals. */
   private lastLease: Lease | undefined;
@@ -108,7 +106,7 @@ export class LeaderElector {
     while (!signal.aborted) {
       if (await this.tryAcquireOrRenew().catch(() => false)) return true;
       const retryMs = this.cfg.retryPeriodMs * (1 + Math.random() * (JITTER - 1));
-      const untilLapsedMs = this.observed.holder ? this.observed.atMs + this.observed.durationMs - this.now() : 0;
+      const untilLapsedMs = this.observed.holder ? this.observed.lapsesAtMs - this.now() : 0;
       await sleep(untilLapsedMs > 0 ? Math.min(retryMs, untilLapsedMs) : retryMs, signal);
     }
     return false;
@@ -141,7 +139,7 @@ export class LeaderElector {
     // client-go's fast path: a leader whose lease is still valid updates the record it wrote
     // last, without reading it first; any failure falls back to the read.
     const mine = this.lastLease;
-    if (this.leading && mine?.spec?.holderIdentity === this.cfg.identity && this.observed.atMs + this.observed.durationMs > nowMs) {
+    if (this.leading && mine?.spec?.holderIdentity === this.cfg.identity && this.observed.lapsesAtMs > nowMs) {
       try {
         const updated = await this.client.update<Lease>({ ...mine, spec: this.heldSpec(nowMs, mine.spec) });
         this.observe(updated, this.now());
@@ -173,8 +171,7 @@ export class LeaderElector {
     this.observe(lease, nowMs);
     const spec = lease.spec;
     const holder = spec?.holderIdentity ?? "";
-    const durationMs = (spec?.leaseDurationSeconds ?? 0) * 1000;
-    if (holder && holder !== this.cfg.identity && this.observed.atMs + durationMs > nowMs) return false;
+    if (holder && holder !== this.cfg.identity && this.observed.lapsesAtMs > nowMs) return false;
     try {
       const updated = await this.client.update<Lease>({ ...lease, spec: this.heldSpec(nowMs, spec) });
       this.observe(updated, this.now());
@@ -217,7 +214,7 @@ export class LeaderElector {
     const s = lease.spec;
     const key = `${s?.holderIdentity}|${s?.renewTime}|${s?.leaseDurationSeconds}|${s?.leaseTransitions}`;
     if (key !== this.observed.key)
-      this.observed = { key, atMs, holder: s?.holderIdentity ?? "", durationMs: (s?.leaseDurationSeconds ?? 0) * 1000 };
+      this.observed = { key, holder: s?.holderIdentity ?? "", lapsesAtMs: atMs + (s?.leaseDurationSeconds ?? 0) * 1000 };
     if (this.observed.holder !== this.reportedLeader) {
       this.reportedLeader = this.observed.holder;
       if (this.observed.holder) this.callbacks.onNewLeader?.(this.observed.holder);
