@@ -40,6 +40,7 @@ export const LAB_SERVICES = [
   "controller-manager-1",
   "controller-manager-2",
   "dns",
+  "metrics-server",
   "pod-network",
   "node-1",
   "node-2",

@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   workloads: () => import("./workloads.js"),
   proxy: () => import("./proxy.js"),
   chaos: () => import("./chaos.js"),
+  autoscaling: () => import("./autoscaling.js"),
 };
 
 const name = process.argv[2];

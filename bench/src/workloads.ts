@@ -1,8 +1,9 @@
 import { performance } from "node:perf_hooks";
 import { create } from "@bufbuild/protobuf";
-import { NamespaceSchema, decodeObject, type Deployment, type Pod } from "@kubelab/api";
+import { NamespaceSchema, type Deployment, type Pod } from "@kubelab/api";
 import type { ApiClient } from "@kubelab/client";
 import { BenchLab, exec } from "./benchLab.js";
+import { deploymentOf } from "./manifests.js";
 import { settle } from "./machine.js";
 import { record, type Row } from "./results.js";
 import { median } from "./stats.js";
@@ -17,21 +18,7 @@ const now = () => performance.timeOrigin + performance.now();
 
 const isReady = (p: Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions.some((c) => c.type === "Ready" && c.status === "True");
 
-function deployment(name: string, replicas: number): Deployment {
-  return decodeObject({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace: NS },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "web", image: IMAGE }] },
-      },
-    },
-  }).obj as Deployment;
-}
+const deployment = (name: string, replicas: number): Deployment => deploymentOf(NS, name, replicas, [{ name: "web", image: IMAGE }]);
 
 /** Resolves when `done` holds for the Deployment, as a watch sees it; the time it did. */
 async function waitDeployment(client: ApiClient, name: string, done: (d: Deployment) => boolean, timeoutMs = 180_000): Promise<number> {

@@ -10,6 +10,8 @@ import { version } from "./commands/version.js";
 import { logs, type LogsOptions } from "./commands/logs.js";
 import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./commands/rollout.js";
 import { scale, setImage } from "./commands/scale.js";
+import { autoscale, type AutoscaleOptions } from "./commands/autoscale.js";
+import { topNodes, topPods, type TopOptions } from "./commands/top.js";
 import {
   chaosFault,
   chaosHeal,
@@ -114,6 +116,43 @@ program
   .action((args: string[], _o: unknown, cmd: Command) => scale(args, globals(cmd) as GlobalOptions & { replicas?: string }));
 
 program
+  .command("autoscale")
+  .description("create a HorizontalPodAutoscaler for a Deployment or ReplicaSet")
+  .argument("<target...>", "deployment/NAME or deployment NAME")
+  .option("--min <count>", "the lower limit of replicas (default 1)")
+  .requiredOption("--max <count>", "the upper limit of replicas")
+  .option(
+    "--cpu-percent <percent>",
+    "the target average CPU utilization, as a percentage of the pods' requests (default: the server's, 80)",
+  )
+  .option("--name <name>", "the HorizontalPodAutoscaler's name (default: the target's)")
+  .action((args: string[], _o: unknown, cmd: Command) => autoscale(args, globals(cmd) as AutoscaleOptions));
+
+const top = program.command("top").description("CPU and memory use of nodes and pods, from metrics-server");
+top
+  .command("node")
+  .alias("nodes")
+  .alias("no")
+  .description("CPU and memory of each node, and their share of its allocatable")
+  .argument("[name]")
+  .option("-l, --selector <selector>", "label selector")
+  .option("--sort-by <resource>", "cpu or memory: largest first")
+  .option("--no-headers", "omit the table header")
+  .action((name: string | undefined, _o: unknown, cmd: Command) => topNodes(name, globals(cmd) as TopOptions));
+top
+  .command("pod")
+  .alias("pods")
+  .alias("po")
+  .description("CPU and memory of each pod (or each container)")
+  .argument("[name]")
+  .option("-A, --all-namespaces", "across all namespaces")
+  .option("-l, --selector <selector>", "label selector")
+  .option("--containers", "a row per container")
+  .option("--sort-by <resource>", "cpu or memory: largest first")
+  .option("--no-headers", "omit the table header")
+  .action((name: string | undefined, _o: unknown, cmd: Command) => topPods(name, globals(cmd) as TopOptions));
+
+program
   .command("set")
   .description("change a field of objects")
   .command("image")
@@ -131,7 +170,7 @@ const chaos = program
     "after",
     `
 TARGET is a component by its short name (etcd-0, apiserver-2, scheduler-1, controller-manager-2,
-node-3, kube-proxy-1, dns, pod-network), or a role resolved now: leader:etcd, leader:scheduler,
+node-3, kube-proxy-1, dns, metrics-server, pod-network), or a role resolved now: leader:etcd, leader:scheduler,
 leader:controller-manager, random:node (random:etcd, random:apiserver... from --seed).
 `,
   );

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { ConfigMapSchema, PodSchema, NamespaceSchema, decodeObject, type Pod, type ConfigMap } from "@kubelab/api";
-import { ApiError, type ApiClient } from "@kubelab/client";
+import type { ApiError, ApiClient } from "@kubelab/client";
 import type { RunningApiServer } from "@kubelab/apiserver";
+import { apiError } from "../support/apiError.js";
 import { EtcdCluster } from "../support/etcdCluster.js";
 import { startTestApiServer } from "../support/apiServer.js";
 
@@ -14,16 +15,6 @@ const pod = (name: string, extra: Record<string, unknown> = {}) =>
     metadata: { name, labels: { app: "web" }, ...extra },
     spec: { containers: [{ name: "app", image: "busybox:1.36", resources: { limits: { cpu: 1, memory: "64Mi" } } }] },
   }).obj as Pod;
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError);
-    return e as ApiError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("API server CRUD on a 3-member etcd cluster", () => {
   const etcd = new EtcdCluster();

@@ -1,11 +1,12 @@
 import { stringify } from "yaml";
-import { age, objectToJson, type Endpoints, type KubeObject, type Service } from "@kubelab/api";
+import { age, objectToJson, type Endpoints, type HorizontalPodAutoscaler, type KubeObject, type Service } from "@kubelab/api";
 import { ignoreNotFound } from "@kubelab/client";
 import table from "text-table";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { resolveKinds } from "./resolve.js";
 import { UsageError } from "../errors.js";
 import { serviceDetails } from "./describeService.js";
+import { hpaDetails } from "./describeHpa.js";
 
 const indent = (text: string, by = "  ") =>
   text
@@ -42,6 +43,8 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
       if (def.resource === "services") {
         const eps = await ignoreNotFound(client.get<Endpoints>("endpoints", ns, name));
         lines.push(...serviceDetails(obj as Service, eps));
+      } else if (def.resource === "horizontalpodautoscalers") {
+        lines.push(...hpaDetails(obj as HorizontalPodAutoscaler));
       } else {
         lines.push(...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`));
       }

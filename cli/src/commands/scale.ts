@@ -1,4 +1,5 @@
-import type { Deployment } from "@kubelab/api";
+import { create } from "@bufbuild/protobuf";
+import { ScaleSpecSchema, type Deployment } from "@kubelab/api";
 import { retryOnConflict } from "@kubelab/client";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -23,8 +24,12 @@ export async function scale(args: string[], opts: GlobalOptions & { replicas?: s
     throw new UsageError("--replicas=COUNT is required, and COUNT must be greater than or equal to 0");
   const client = connect(opts);
   try {
-    const obj = await client.patch(resource, namespaceOf(opts), name, { spec: { replicas } });
-    process.stdout.write(`${refOf(resolveKinds(resource)[0]!, obj)} scaled\n`);
+    // Through the scale subresource, as kubectl scale does: only spec.replicas changes.
+    const cur = await client.getScale(resource, namespaceOf(opts), name);
+    cur.spec = create(ScaleSpecSchema, { replicas });
+    cur.metadata!.resourceVersion = "";
+    await client.updateScale(resource, cur);
+    process.stdout.write(`${refOf(resolveKinds(resource)[0]!, name)} scaled\n`);
   } finally {
     client.close();
   }

@@ -1,6 +1,8 @@
 // Burns CPU_MILLICORES of one core in a duty cycle of 100 ms slices; MEMORY_MB allocates and
 // touches that much memory and keeps it. HTTP on $PORT: GET / shows the settings,
-// POST /load?millicores=N changes the load at run time.
+// POST /load?millicores=N changes the load at run time, and GET /burn?ms=N spends N ms of CPU
+// time on the request before it answers (as Kubernetes' HPA walkthrough's php-apache does), so
+// the load follows the requests and spreads over the replicas behind a Service.
 import http from "node:http";
 
 let millicores = Number(process.argv[2] ?? process.env.CPU_MILLICORES ?? 500);
@@ -21,6 +23,16 @@ if (memoryMb > 0) {
   }, 50);
 }
 
+/** Spends `ms` of this process's CPU time (not wall time: on a busy machine it takes longer, as real work does). */
+function burnCpuTime(ms) {
+  const start = process.cpuUsage();
+  while (true) {
+    for (let i = 0; i < 10_000; i++) Math.sqrt(Math.random());
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 >= ms) return;
+  }
+}
+
 function burn() {
   const busy = (Math.min(1000, Math.max(0, millicores)) / 1000) * SLICE_MS;
   const end = Date.now() + busy;
@@ -32,6 +44,16 @@ burn();
 http
   .createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname === "/burn") {
+      const ms = Number(url.searchParams.get("ms") ?? 50);
+      if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) {
+        res.writeHead(400).end("ms: must be a number from 0 to 10000\n");
+        return;
+      }
+      burnCpuTime(ms);
+      res.writeHead(200, { "content-type": "text/plain" }).end(`burned ${ms} ms of CPU on ${process.env.HOSTNAME}\n`);
+      return;
+    }
     if (req.method === "POST" && url.pathname === "/load") {
       const n = Number(url.searchParams.get("millicores"));
       if (!Number.isFinite(n) || n < 0) {

@@ -16,6 +16,7 @@ export type StatusReason =
   | "RequestEntityTooLarge"
   | "ServiceUnavailable"
   | "Timeout"
+  | "MethodNotAllowed"
   | "InternalError"
   | "Unknown";
 

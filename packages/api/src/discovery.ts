@@ -1,9 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { APIResourceSchema, type APIResource } from "./gen/kubelab/apiserver/v1/api_pb.js";
-import { allKinds, type KindDefinition } from "./registry.js";
+import { allKinds, resourceNameInGroup, type KindDefinition } from "./registry.js";
 
 /** The verbs of every kind's main resource (Kubernetes' deletecollection is not served). */
 const RESOURCE_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"];
+/** What metrics-server serves. */
+const AGGREGATED_VERBS = ["get", "list"];
 
 /**
  * Subresources beyond status, by resource, with their verbs; here each is its own RPC (Bind,
@@ -14,6 +16,8 @@ const SUBRESOURCES: Record<string, Array<{ name: string; verbs: string[]; kind?:
     { name: "binding", verbs: ["create"], kind: "Binding" },
     { name: "log", verbs: ["get"] },
   ],
+  deployments: [{ name: "scale", verbs: ["get", "update"], kind: "Scale" }],
+  replicasets: [{ name: "scale", verbs: ["get", "update"], kind: "Scale" }],
 };
 
 const groupVersion = (def: KindDefinition) => {
@@ -36,9 +40,9 @@ export function apiResources(): APIResource[] {
     out.push(
       create(APIResourceSchema, {
         ...base,
-        name: def.resource,
+        name: resourceNameInGroup(def),
         singularName: def.singular,
-        verbs: RESOURCE_VERBS,
+        verbs: def.aggregated ? AGGREGATED_VERBS : RESOURCE_VERBS,
         shortNames: [...def.shortNames],
         categories: [...(def.categories ?? [])],
       }),

@@ -33,6 +33,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   /** Kubernetes' categories: "all" for what `kubectl get all` shows. */
   categories?: readonly string[];
   namespaced: boolean;
+  /**
+   * Served by another API server behind this one (metrics-server's metrics.k8s.io, as Kubernetes'
+   * aggregation layer proxies it): get and list only, never stored in etcd or watched.
+   */
+  aggregated?: boolean;
   schema: GenMessage<T>;
   /** metadata.name rule: most kinds take a DNS-1123 subdomain, Namespace a label. */
   nameRule: NameRule;
@@ -97,6 +102,16 @@ export function resolveResource(nameOrAlias: string): KindDefinition | undefined
 
 export function allKinds(): KindDefinition[] {
   return [...byResource.values()];
+}
+
+/** The kinds this API server stores: every kind but the aggregated ones. */
+export function storedKinds(): KindDefinition[] {
+  return allKinds().filter((k) => !k.aggregated);
+}
+
+/** The resource's name within its group, as discovery lists it ("pods" for "pods.metrics.k8s.io"). */
+export function resourceNameInGroup(def: KindDefinition): string {
+  return def.aggregated ? def.resource.split(".")[0]! : def.resource;
 }
 
 /** The field names a field selector may use on this kind. */

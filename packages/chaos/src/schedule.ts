@@ -86,6 +86,7 @@ export const PEER_GROUPS: Record<string, string[]> = {
   "controller-manager": ["controller-manager"],
   node: ["node"],
   dns: ["dns"],
+  "metrics-server": ["metrics-server"],
 };
 
 const SCENARIO_FIELDS = ["name", "description", "seed", "probe", "steps", "warmup", "recoverWithin"];

@@ -19,6 +19,8 @@ import {
   WatchRequestSchema,
   CreateRequestSchema,
   UpdateRequestSchema,
+  UpdateScaleRequestSchema,
+  type Scale,
   VersionRequestSchema,
   kindForResource,
   kindForTypeName,
@@ -120,6 +122,8 @@ interface RawClient extends grpc.Client {
   version: Unary<unknown, VersionInfo>;
   bind: Unary<unknown, Any>;
   getAPIResources: Unary<unknown, APIResourceList>;
+  getScale: Unary<unknown, Scale>;
+  updateScale: Unary<unknown, Scale>;
   watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
   logs(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
 }
@@ -308,6 +312,16 @@ export class ApiClient {
   /** Assigns a pod to a node (pods/binding); ABORTED if it already has one. */
   async bind(namespace: string, name: string, nodeName: string, uid = ""): Promise<Pod> {
     return unpackObject(await this.call<Any>("bind", create(BindRequestSchema, { namespace, name, nodeName, uid }))) as Pod;
+  }
+
+  /** The scale subresource of a Deployment or ReplicaSet: spec.replicas, status.replicas and the pods' selector. */
+  getScale(resource: "deployments" | "replicasets", namespace: string, name: string): Promise<Scale> {
+    return this.call<Scale>("getScale", create(GetRequestSchema, { resource, namespace, name }));
+  }
+
+  /** Sets spec.replicas through the scale subresource; a resourceVersion in `scale` must still be current. */
+  updateScale(resource: "deployments" | "replicasets", scale: Scale): Promise<Scale> {
+    return this.call<Scale>("updateScale", create(UpdateScaleRequestSchema, { resource, scale }));
   }
 
   version(): Promise<VersionInfo> {

@@ -1,6 +1,9 @@
 import http from "node:http";
 import { collectDefaultMetrics, Registry } from "prom-client";
 
+/** A page served besides /metrics: its body, rendered per request. */
+export type MetricsRoute = (req: http.IncomingMessage) => Promise<{ contentType: string; body: string }>;
+
 export interface MetricsServer {
   registry: Registry;
   close(): Promise<void>;
@@ -16,18 +19,31 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 
 /**
  * /metrics (Prometheus text), /healthz and /readyz over plain HTTP, as every Kubernetes
- * component serves them.
+ * component serves them, and `routes`: pages at exact paths (the query string aside), matched
+ * first so that one under /metrics (the kubelet's /metrics/resource) is not taken for /metrics.
  */
 export async function startMetricsServer(
   port: number,
-  opts: { host?: string; ready?: () => boolean; registry?: Registry; component: string },
+  opts: { host?: string; ready?: () => boolean; registry?: Registry; component: string; routes?: Record<string, MetricsRoute> },
 ): Promise<MetricsServer> {
   const registry = opts.registry ?? new Registry();
   registry.setDefaultLabels({ component: opts.component });
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const server = http.createServer((req, res) => {
     const url = req.url ?? "/";
-    if (url.startsWith("/metrics")) {
+    const path = url.split("?")[0]!;
+    const route = opts.routes && Object.hasOwn(opts.routes, path) ? opts.routes[path] : undefined;
+    if (route) {
+      route(req)
+        .then(({ contentType, body }) => {
+          res.writeHead(200, { "content-type": contentType });
+          res.end(body);
+        })
+        .catch((e: Error) => {
+          res.writeHead(500);
+          res.end(e.message);
+        });
+    } else if (url.startsWith("/metrics")) {
       registry
         .metrics()
         .then((body) => {

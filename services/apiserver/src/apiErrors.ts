@@ -1,11 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import { ApiError, InvalidObjectError, type KindDefinition } from "@kubelab/api";
+import { ApiError, FieldError, InvalidObjectError, type KindDefinition } from "@kubelab/api";
 
 // Every error the API server sends, with Kubernetes' wording (k8s.io/apimachinery/pkg/api/errors)
 // and a gRPC code; nothing else in the server builds an ApiError.
 
 const qualified = (def: KindDefinition) =>
-  def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource;
+  def.aggregated ? def.resource : def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource;
 
 export const notFound = (def: KindDefinition, name: string) =>
   new ApiError(grpc.status.NOT_FOUND, `${qualified(def)} "${name}" not found`, "NotFound");
@@ -46,6 +46,22 @@ export const invalidContinue = (detail: string) => badRequest(`continue key is n
 /** A resource (or subresource) this server does not serve. */
 export const notFoundResource = (resource: string) =>
   new ApiError(grpc.status.NOT_FOUND, `the server could not find the requested resource (${resource})`, "NotFound");
+
+/** A verb an aggregated kind does not take (metrics are read-only): MethodNotAllowed, as Kubernetes' 405. */
+export const methodNotAllowed = () =>
+  new ApiError(grpc.status.UNIMPLEMENTED, "the server does not allow this method on the requested resource", "MethodNotAllowed");
+
+/** The API server behind an aggregated kind (metrics-server) is missing or does not answer. */
+export const aggregatedApiUnavailable = (verb: string, def: KindDefinition, detail: string) =>
+  new ApiError(
+    grpc.status.UNAVAILABLE,
+    `the server is currently unable to handle the request (${verb} ${def.resource}): ${detail}`,
+    "ServiceUnavailable",
+  );
+
+/** An invalid Scale (the scale subresource), worded as Kubernetes' `Scale.autoscaling "web" is invalid`. */
+export const invalidScale = (name: string, field: string, value: unknown, detail: string) =>
+  invalid(new InvalidObjectError("Scale.autoscaling", name, [new FieldError("Invalid", field, value, detail)]));
 
 /** pods/binding refused: the pod is bound already, being deleted, or another pod by that name. */
 export const bindingConflict = (name: string, detail: string) =>

@@ -8,6 +8,7 @@ import { createLogger, startMetricsServer, type Logger, type MetricsServer } fro
 import type { ApiServerConfig } from "./config.js";
 import { apiMetrics } from "./metrics.js";
 import { ObjectService } from "./registry/objectService.js";
+import { AggregatedApis } from "./server/aggregatedApis.js";
 import { apiHandlers } from "./server/apiHandlers.js";
 import { addReflection } from "./server/reflection.js";
 import { Compactor } from "./storage/compactor.js";
@@ -66,6 +67,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   const compactor = new Compactor(store, cache, cfg.etcdCompactionIntervalSeconds * 1000, log);
   compactor.start();
 
+  const aggregated = new AggregatedApis(cfg.metricsServer);
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
     "grpc.max_send_message_length": 512 * 1024 * 1024,
@@ -83,6 +85,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
         history: () => cache.historyStats,
       }),
       log,
+      aggregated,
       watchLimits: { maxPendingBytes: cfg.watchMaxPendingBytes, stallTimeoutMs: cfg.watchStallTimeoutSeconds * 1000 },
       etcdVersion: async () => (await etcd.maintenance.status()).version,
     }),
@@ -108,6 +111,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
     close: async () => {
       compactor.stop();
       cache.stop();
+      aggregated.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       server.forceShutdown();
       await metrics.close();

@@ -6,6 +6,12 @@ export const apiServerOptions = {
   bindAddress: { flag: "bind-address", description: "address the gRPC API listens on", default: "0.0.0.0" },
   port: { flag: "port", description: "gRPC API port", default: 6443 },
   metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz", default: 8080 },
+  metricsServer: {
+    flag: "metrics-server",
+    description:
+      "host:port of metrics-server's gRPC API, where Get and List of metrics.k8s.io go (Kubernetes registers it with an APIService object); empty: metrics are unavailable",
+    default: "",
+  },
   etcdCompactionIntervalSeconds: {
     flag: "etcd-compaction-interval",
     description: "seconds between etcd compactions (0: never)",

@@ -35,6 +35,41 @@ export const controllerManagerOptions = {
     default: 10,
     duration: true,
   },
+  concurrentHorizontalPodAutoscalerSyncs: {
+    flag: "concurrent-horizontal-pod-autoscaler-syncs",
+    description: "HorizontalPodAutoscalers reconciled at once",
+    default: 5,
+  },
+  horizontalPodAutoscalerSyncPeriodSeconds: {
+    flag: "horizontal-pod-autoscaler-sync-period",
+    description: "seconds between two looks of the HPA controller at each HorizontalPodAutoscaler",
+    default: 15,
+    duration: true,
+  },
+  horizontalPodAutoscalerDownscaleStabilizationSeconds: {
+    flag: "horizontal-pod-autoscaler-downscale-stabilization",
+    description:
+      "seconds of recommendations a scale-down takes the highest of (an HPA's behavior.scaleDown.stabilizationWindowSeconds overrides it)",
+    default: 300,
+    duration: true,
+  },
+  horizontalPodAutoscalerTolerance: {
+    flag: "horizontal-pod-autoscaler-tolerance",
+    description: "a ratio of metric to target this close to 1 is no reason to scale",
+    default: 0.1,
+  },
+  horizontalPodAutoscalerCpuInitializationPeriodSeconds: {
+    flag: "horizontal-pod-autoscaler-cpu-initialization-period",
+    description: "seconds after a pod's start during which its CPU samples count only once it is ready and a full window has passed",
+    default: 300,
+    duration: true,
+  },
+  horizontalPodAutoscalerInitialReadinessDelaySeconds: {
+    flag: "horizontal-pod-autoscaler-initial-readiness-delay",
+    description: "seconds after a pod's start during which a not-ready pod is taken as never ready yet",
+    default: 30,
+    duration: true,
+  },
   ...leaderElectionOptions,
   leaderElectResourceName: {
     flag: "leader-elect-resource-name",

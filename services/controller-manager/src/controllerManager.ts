@@ -8,6 +8,7 @@ import { GarbageCollector } from "./controllers/garbagecollector/garbageCollecto
 import { JobController } from "./controllers/job/jobController.js";
 import { NamespaceController } from "./controllers/namespace/namespaceController.js";
 import { NodeLifecycleController } from "./controllers/nodelifecycle/nodeLifecycleController.js";
+import { HorizontalController } from "./controllers/podautoscaler/horizontalController.js";
 import type { ControllerContext, QueueController } from "./controllers/queueController.js";
 import { ReplicaSetController } from "./controllers/replicaset/replicaSetController.js";
 
@@ -39,6 +40,16 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
     [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],
+    [
+      new HorizontalController(ctx, {
+        syncPeriodSeconds: cfg.horizontalPodAutoscalerSyncPeriodSeconds,
+        downscaleStabilizationSeconds: cfg.horizontalPodAutoscalerDownscaleStabilizationSeconds,
+        tolerance: cfg.horizontalPodAutoscalerTolerance,
+        cpuInitializationPeriodSeconds: cfg.horizontalPodAutoscalerCpuInitializationPeriodSeconds,
+        initialReadinessDelaySeconds: cfg.horizontalPodAutoscalerInitialReadinessDelaySeconds,
+      }),
+      cfg.concurrentHorizontalPodAutoscalerSyncs,
+    ],
     [
       new NodeLifecycleController(ctx, {
         nodeMonitorGracePeriodSeconds: cfg.nodeMonitorGracePeriodSeconds,

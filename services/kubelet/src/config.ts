@@ -11,7 +11,7 @@ export const kubeletOptions = {
   capacityMemory: { flag: "capacity-memory", description: "memory the node claims (emulated)", default: "8Gi" },
   maxPods: { flag: "max-pods", description: "pods the node takes", default: 110 },
   port: { flag: "port", description: "port of the kubelet's gRPC endpoint (logs)", default: 10250 },
-  metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz", default: 10255 },
+  metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /metrics/resource, /healthz and /readyz", default: 10255 },
   nodeStatusUpdateFrequencySeconds: {
     flag: "node-status-update-frequency",
     description: "seconds between Node status writes",
@@ -47,6 +47,11 @@ export const kubeletOptions = {
     description: "longest image pull back-off in seconds",
     default: 300,
     duration: true,
+  },
+  hostCgroupRoot: {
+    flag: "host-cgroup-root",
+    description: "where the host's cgroup filesystem is mounted in the kubelet's container (read for /metrics/resource)",
+    default: "/sys/fs/cgroup",
   },
   dockerHost: { flag: "docker-host", description: "Docker Engine socket", default: "/var/run/docker.sock", env: "DOCKER_HOST_SOCKET" },
   podNetwork: {

@@ -5,3 +5,4 @@ export type { KubeletConfig } from "./config.js";
 export { LABEL } from "./runtime/labels.js";
 export { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
 export { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.js";
+export { CgroupReader } from "./stats/cgroupReader.js";

@@ -12,7 +12,7 @@ import {
   runWorkers,
   sleep,
 } from "@kubelab/client";
-import { startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
+import { RESOURCE_METRICS_CONTENT_TYPE, startMetricsServer, type Logger, type MetricsServer } from "@kubelab/service-kit";
 import type { KubeletConfig } from "./config.js";
 import { LeaseRenewer } from "./node/leaseRenewer.js";
 import { NodeStatusUpdater, parseLabels, parseTaint } from "./node/nodeStatus.js";
@@ -23,6 +23,8 @@ import { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.
 import { discoverNode } from "./runtime/nodeIdentity.js";
 import { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
 import { startKubeletServer, type KubeletServer } from "./server/logServer.js";
+import { CgroupReader } from "./stats/cgroupReader.js";
+import { ResourceStatsCollector } from "./stats/resourceStatsCollector.js";
 
 export interface RunningKubelet {
   nodeName: string;
@@ -141,7 +143,12 @@ export class Kubelet implements RunningKubelet {
     const runtimeVersion = `docker://${(await docker.version()).Version}`;
     const client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
     let kubelet: Kubelet | undefined;
-    const metrics = await startMetricsServer(cfg.metricsPort, { component: "kubelet", ready: () => kubelet?.informer.hasSynced ?? false });
+    const resourceStats = new ResourceStatsCollector(runtime, new CgroupReader(cfg.hostCgroupRoot), log);
+    const metrics = await startMetricsServer(cfg.metricsPort, {
+      component: "kubelet",
+      ready: () => kubelet?.informer.hasSynced ?? false,
+      routes: { "/metrics/resource": async () => ({ contentType: RESOURCE_METRICS_CONTENT_TYPE, body: await resourceStats.render() }) },
+    });
     const logServer = await startKubeletServer(runtime, cfg.port);
     const nodeStatus = new NodeStatusUpdater(client, {
       name: cfg.nodeName,

@@ -9,3 +9,4 @@ export {
   podCondition,
   podReadySinceMs,
 } from "./podConditions.js";
+export { scaleOf, type Scalable } from "./scale.js";

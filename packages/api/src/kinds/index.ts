@@ -10,3 +10,5 @@ import "./replicaSet.js";
 import "./deployment.js";
 import "./job.js";
 import "./service.js";
+import "./horizontalPodAutoscaler.js";
+import "./resourceMetrics.js";

@@ -21,6 +21,7 @@ import {
   forbidden,
   gone,
   invalidContinue,
+  methodNotAllowed,
   namespaceNotFound,
   notFound,
   tooLarge,
@@ -105,7 +106,7 @@ export class ObjectService {
   }
 
   async create(input: KubeObject): Promise<KubeObject> {
-    const def = kindOf(input);
+    const def = stored(kindOf(input));
     // The input was just decoded from the request and is ours to change.
     const obj = input;
     const meta = (obj.metadata ??= create(ObjectMetaSchema));
@@ -187,6 +188,7 @@ export class ObjectService {
   }
 
   async get(def: KindDefinition, namespace: string, name: string): Promise<KubeObject> {
+    stored(def);
     const cur = await this.store.get(def, def.namespaced ? namespace || "default" : "", name);
     if (!cur) throw notFound(def, name);
     return cur.obj;
@@ -198,6 +200,7 @@ export class ObjectService {
    * since the first page's revision, else from etcd at that revision.
    */
   async list(def: KindDefinition, q: ListQuery): Promise<ListPage> {
+    stored(def);
     const filter = objectFilter(def, q.namespace, q.labelSelector, q.fieldSelector);
     const prefix = resourcePrefix(def, q.namespace);
     const bounds = listBounds(def, q);
@@ -306,7 +309,7 @@ export class ObjectService {
 
   /** Update (spec and metadata) or UpdateStatus (status only), with optimistic concurrency. */
   async update(input: KubeObject, subresource: "" | "status"): Promise<KubeObject> {
-    const def = kindOf(input);
+    const def = stored(kindOf(input));
     const meta = input.metadata;
     if (!meta?.name) throw new InvalidObjectError(def.kind, "", [forbiddenField("metadata.name", "name is required for an update")]);
     if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
@@ -315,6 +318,7 @@ export class ObjectService {
   }
 
   async patch(def: KindDefinition, namespace: string, name: string, patchText: string, subresource: "" | "status"): Promise<KubeObject> {
+    stored(def);
     const patch = parseMergePatch(patchText);
     if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
     const ns = def.namespaced ? namespace || "default" : "";
@@ -419,6 +423,7 @@ export class ObjectService {
     name: string,
     opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string; propagationPolicy?: string },
   ): Promise<{ obj: KubeObject; removed: boolean }> {
+    stored(def);
     const ns = def.namespaced ? namespace || "default" : "";
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const cur = await this.store.get(def, ns, name);
@@ -483,6 +488,12 @@ export class ObjectService {
     const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, cur.rev));
     return res.ok ? n : undefined;
   }
+}
+
+/** Aggregated kinds (metrics) are read-only here: their server holds them, etcd never does. */
+function stored(def: KindDefinition): KindDefinition {
+  if (def.aggregated) throw methodNotAllowed();
+  return def;
 }
 
 function hasFinalizers(def: KindDefinition, obj: KubeObject): boolean {

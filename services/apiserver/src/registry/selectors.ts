@@ -1,31 +1,13 @@
-import {
-  FieldSelector,
-  FieldSelectorError,
-  LabelSelector,
-  SelectorParseError,
-  selectableFieldNames,
-  selectableFieldValue,
-  type KindDefinition,
-  type KubeObject,
-} from "@kubelab/api";
+import { FieldSelectorError, SelectorParseError, objectMatcher, type KindDefinition } from "@kubelab/api";
 import { badRequest } from "../apiErrors.js";
 import type { Filter } from "../storage/watchCache.js";
 
-/** The filter a list or watch applies: namespace, label selector and field selector. */
+/** The filter a list or watch applies: namespace, label selector and field selector; a bad selector is BadRequest. */
 export function objectFilter(def: KindDefinition, namespace: string, labelSelector: string, fieldSelector: string): Filter {
-  let labels: LabelSelector;
-  let fields: FieldSelector;
   try {
-    labels = LabelSelector.parse(labelSelector);
-    fields = FieldSelector.parse(fieldSelector);
-    fields.checkSupported(selectableFieldNames(def));
+    return objectMatcher(def, namespace, labelSelector, fieldSelector);
   } catch (e) {
     if (e instanceof SelectorParseError || e instanceof FieldSelectorError) throw badRequest(e.message);
     throw e;
   }
-  const ns = def.namespaced ? namespace : "";
-  return (obj: KubeObject) =>
-    (!ns || obj.metadata?.namespace === ns) &&
-    (labels.empty || labels.matches(obj.metadata?.labels)) &&
-    (fields.empty || fields.matches((f) => selectableFieldValue(def, obj, f)));
 }

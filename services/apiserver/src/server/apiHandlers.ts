@@ -20,11 +20,12 @@ import {
   type ListRequest,
   type PatchRequest,
   type UpdateRequest,
+  type UpdateScaleRequest,
   type WatchRequest,
 } from "@kubelab/api";
 import { UndecodableRequest } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
-import { badRequest, toApiError, undecodableRequest, unavailable, watcherTooSlow } from "../apiErrors.js";
+import { badRequest, methodNotAllowed, toApiError, undecodableRequest, unavailable, watcherTooSlow } from "../apiErrors.js";
 import type { ApiMetrics } from "../metrics.js";
 import type { ObjectService } from "../registry/objectService.js";
 import { bindPod } from "../registry/podBinding.js";
@@ -32,6 +33,8 @@ import { objectFilter } from "../registry/selectors.js";
 import { resourcePrefix } from "../storage/keys.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
 import { logsRelay } from "./logsRelay.js";
+import type { AggregatedApis } from "./aggregatedApis.js";
+import { getScale, updateScale } from "../registry/scale.js";
 import type { CacheWatcher, WatchCache } from "../storage/watchCache.js";
 import { MAX_MESSAGE_BYTES, MAX_UNPAGED_RESPONSE_BYTES, WatchSender, type WatchSenderLimits } from "./watchSender.js";
 
@@ -41,6 +44,8 @@ export interface HandlerDeps {
   metrics: ApiMetrics;
   log: Logger;
   etcdVersion: () => Promise<string>;
+  /** Where Get and List of aggregated kinds (metrics.k8s.io) go. */
+  aggregated: AggregatedApis;
   /** What a watcher may leave waiting before it is closed as too slow. */
   watchLimits: Omit<WatchSenderLimits, "maxMessageBytes">;
 }
@@ -132,13 +137,18 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
     get: unary<GetRequest>(
       "get",
       (r) => r.resource,
-      async (req) => packObject(await service.get(service.resolve(req.resource), req.namespace, req.name)),
+      async (req) => {
+        const def = service.resolve(req.resource);
+        if (def.aggregated) return deps.aggregated.get(def, req);
+        return packObject(await service.get(def, req.namespace, req.name));
+      },
     ),
     list: unary<ListRequest>(
       "list",
       (r) => r.resource,
       async (req) => {
         const def = service.resolve(req.resource);
+        if (def.aggregated) return deps.aggregated.list(def, req);
         if (req.limit < 0) throw badRequest(`limit: Invalid value: ${req.limit}: must be greater than or equal to 0`);
         const page = await service.list(def, {
           namespace: req.namespace,
@@ -198,6 +208,16 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
         }),
     ),
     logs: logsRelay(service),
+    getScale: unary<GetRequest>(
+      "get-scale",
+      (r) => r.resource,
+      (req) => getScale(service, req.resource, req.namespace, req.name),
+    ),
+    updateScale: unary<UpdateScaleRequest>(
+      "update-scale",
+      (r) => r.resource,
+      (req) => updateScale(service, req.resource, req.scale),
+    ),
     getAPIResources: unary<unknown>(
       "discovery",
       () => "",
@@ -219,6 +239,7 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
       };
       try {
         const def = service.resolve(req.resource);
+        if (def.aggregated) throw methodNotAllowed();
         if (!cache.ready) throw unavailable("the watch cache is not ready yet");
         let fromRev: number | undefined;
         if (req.resourceVersion && req.resourceVersion !== "0") {

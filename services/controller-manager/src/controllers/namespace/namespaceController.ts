@@ -1,4 +1,4 @@
-import { allKinds, type Namespace } from "@kubelab/api";
+import { storedKinds, type Namespace } from "@kubelab/api";
 import { ignoreNotFound, type Informer } from "@kubelab/client";
 import { QueueController, type ControllerContext } from "../queueController.js";
 
@@ -28,7 +28,7 @@ export class NamespaceController extends QueueController {
     const ns = this.namespaces.get(key);
     if (!ns?.metadata?.deletionTimestamp || !ns.spec?.finalizers.includes("kubernetes")) return;
     let remaining = 0;
-    for (const def of allKinds().filter((k) => k.namespaced)) {
+    for (const def of storedKinds().filter((k) => k.namespaced)) {
       const { items } = await this.ctx.client.listAll(def.resource, { namespace: key });
       for (const obj of items) {
         remaining++;

@@ -6,7 +6,10 @@ import {
   decodeObject,
   kindOf,
   objectToJson,
+  scaleOf,
   selectableFieldValue,
+  type Scalable,
+  type Scale,
   type KindDefinition,
   type KubeObject,
 } from "@kubelab/api";
@@ -289,6 +292,20 @@ export class FakeClient {
     if (typeof pinned === "string" && pinned && pinned !== cur.metadata!.resourceVersion) throw conflictError(def, name);
     const patched = decodeObject(applyMergePatch(objectToJson(cur), doc)).obj;
     return this.commit(def, this.successor(def, cur, patched, subresource === "status" ? "status" : "")) as T;
+  }
+
+  /** The scale subresource, over the store's Deployments and ReplicaSets (recorded as the get or patch it is). */
+  async getScale(resource: "deployments" | "replicasets", namespace: string, name: string): Promise<Scale> {
+    return scaleOf(await this.get<Scalable>(resource, namespace, name));
+  }
+
+  async updateScale(resource: "deployments" | "replicasets", scale: Scale): Promise<Scale> {
+    const m = scale.metadata!;
+    const patch = {
+      spec: { replicas: scale.spec?.replicas ?? 0 },
+      ...(m.resourceVersion && { metadata: { resourceVersion: m.resourceVersion } }),
+    };
+    return scaleOf(await this.patch<Scalable>(resource, m.namespace, m.name, patch));
   }
 
   async delete<T extends KubeObject>(
