@@ -2,9 +2,14 @@
 // npm run lab: check the machine (installing what it lacks where it may), install, build, build
 // the images (offline if need be), compose up, wait healthy.
 // Also: stop and start (the lab's state kept), down (the lab and its volumes removed), images, status.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import {
   API_PORT_VARS,
   DEFAULT_PROJECT,
+  HTTP_PORT_VARS,
+  kubeconfigYaml,
+  root,
   LAB_SERVICES,
   buildAll,
   composeRun,
@@ -17,6 +22,14 @@ import { ensurePrerequisites } from "./prerequisites.mjs";
 
 const project = process.env.KUBELAB_PROJECT ?? DEFAULT_PROJECT;
 const ports = API_PORT_VARS.map((v, i) => process.env[v] ?? String(6443 + i));
+const httpPorts = HTTP_PORT_VARS.map((v, i) => process.env[v] ?? String(6080 + i));
+const kubeconfig = path.join(root, ".lab", "kubeconfig");
+
+/** Writes the kubeconfig kubectl finds the lab with (.lab/ is ignored by git). */
+function writeKubeconfig() {
+  mkdirSync(path.dirname(kubeconfig), { recursive: true });
+  writeFileSync(kubeconfig, kubeconfigYaml(httpPorts));
+}
 const log = (m) => process.stderr.write(`lab: ${m}\n`);
 
 const commands = {
@@ -27,16 +40,20 @@ const commands = {
     composeRun(project, ["up", "-d"], { quiet: true });
     log("waiting for every service to be healthy");
     await waitHealthy(project);
+    writeKubeconfig();
     process.stdout.write(
       [
         "",
-        `kubelab is up: its three API servers listen on 127.0.0.1:${ports.join(", ")} (gRPC).`,
+        `kubelab is up: its three API servers listen on 127.0.0.1:${ports.join(", ")} (gRPC) and ${httpPorts.join(", ")} (Kubernetes' HTTP API).`,
         "",
         `  export KUBELAB_SERVER=${ports.map((p) => `127.0.0.1:${p}`).join(",")}   # the CLI's default anyway`,
         "  npx kubelab version",
         "  npx kubelab apply -f examples/quickstart.yaml",
         "  npx kubelab get nodes",
         "  npx kubelab get pods -A -w",
+        "",
+        `  export KUBECONFIG=${kubeconfig}   # kubectl, and Kubernetes' other clients`,
+        "  kubectl get nodes",
         "",
         "Break it: npx kubelab chaos status | kill leader:etcd | stop apiserver-1 | partition node-2 --from control-plane | heal",
         "          npx kubelab chaos run examples/chaos/node-power-loss.yaml   (a report of what the cluster did)",
@@ -59,6 +76,7 @@ const commands = {
     composeRun(project, ["start"], { quiet: true });
     log("waiting for every service to be healthy");
     await waitHealthy(project);
+    writeKubeconfig();
     log(`lab started: the API servers listen on 127.0.0.1:${ports.join(", ")}; the nodes restart their pods`);
   },
   async down() {

@@ -52,6 +52,39 @@ export const LAB_SERVICES = [
 
 /** The variables compose.yaml publishes the three API servers' ports by, on the host's 127.0.0.1. */
 export const API_PORT_VARS = ["KUBELAB_API_PORT", "KUBELAB_API_PORT_2", "KUBELAB_API_PORT_3"];
+/** The same for their HTTP API (Kubernetes' JSON API, for kubectl). */
+export const HTTP_PORT_VARS = ["KUBELAB_HTTP_PORT", "KUBELAB_HTTP_PORT_2", "KUBELAB_HTTP_PORT_3"];
+
+/**
+ * A kubeconfig for kubectl and Kubernetes' other clients: context "kubelab" on the first API
+ * server's HTTP port (kubectl takes one server; the others answer on the next ports and can be
+ * chosen with --server).
+ */
+export function kubeconfigYaml(httpPorts) {
+  const [first, ...others] = httpPorts;
+  return [
+    "# Written by npm run lab. kubectl talks to the first API server; the others answer at",
+    ...others.map((p) => `#   http://127.0.0.1:${p}`),
+    "# (kubectl --server=http://127.0.0.1:PORT). Plaintext and unauthenticated for now.",
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: kubelab",
+    "  cluster:",
+    `    server: http://127.0.0.1:${first}`,
+    "contexts:",
+    "- name: kubelab",
+    "  context:",
+    "    cluster: kubelab",
+    "    user: kubelab",
+    "    namespace: default",
+    "current-context: kubelab",
+    "users:",
+    "- name: kubelab",
+    "  user: {}",
+    "",
+  ].join("\n");
+}
 
 export function run(cmd, args, opts = {}) {
   const res = spawnSync(cmd, args, {

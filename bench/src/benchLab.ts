@@ -14,6 +14,7 @@ interface LabTools {
   teardown(project: string): void;
   containerOf(project: string, service: string): string;
   API_PORT_VARS: string[];
+  HTTP_PORT_VARS: string[];
 }
 const tools = labTools as unknown as LabTools;
 
@@ -28,6 +29,7 @@ export class BenchLab {
 
   async start(env: Record<string, string> = {}): Promise<void> {
     const ports = [await freePort(), await freePort(), await freePort()];
+    const httpPorts = [await freePort(), await freePort(), await freePort()];
     const nodePorts = await freePortRange(50);
     tools.buildAll(() => {}, { workspace: false });
     const podNetworkMetrics = String(await freePort());
@@ -36,6 +38,7 @@ export class BenchLab {
       env: {
         ...env,
         ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(ports[i])])),
+        ...Object.fromEntries(tools.HTTP_PORT_VARS.map((v, i) => [v, String(httpPorts[i])])),
         KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}`,
         KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
       },

@@ -27,6 +27,7 @@ describe("informer", () => {
         etcdServers: etcd.endpoints,
         bindAddress: "127.0.0.1",
         port,
+        httpPort: 0,
         metricsPort: 0,
         watchBookmarkIntervalSeconds: 1,
       }),
@@ -74,7 +75,7 @@ describe("informer", () => {
     await server.close();
     // While the informer's server is away, another writes and compacts past its resourceVersion.
     const other = await startApiServer(
-      defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port: 0, metricsPort: 0 }),
+      defaultApiServerConfig({ etcdServers: etcd.endpoints, bindAddress: "127.0.0.1", port: 0, httpPort: 0, metricsPort: 0 }),
       quiet,
     );
     const otherClient = new ApiClient(`127.0.0.1:${other.port}`);

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 // @ts-expect-error plain ESM shared with scripts/lab.mjs, no type declarations
@@ -16,6 +17,8 @@ interface LabTools {
   containerOf(project: string, service: string): string;
   compose(): string[];
   API_PORT_VARS: string[];
+  HTTP_PORT_VARS: string[];
+  kubeconfigYaml(httpPorts: number[]): string;
 }
 const tools = labTools as unknown as LabTools;
 
@@ -33,6 +36,8 @@ export class TestLab {
   readonly project = `kubelab-e2e-${process.pid}`;
   /** The host ports of the three API servers. */
   ports: number[] = [];
+  /** Their HTTP API's host ports (Kubernetes' JSON API, for kubectl). */
+  httpPorts: number[] = [];
   /** Host port where node-1's NodePort range (30000-30049) starts: base + (nodePort - 30000). */
   nodePortBase = 0;
   private stopped = false;
@@ -57,6 +62,7 @@ export class TestLab {
       });
     }
     this.ports = [await freePort(), await freePort(), await freePort()];
+    this.httpPorts = [await freePort(), await freePort(), await freePort()];
     await this.removeStaleLabs();
     tools.teardown(this.project);
     tools.buildAll(() => {}, { workspace: false });
@@ -66,6 +72,7 @@ export class TestLab {
     this.composeEnv = {
       ...this.env,
       ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(this.ports[i])])),
+      ...Object.fromEntries(tools.HTTP_PORT_VARS.map((v, i) => [v, String(this.httpPorts[i])])),
       KUBELAB_NODE_PORTS: nodePorts,
       KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
     };
@@ -145,6 +152,13 @@ export class TestLab {
 
   async docker(...args: string[]): Promise<string> {
     return (await exec("docker", args)).stdout;
+  }
+
+  /** This lab's kubeconfig (as npm run lab writes one), in a file of `dir`. */
+  writeKubeconfig(dir: string): string {
+    const file = path.join(dir, "kubeconfig");
+    writeFileSync(file, tools.kubeconfigYaml(this.httpPorts));
+    return file;
   }
 
   /** Runs the CLI against this lab: stdout, stderr and the exit code. */

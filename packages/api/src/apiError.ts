@@ -17,6 +17,8 @@ export type StatusReason =
   | "ServiceUnavailable"
   | "Timeout"
   | "MethodNotAllowed"
+  | "UnsupportedMediaType"
+  | "NotAcceptable"
   | "InternalError"
   | "Unknown";
 

@@ -22,7 +22,18 @@ export const quantityFields = new Set<string>([
 ]);
 
 /** Thrown for input that is not an object of a known kind, or has unknown or ill-typed fields. */
-export class DecodeError extends InvalidObjectError {}
+export class DecodeError extends InvalidObjectError {
+  constructor(
+    kind: string,
+    objectName: string,
+    causes: ConstructorParameters<typeof InvalidObjectError>[2],
+    message?: string,
+    /** The paths of fields the kind does not have (a strict decoding error). */
+    readonly unknownFields: readonly string[] = [],
+  ) {
+    super(kind, objectName, causes, message);
+  }
+}
 
 type JsonObject = { [k: string]: JsonValue };
 
@@ -54,6 +65,7 @@ export function decodeObject(json: unknown): { def: KindDefinition; obj: KubeObj
       name,
       [],
       `${def.kind} "${name}" is invalid: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(", ")}`,
+      unknown,
     );
   }
   if (errs.length) throw new DecodeError(def.kind, name, errs);

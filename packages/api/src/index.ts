@@ -58,3 +58,5 @@ export * from "./gen/kubelab/core/v1/podlogs_pb.js";
 export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";
 export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";
 export { POD_NETWORK_LABEL } from "./podNetwork.js";
+export { patchStrategyOf, type FieldPatchStrategy } from "./patchStrategies.js";
+export { applyStrategicMergePatch, StrategicMergePatchError } from "./strategicMergePatch.js";

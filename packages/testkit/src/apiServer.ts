@@ -13,6 +13,7 @@ export async function startTestApiServer(
       etcdServers,
       bindAddress: "127.0.0.1",
       port: 0,
+      httpPort: 0,
       metricsPort: 0,
       etcdRequestTimeoutSeconds: 3,
       ...overrides,

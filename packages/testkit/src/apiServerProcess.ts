@@ -18,6 +18,7 @@ export async function spawnApiServer(etcdServers: string[], extraArgs: string[] 
   const main = path.join(path.dirname(require.resolve("@kubelab/apiserver")), "main.js");
   const port = await freePort();
   const metricsPort = await freePort();
+  const httpPort = await freePort();
   const proc: ChildProcess = spawn(
     process.execPath,
     [
@@ -28,6 +29,7 @@ export async function spawnApiServer(etcdServers: string[], extraArgs: string[] 
       "--bind-address=127.0.0.1",
       `--port=${port}`,
       `--metrics-port=${metricsPort}`,
+      `--http-port=${httpPort}`,
       ...extraArgs,
     ],
     { stdio: ["ignore", "ignore", process.env.KUBELAB_TEST_LOGS ? "inherit" : "ignore"] },

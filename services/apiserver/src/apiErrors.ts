@@ -51,6 +51,26 @@ export const notFoundResource = (resource: string) =>
 export const methodNotAllowed = () =>
   new ApiError(grpc.status.UNIMPLEMENTED, "the server does not allow this method on the requested resource", "MethodNotAllowed");
 
+/** A patch of a media type this server does not take (server-side apply's included), as kube-apiserver's 415. */
+export const unsupportedMediaType = (accepted: string[]) =>
+  new ApiError(
+    grpc.status.INVALID_ARGUMENT,
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
+    "UnsupportedMediaType",
+  );
+
+/** A client that takes none of the media types a document is served in (kube-openapi's 406). */
+export const notAcceptable = (offered: string[]) =>
+  new ApiError(grpc.status.INVALID_ARGUMENT, `only the following media types are accepted: ${offered.join(", ")}`, "NotAcceptable");
+
+/** A JSON patch that does not apply (a failed test, a path that is not there): 422, as kube-apiserver answers it. */
+export const invalidPatch = (detail: string) =>
+  new ApiError(grpc.status.INVALID_ARGUMENT, `the server rejected our request due to an error in our request: ${detail}`, "Invalid");
+
+/** An HTTP request body over the server's limit. */
+export const bodyTooLarge = (maxBytes: number) =>
+  new ApiError(grpc.status.RESOURCE_EXHAUSTED, `the request body is larger than ${maxBytes} bytes`, "RequestEntityTooLarge");
+
 /** The API server behind an aggregated kind (metrics-server) is missing or does not answer. */
 export const aggregatedApiUnavailable = (verb: string, def: KindDefinition, detail: string) =>
   new ApiError(

@@ -10,6 +10,8 @@ import { apiMetrics } from "./metrics.js";
 import { ObjectService } from "./registry/objectService.js";
 import { AggregatedApis } from "./server/aggregatedApis.js";
 import { apiHandlers } from "./server/apiHandlers.js";
+import { startHttpApi } from "./http/httpApi.js";
+import { PodLogs } from "./server/logsRelay.js";
 import { addReflection } from "./server/reflection.js";
 import { Compactor } from "./storage/compactor.js";
 import { createEtcdClient } from "./storage/etcdClient.js";
@@ -21,6 +23,8 @@ const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-l
 
 export interface RunningApiServer {
   port: number;
+  /** Kubernetes' HTTP API, unless --http-port=-1. */
+  httpPort?: number;
   metricsPort: number;
   cache: WatchCache;
   compactor: Compactor;
@@ -68,6 +72,20 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   compactor.start();
 
   const aggregated = new AggregatedApis(cfg.metricsServer);
+  const podLogs = new PodLogs(service);
+  const handlerDeps = {
+    service,
+    cache,
+    metrics: apiMetrics(metrics.registry, {
+      watchers: () => cache.watcherCount,
+      objects: () => cache.count(),
+      history: () => cache.historyStats,
+    }),
+    log,
+    aggregated,
+    podLogs,
+    watchLimits: { maxPendingBytes: cfg.watchMaxPendingBytes, stallTimeoutMs: cfg.watchStallTimeoutSeconds * 1000 },
+  };
   const server = new grpc.Server({
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
     "grpc.max_send_message_length": 512 * 1024 * 1024,
@@ -76,19 +94,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   });
   server.addService(
     grpcServiceDefinition(ApiService, { server: true }),
-    apiHandlers({
-      service,
-      cache,
-      metrics: apiMetrics(metrics.registry, {
-        watchers: () => cache.watcherCount,
-        objects: () => cache.count(),
-        history: () => cache.historyStats,
-      }),
-      log,
-      aggregated,
-      watchLimits: { maxPendingBytes: cfg.watchMaxPendingBytes, stallTimeoutMs: cfg.watchStallTimeoutSeconds * 1000 },
-      etcdVersion: async () => (await etcd.maintenance.status()).version,
-    }),
+    apiHandlers({ ...handlerDeps, etcdVersion: async () => (await etcd.maintenance.status()).version }),
   );
   health.addToServer(server);
   addReflection(server, [file_kubelab_apiserver_v1_api, ...allKinds().map((k) => k.schema.file)], [ApiService.typeName]);
@@ -97,19 +103,22 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
       err ? reject(err) : resolve(p),
     ),
   );
+  const httpApi = cfg.httpPort >= 0 ? await startHttpApi(handlerDeps, { bindAddress: cfg.bindAddress, port: cfg.httpPort }) : undefined;
   serving = true;
   health.setStatus("", "SERVING");
   health.setStatus(ApiService.typeName, "SERVING");
-  log.info("API server serving", { port, metricsPort: metrics.port, etcd: cfg.etcdServers.join(",") });
+  log.info("API server serving", { port, httpPort: httpApi?.port, metricsPort: metrics.port, etcd: cfg.etcdServers.join(",") });
 
   return {
     port,
+    httpPort: httpApi?.port,
     metricsPort: metrics.port,
     cache,
     compactor,
     store,
     close: async () => {
       compactor.stop();
+      await httpApi?.close();
       cache.stop();
       aggregated.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));

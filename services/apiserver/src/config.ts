@@ -5,6 +5,11 @@ export const apiServerOptions = {
   etcdServers: { flag: "etcd-servers", description: "etcd members, comma-separated", default: ["http://127.0.0.1:2379"] },
   bindAddress: { flag: "bind-address", description: "address the gRPC API listens on", default: "0.0.0.0" },
   port: { flag: "port", description: "gRPC API port", default: 6443 },
+  httpPort: {
+    flag: "http-port",
+    description: "port of Kubernetes' HTTP API (JSON, plaintext), for kubectl and other Kubernetes clients (-1: none)",
+    default: 6080,
+  },
   metricsPort: { flag: "metrics-port", description: "HTTP port of /metrics, /healthz and /readyz", default: 8080 },
   metricsServer: {
     flag: "metrics-server",

@@ -24,30 +24,20 @@ import {
   type WatchRequest,
 } from "@kubelab/api";
 import { UndecodableRequest } from "@kubelab/client";
-import type { Logger } from "@kubelab/service-kit";
-import { badRequest, methodNotAllowed, toApiError, undecodableRequest, unavailable, watcherTooSlow } from "../apiErrors.js";
-import type { ApiMetrics } from "../metrics.js";
-import type { ObjectService } from "../registry/objectService.js";
+import { badRequest, toApiError, undecodableRequest } from "../apiErrors.js";
 import { bindPod } from "../registry/podBinding.js";
-import { objectFilter } from "../registry/selectors.js";
-import { resourcePrefix } from "../storage/keys.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
-import { logsRelay } from "./logsRelay.js";
+import { logsRelay, type PodLogs } from "./logsRelay.js";
+import { startWatch, type WatchStreamDeps } from "./watchStream.js";
 import type { AggregatedApis } from "./aggregatedApis.js";
 import { getScale, updateScale } from "../registry/scale.js";
-import type { CacheWatcher, WatchCache } from "../storage/watchCache.js";
-import { MAX_MESSAGE_BYTES, MAX_UNPAGED_RESPONSE_BYTES, WatchSender, type WatchSenderLimits } from "./watchSender.js";
+import { MAX_MESSAGE_BYTES, MAX_UNPAGED_RESPONSE_BYTES } from "./watchSender.js";
 
-export interface HandlerDeps {
-  service: ObjectService;
-  cache: WatchCache;
-  metrics: ApiMetrics;
-  log: Logger;
+export interface HandlerDeps extends WatchStreamDeps {
   etcdVersion: () => Promise<string>;
   /** Where Get and List of aggregated kinds (metrics.k8s.io) go. */
   aggregated: AggregatedApis;
-  /** What a watcher may leave waiting before it is closed as too slow. */
-  watchLimits: Omit<WatchSenderLimits, "maxMessageBytes">;
+  podLogs: PodLogs;
 }
 
 const toServiceError = (e: ApiError): Partial<grpc.ServiceError> => ({
@@ -207,7 +197,7 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
           etcdVersion: await deps.etcdVersion().catch(() => "unknown"),
         }),
     ),
-    logs: logsRelay(service),
+    logs: logsRelay(deps.podLogs),
     getScale: unary<GetRequest>(
       "get-scale",
       (r) => r.resource,
@@ -225,61 +215,18 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
     ),
     watch: (call: grpc.ServerWritableStream<WatchRequest, unknown>) => {
       const req = call.request;
-      metrics.requests.inc({ verb: "watch", resource: req.resource, code: "OK" });
-      let unregister: (() => void) | undefined;
-      let stopSender: (() => void) | undefined;
-      let closed = false;
-      const close = (err?: ApiError) => {
-        if (closed) return;
-        closed = true;
-        unregister?.();
-        stopSender?.();
-        if (err) call.emit("error", toServiceError(err));
-        else call.end();
-      };
-      try {
-        const def = service.resolve(req.resource);
-        if (def.aggregated) throw methodNotAllowed();
-        if (!cache.ready) throw unavailable("the watch cache is not ready yet");
-        let fromRev: number | undefined;
-        if (req.resourceVersion && req.resourceVersion !== "0") {
-          fromRev = Number(req.resourceVersion);
-          if (!Number.isInteger(fromRev) || fromRev < 0) {
-            throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(req.resourceVersion)}: must be an integer`);
-          }
-        }
-        const sender = new WatchSender(
-          (batch, taken) => call.write(encodeWatchResponse(batch), taken),
-          (why) => {
-            metrics.terminatedWatchers.inc({ resource: def.resource, reason: why });
-            log.info("closed a watcher that did not take its events", { resource: def.resource, reason: why, peer: call.getPeer() });
-            close(
-              watcherTooSlow(
-                why === "stalled"
-                  ? `its stream took nothing for ${deps.watchLimits.stallTimeoutMs / 1000} s`
-                  : `more than ${deps.watchLimits.maxPendingBytes} bytes of events waited for it`,
-              ),
-            );
-          },
-          { ...deps.watchLimits, maxMessageBytes: MAX_MESSAGE_BYTES },
-        );
-        stopSender = () => sender.close();
-        const watcher: CacheWatcher = {
-          resource: def.resource,
-          filter: objectFilter(def, req.namespace, req.labelSelector, req.fieldSelector),
-          bookmarks: req.allowWatchBookmarks,
-          lastRev: 0,
-          sendInitial: (events) => sender.sendInitial(events),
-          send: (bytes) => sender.send(bytes),
-          fail: (err) => close(toApiError(err)),
-        };
-        unregister = cache.addWatcher(watcher, fromRev, resourcePrefix(def, req.namespace));
-      } catch (e) {
-        close(toApiError(e));
-        return;
-      }
-      call.on("cancelled", () => close());
-      call.on("close", () => close());
+      const stop = startWatch(
+        deps,
+        req,
+        call.getPeer(),
+        (batch, taken) => call.write(encodeWatchResponse(batch), taken),
+        (err) => {
+          if (err) call.emit("error", toServiceError(err));
+          else call.end();
+        },
+      );
+      call.on("cancelled", stop);
+      call.on("close", stop);
     },
   };
 }

@@ -10,20 +10,36 @@ type KubeletClient = grpc.Client & {
 };
 const KubeletClientCtor = grpcClientClass<KubeletClient>(KubeletService);
 
-/**
- * The pods/log subresource: the API server checks the request against the pod, finds the pod's
- * node and that node's kubelet endpoint (InternalIP and daemonEndpoints.kubeletEndpoint.Port),
- * and relays the kubelet's stream; either side going away ends the other.
- */
-export function logsRelay(service: ObjectService) {
-  const clients = new Map<string, KubeletClient>();
-  const clientFor = (address: string) => {
-    let c = clients.get(address);
-    if (!c) clients.set(address, (c = new KubeletClientCtor(address, grpc.credentials.createInsecure())));
-    return c;
-  };
+/** A container's log stream from its node's kubelet, with where it comes from (for errors). */
+export interface PodLogStream {
+  upstream: grpc.ClientReadableStream<PodLogChunk>;
+  node: string;
+  address: string;
+}
 
-  async function target(req: PodLogOptions): Promise<{ address: string; node: string; request: PodLogOptions }> {
+/**
+ * The pods/log subresource, for the gRPC and the HTTP API alike: checks the request against the
+ * pod, finds the pod's node and that node's kubelet endpoint (InternalIP and
+ * daemonEndpoints.kubeletEndpoint.Port), and opens the kubelet's stream of the log.
+ */
+export class PodLogs {
+  private readonly clients = new Map<string, KubeletClient>();
+
+  constructor(private readonly service: ObjectService) {}
+
+  async open(req: PodLogOptions): Promise<PodLogStream> {
+    const { address, node, request } = await this.target(req);
+    return { upstream: this.clientFor(address).logs(request), node, address };
+  }
+
+  private clientFor(address: string): KubeletClient {
+    let c = this.clients.get(address);
+    if (!c) this.clients.set(address, (c = new KubeletClientCtor(address, grpc.credentials.createInsecure())));
+    return c;
+  }
+
+  private async target(req: PodLogOptions): Promise<{ address: string; node: string; request: PodLogOptions }> {
+    const service = this.service;
     if (!req.name) throw badRequest("name: Required value");
     const namespace = req.namespace || "default";
     const pod = (await service.get(kindForResource("pods")!, namespace, req.name)) as Pod;
@@ -45,13 +61,15 @@ export function logsRelay(service: ObjectService) {
     if (!ip || !port) throw noKubeletEndpoint(nodeName);
     return { address: `${ip.includes(":") ? `[${ip}]` : ip}:${port}`, node: nodeName, request: { ...req, namespace, container } };
   }
+}
 
+/** The gRPC Logs handler: relays the kubelet's stream; either side going away ends the other. */
+export function logsRelay(logs: PodLogs) {
   return (call: grpc.ServerWritableStream<PodLogOptions, unknown>) => {
     // grpc-js ends a server stream with a status when "error" is emitted with code and details.
     const fail = (e: ApiError) => call.emit("error", { code: e.code, details: e.message, metadata: e.toMetadata() });
-    target(call.request).then(
-      ({ address, node, request }) => {
-        const upstream = clientFor(address).logs(request);
+    logs.open(call.request).then(
+      ({ upstream, node, address }) => {
         call.on("cancelled", () => upstream.cancel());
         upstream.on("data", (chunk: PodLogChunk) => {
           if (!call.write(chunk)) upstream.pause();

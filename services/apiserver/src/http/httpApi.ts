@@ -1,0 +1,644 @@
+import http from "node:http";
+import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import {
+  ApiError,
+  BookmarkSchema,
+  DecodeError,
+  PodLogOptionsSchema,
+  ScaleSchema,
+  StrategicMergePatchError,
+  WatchEventSchema,
+  applyStrategicMergePatch,
+  decodeMessage,
+  decodeObject,
+  objectToJson,
+  unpackObject,
+  type KindDefinition,
+  type KubeObject,
+  type ListResponse,
+  type Scale,
+} from "@kubelab/api";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import jsonPatch from "fast-json-patch";
+import type { Logger } from "@kubelab/service-kit";
+import {
+  badRequest,
+  bodyTooLarge,
+  invalidPatch,
+  methodNotAllowed,
+  notAcceptable,
+  notFoundResource,
+  toApiError,
+  unsupportedMediaType,
+} from "../apiErrors.js";
+import { bindPod } from "../registry/podBinding.js";
+import { getScale, updateScale } from "../registry/scale.js";
+import type { AggregatedApis } from "../server/aggregatedApis.js";
+import type { PodLogs } from "../server/logsRelay.js";
+import { startWatch, type WatchStreamDeps } from "../server/watchStream.js";
+import { MAX_UNPAGED_RESPONSE_BYTES } from "../server/watchSender.js";
+import { apiGroupDoc, apiGroupListDoc, apiResourceListDoc, apiVersionsDoc, versionDoc } from "./discoveryDocs.js";
+import { kindForPath, parseApiPath } from "./routes.js";
+import { deletedStatus, statusOfError } from "./status.js";
+import { tableOf, wantsTable } from "./table.js";
+import { servedOpenApiV2, servedOpenApiV3, servedOpenApiV3Root } from "./openapi.js";
+
+export interface HttpApiDeps extends WatchStreamDeps {
+  aggregated: AggregatedApis;
+  podLogs: PodLogs;
+  log: Logger;
+}
+
+export interface RunningHttpApi {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Bytes a request body may have: an object's limit (1.5 MiB) with room for a patch's framing. */
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** Bytes of one page of a List over HTTP, where no 4 MiB message limit applies. */
+const HTTP_PAGE_MAX_BYTES = 8 * 1024 * 1024;
+/** Retries of a JSON or strategic merge patch that lost a race to another writer. */
+const PATCH_ATTEMPTS = 5;
+
+/** Starts Kubernetes' HTTP API (JSON) beside the gRPC one, over the same object service and watch cache. */
+export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: string; port: number }): Promise<RunningHttpApi> {
+  const api = new HttpApi(deps);
+  const server = http.createServer((req, res) => api.handle(req, res));
+  // Long watches: no server-side timeout of idle requests (the watch's own timeoutSeconds ends it).
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.bindAddress, () => resolve());
+  });
+  const addr = server.address();
+  api.advertise = `${opts.bindAddress === "0.0.0.0" ? "127.0.0.1" : opts.bindAddress}:${typeof addr === "object" && addr ? addr.port : opts.port}`;
+  return {
+    port: typeof addr === "object" && addr ? addr.port : opts.port,
+    close: () =>
+      new Promise<void>((r) => {
+        api.closing = true;
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+type Req = http.IncomingMessage;
+type Res = http.ServerResponse;
+
+interface ResourceRequest {
+  def: KindDefinition;
+  namespace: string;
+  name: string;
+  subresource: string;
+  query: URLSearchParams;
+}
+
+const isTrue = (v: string | null) => v === "true" || v === "1";
+const asksDryRun = (q: URLSearchParams) => q.getAll("dryRun").length > 0;
+
+/**
+ * Kubernetes' HTTP API, JSON only: discovery (/version, /api, /apis, each group version's
+ * resources), and every verb on every kind mapped onto the API server's one ObjectService and
+ * watch cache (the same the gRPC API uses): get, list (selectors, limit/continue), watch (a stream
+ * of JSON events with bookmarks, an ERROR event with a 410 Status after compaction), create,
+ * update, patch (merge, JSON patch), delete and deletecollection; the status, scale, log and
+ * binding subresources; Tables for kubectl; errors as metav1.Status with Kubernetes' codes.
+ */
+class HttpApi {
+  advertise = "";
+  closing = false;
+
+  constructor(private readonly deps: HttpApiDeps) {}
+
+  handle(req: Req, res: Res): void {
+    this.route(req, res).catch((e: unknown) => {
+      const err = toApiError(e);
+      if (err.reason === "InternalError")
+        this.deps.log.error("HTTP request failed", { method: req.method, url: req.url, error: (e as Error)?.stack ?? String(e) });
+      this.sendStatus(res, err);
+    });
+  }
+
+  private async route(req: Req, res: Res): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const method = req.method ?? "GET";
+    if (url.pathname === "/openapi/v2" || url.pathname === "/openapi/v3" || url.pathname.startsWith("/openapi/v3/")) {
+      if (method !== "GET") throw methodNotAllowed();
+      return this.openApi(req, res, url);
+    }
+    if (asksDryRun(url.searchParams)) throw badRequest("dryRun is not supported by this server yet: send the request without it");
+    const path = parseApiPath(url.pathname);
+    switch (path.type) {
+      case "version":
+        return this.send(res, 200, versionDoc(`${process.platform}/${process.arch}`));
+      case "legacyRoot":
+        return this.send(res, 200, apiVersionsDoc(this.advertise));
+      case "groups":
+        return this.send(res, 200, apiGroupListDoc());
+      case "group": {
+        const g = apiGroupDoc(path.group);
+        if (!g) throw notFoundResource(url.pathname);
+        return this.send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...g });
+      }
+      case "groupVersion": {
+        const doc = apiResourceListDoc(path.group ? `${path.group}/${path.version}` : path.version);
+        if (!doc) throw notFoundResource(url.pathname);
+        return this.send(res, 200, doc);
+      }
+      case "resource": {
+        const def = kindForPath(path.group, path.version, path.resource);
+        if (!def) throw notFoundResource(url.pathname);
+        const r: ResourceRequest = {
+          def,
+          namespace: def.namespaced ? path.namespace : "",
+          name: path.name,
+          subresource: path.subresource,
+          query: url.searchParams,
+        };
+        return this.resource(req, res, method, r);
+      }
+      default:
+        if (url.pathname === "/healthz" || url.pathname === "/livez" || url.pathname === "/readyz") {
+          res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+          return;
+        }
+        throw notFoundResource(url.pathname);
+    }
+  }
+
+  private async resource(req: Req, res: Res, method: string, r: ResourceRequest): Promise<void> {
+    const { def, name, subresource } = r;
+    if (!name) {
+      if (method === "GET") return isTrue(r.query.get("watch")) ? this.watch(req, res, r) : this.list(req, res, r);
+      if (method === "POST") return this.create(req, res, r);
+      if (method === "DELETE") return this.deleteCollection(req, res, r);
+      throw methodNotAllowed();
+    }
+    if (def.aggregated && (method !== "GET" || subresource)) throw methodNotAllowed();
+    switch (subresource) {
+      case "":
+      case "status":
+        if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
+        if (method === "GET") return this.get(req, res, r);
+        if (method === "PUT") return this.update(req, res, r);
+        if (method === "PATCH") return this.patch(req, res, r);
+        if (method === "DELETE" && !subresource) return this.delete(req, res, r);
+        throw methodNotAllowed();
+      case "scale":
+        return this.scale(req, res, method, r);
+      case "log":
+        if (method !== "GET" || def.resource !== "pods") throw methodNotAllowed();
+        return this.logs(req, res, r);
+      case "binding":
+        if (method !== "POST" || def.resource !== "pods") throw methodNotAllowed();
+        return this.binding(req, res, r);
+      default:
+        throw notFoundResource(`${def.resource}/${subresource}`);
+    }
+  }
+
+  // --- reads
+
+  private async get(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const { def, namespace, name } = r;
+    const obj = def.aggregated
+      ? unpackObject((await this.deps.aggregated.get(def, { resource: def.resource, namespace, name } as never)) as never)
+      : await this.deps.service.get(def, namespace, name);
+    if (wantsTable(req.headers.accept)) return this.send(res, 200, tableOf(def, [obj], { resourceVersion: obj.metadata?.resourceVersion }));
+    this.send(res, 200, objectToJson(obj));
+  }
+
+  private async list(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const { def, namespace, query } = r;
+    const limit = Number(query.get("limit") ?? 0);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw badRequest(`limit: Invalid value: ${query.get("limit")}: must be greater than or equal to 0`);
+    const q = {
+      namespace,
+      labelSelector: query.get("labelSelector") ?? "",
+      fieldSelector: query.get("fieldSelector") ?? "",
+      limit,
+      continue: query.get("continue") ?? "",
+    };
+    let items: KubeObject[];
+    let resourceVersion = "";
+    let cont = "";
+    let remaining: number | undefined;
+    if (def.aggregated) {
+      const page = (await this.deps.aggregated.list(def, { resource: def.resource, ...q } as never)) as ListResponse;
+      items = page.items.map((a) => unpackObject(a));
+    } else {
+      const page = await this.deps.service.list(def, {
+        ...q,
+        pageMaxBytes: HTTP_PAGE_MAX_BYTES,
+        unpagedMaxBytes: 8 * MAX_UNPAGED_RESPONSE_BYTES,
+      });
+      items = page.entries.map((e) => withResourceVersion(e.obj, e.rev));
+      resourceVersion = page.resourceVersion;
+      cont = page.continue;
+      remaining = page.remaining;
+    }
+    if (wantsTable(req.headers.accept)) return this.send(res, 200, tableOf(def, items, { resourceVersion, continue: cont }));
+    this.send(res, 200, {
+      kind: `${def.kind}List`,
+      apiVersion: def.apiVersion,
+      metadata: { resourceVersion, ...(cont && { continue: cont }), ...(remaining !== undefined && { remainingItemCount: remaining }) },
+      items: items.map((o) => objectToJson(o)),
+    });
+  }
+
+  /**
+   * A watch: newline-delimited JSON events on a chunked 200 response, as kube-apiserver streams
+   * them; a watch that cannot go on (too old a resourceVersion, a slow reader, the server
+   * stopping) ends with an ERROR event holding the Status, which client-go acts on (a 410 relists).
+   */
+  private watch(req: Req, res: Res, r: ResourceRequest): void {
+    const { def, namespace, query } = r;
+    const table = wantsTable(req.headers.accept);
+    res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    res.flushHeaders();
+    const line = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`;
+    const eventLine = (bytes: Uint8Array) => {
+      const ev = decodeMessage(WatchEventSchema, bytes);
+      if (ev.type === "BOOKMARK") {
+        const b = anyUnpack(ev.object!, BookmarkSchema)!;
+        return line("BOOKMARK", {
+          kind: def.kind,
+          apiVersion: def.apiVersion,
+          metadata: { resourceVersion: b.metadata?.resourceVersion ?? "" },
+        });
+      }
+      const obj = unpackObject(ev.object);
+      return line(ev.type, table ? tableOf(def, [obj], { resourceVersion: obj.metadata?.resourceVersion }) : objectToJson(obj));
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const stop = startWatch(
+      this.deps,
+      {
+        resource: def.resource,
+        namespace,
+        labelSelector: query.get("labelSelector") ?? "",
+        fieldSelector: query.get("fieldSelector") ?? "",
+        resourceVersion: query.get("resourceVersion") ?? "",
+        allowWatchBookmarks: isTrue(query.get("allowWatchBookmarks")),
+      },
+      req.socket.remoteAddress ?? "",
+      (batch, taken) => {
+        res.write(batch.map(eventLine).join(""), () => taken());
+      },
+      (err) => {
+        clearTimeout(timer);
+        if (err && !res.writableEnded) res.write(line("ERROR", statusOfError(err)));
+        res.end();
+      },
+    );
+    const timeoutSeconds = Number(query.get("timeoutSeconds") ?? 0);
+    if (timeoutSeconds > 0) timer = setTimeout(stop, timeoutSeconds * 1000);
+    res.on("close", () => {
+      clearTimeout(timer);
+      stop();
+    });
+  }
+
+  // --- writes
+
+  private async create(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const obj = this.decodeFor(r, await readJson(req));
+    this.send(res, 201, objectToJson(await this.deps.service.create(obj)));
+  }
+
+  private async update(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const obj = this.decodeFor(r, await readJson(req));
+    if (obj.metadata?.name !== r.name)
+      throw badRequest(`the name of the object (${obj.metadata?.name ?? ""}) does not match the name on the URL (${r.name})`);
+    this.send(res, 200, objectToJson(await this.deps.service.update(obj, r.subresource === "status" ? "status" : "")));
+  }
+
+  private async patch(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const { def, namespace, name } = r;
+    const sub = r.subresource === "status" ? "status" : "";
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    const body = await readBody(req);
+    if (type === "application/merge-patch+json") {
+      return this.send(res, 200, objectToJson(await this.deps.service.patch(def, namespace, name, body, sub)));
+    }
+    if (type === "application/strategic-merge-patch+json") {
+      const patch = parseJson(body);
+      if (!patch || typeof patch !== "object" || Array.isArray(patch)) throw badRequest("a strategic merge patch must be a JSON object");
+      return this.send(
+        res,
+        200,
+        objectToJson(await this.patchWith(r, sub, (cur) => strategicPatch(def, cur, patch as Record<string, unknown>))),
+      );
+    }
+    if (type === "application/json-patch+json") {
+      const ops = parseJson(body);
+      if (!Array.isArray(ops)) throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
+      return this.send(res, 200, objectToJson(await this.patchWith(r, sub, (cur) => applyJsonPatch(cur, ops))));
+    }
+    throw unsupportedMediaType(["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]);
+  }
+
+  /**
+   * A patch computed on the current object's JSON and written as an update pinned to that
+   * version, retried from the new current object when another writer came first (kube-apiserver's
+   * GuaranteedUpdate does the same).
+   */
+  private async patchWith(r: ResourceRequest, sub: "" | "status", apply: (cur: Record<string, unknown>) => unknown): Promise<KubeObject> {
+    for (let attempt = 1; ; attempt++) {
+      const cur = await this.deps.service.get(r.def, r.namespace, r.name);
+      const next = this.decodeFor(r, apply(objectToJson(cur)));
+      next.metadata!.resourceVersion = cur.metadata?.resourceVersion ?? "";
+      try {
+        return await this.deps.service.update(next, sub);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.reason === "Conflict") || attempt >= PATCH_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  private async delete(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const opts = await deleteOptions(req, r.query);
+    const { obj, removed } = await this.deps.service.delete(r.def, r.namespace, r.name, opts);
+    if (!removed) return this.send(res, 200, objectToJson(obj));
+    const group = r.def.apiVersion.includes("/") ? r.def.apiVersion.split("/")[0]! : "";
+    this.send(res, 200, deletedStatus({ name: r.name, group, kind: r.def.resource, uid: obj.metadata?.uid ?? "" }));
+  }
+
+  /** deletecollection: every object the selectors match, each deleted as a DELETE would. */
+  private async deleteCollection(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const opts = await deleteOptions(req, r.query);
+    const page = await this.deps.service.list(r.def, {
+      namespace: r.namespace,
+      labelSelector: r.query.get("labelSelector") ?? "",
+      fieldSelector: r.query.get("fieldSelector") ?? "",
+      limit: 0,
+      continue: "",
+      pageMaxBytes: HTTP_PAGE_MAX_BYTES,
+      unpagedMaxBytes: 8 * MAX_UNPAGED_RESPONSE_BYTES,
+    });
+    const deleted: KubeObject[] = [];
+    for (const e of page.entries) {
+      const m = e.obj.metadata!;
+      try {
+        deleted.push((await this.deps.service.delete(r.def, m.namespace, m.name, opts)).obj);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === "NotFound")) throw err;
+      }
+    }
+    this.send(res, 200, {
+      kind: `${r.def.kind}List`,
+      apiVersion: r.def.apiVersion,
+      metadata: {},
+      items: deleted.map((o) => objectToJson(o)),
+    });
+  }
+
+  // --- subresources
+
+  private async scale(req: Req, res: Res, method: string, r: ResourceRequest): Promise<void> {
+    const resource = r.def.resource;
+    const scaleJson = (s: Scale) => toJson(ScaleSchema, s) as Record<string, unknown>;
+    if (method === "GET") return this.send(res, 200, scaleJson(await getScale(this.deps.service, resource, r.namespace, r.name)));
+    let next: Scale;
+    if (method === "PUT") {
+      next = fromJson(ScaleSchema, (await readJson(req)) as never, { ignoreUnknownFields: false });
+    } else if (method === "PATCH") {
+      const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+      const cur = scaleJson(await getScale(this.deps.service, resource, r.namespace, r.name));
+      const body = parseJson(await readBody(req));
+      let patched: unknown;
+      // A Scale has no lists: its strategic merge patch is a merge patch.
+      if (type === "application/merge-patch+json" || type === "application/strategic-merge-patch+json") patched = mergePatch(cur, body);
+      else if (type === "application/json-patch+json" && Array.isArray(body)) patched = applyJsonPatch(cur, body);
+      else
+        throw unsupportedMediaType([
+          "application/json-patch+json",
+          "application/merge-patch+json",
+          "application/strategic-merge-patch+json",
+        ]);
+      next = fromJson(ScaleSchema, patched as never);
+      // A patch applies to the current object, whatever version the client read.
+      if (next.metadata) next.metadata.resourceVersion = "";
+    } else {
+      throw methodNotAllowed();
+    }
+    next.metadata = { ...next.metadata!, name: r.name, namespace: r.namespace };
+    this.send(res, 200, scaleJson(await updateScale(this.deps.service, resource, next)));
+  }
+
+  private async logs(_req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const q = r.query;
+    const int = (k: string) => (q.get(k) === null ? undefined : BigInt(Number(q.get(k))));
+    const { upstream } = await this.deps.podLogs.open(
+      create(PodLogOptionsSchema, {
+        namespace: r.namespace,
+        name: r.name,
+        container: q.get("container") ?? "",
+        follow: isTrue(q.get("follow")),
+        previous: isTrue(q.get("previous")),
+        timestamps: isTrue(q.get("timestamps")),
+        tailLines: int("tailLines"),
+        sinceSeconds: int("sinceSeconds"),
+      }),
+    );
+    let started = false;
+    upstream.on("data", (chunk: { data: Uint8Array }) => {
+      if (!started) {
+        started = true;
+        res.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
+      }
+      if (!res.write(chunk.data)) upstream.pause();
+    });
+    res.on("drain", () => upstream.resume());
+    res.on("close", () => upstream.cancel());
+    upstream.on("end", () => {
+      if (!started) res.writeHead(200, { "content-type": "text/plain" });
+      res.end();
+    });
+    upstream.on("error", (e: Error & { code?: number }) => {
+      if (started) return void res.end();
+      this.sendStatus(res, toApiError(e));
+    });
+  }
+
+  private async binding(req: Req, res: Res, r: ResourceRequest): Promise<void> {
+    const body = (await readJson(req)) as { target?: { name?: string }; metadata?: { uid?: string } };
+    if (!body.target?.name) throw badRequest("target.name: Required value");
+    await bindPod(this.deps.service, r.namespace, r.name, body.target.name, body.metadata?.uid ?? "");
+    this.send(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
+  }
+
+  /**
+   * /openapi/v3 (the root: each group version's document and its hash), /openapi/v3/GROUP-PATH
+   * and /openapi/v2, as kube-openapi serves them: JSON, an ETag, 304 for a matching If-None-Match,
+   * a redirect from an old ?hash= to the current one, immutable caching for the current hash, and
+   * 406 for a client that takes only protobuf (client-go's /openapi/v2 asks for that alone).
+   */
+  private openApi(req: Req, res: Res, url: URL): void {
+    const served =
+      url.pathname === "/openapi/v2"
+        ? servedOpenApiV2()
+        : url.pathname === "/openapi/v3"
+          ? servedOpenApiV3Root()
+          : servedOpenApiV3(url.pathname.slice("/openapi/v3/".length));
+    if (!served) throw notFoundResource(url.pathname);
+    const accept = req.headers.accept ?? "";
+    if (accept && !/application\/json|application\/\*|\*\/\*/.test(accept)) throw notAcceptable(["application/json"]);
+    const etag = `"${served.hash}"`;
+    const askedHash = url.searchParams.get("hash");
+    if (askedHash && askedHash !== served.hash && url.pathname !== "/openapi/v3") {
+      res.writeHead(301, { location: `${url.pathname}?hash=${served.hash}` }).end();
+      return;
+    }
+    const headers: Record<string, string> = { "content-type": "application/json", etag, vary: "Accept" };
+    if (askedHash)
+      Object.assign(headers, { "cache-control": "public, immutable", expires: new Date(Date.now() + 365 * 86_400_000).toUTCString() });
+    if (req.headers["if-none-match"] === etag) {
+      res.writeHead(304, headers).end();
+      return;
+    }
+    res.writeHead(200, { ...headers, "content-length": String(Buffer.byteLength(served.body)) });
+    res.end(served.body);
+  }
+
+  // --- helpers
+
+  /** The request's object, of the URL's kind and in the URL's namespace (Kubernetes' checks and words). */
+  private decodeFor(r: ResourceRequest, json: unknown): KubeObject {
+    const o = json as { apiVersion?: string; kind?: string; metadata?: { namespace?: string } } | null;
+    if (o && typeof o === "object") {
+      if (o.apiVersion && o.apiVersion !== r.def.apiVersion)
+        throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${r.def.apiVersion})`);
+      if (o.kind && o.kind !== r.def.kind)
+        throw badRequest(`the kind in the data (${o.kind}) does not match the expected kind (${r.def.kind})`);
+    }
+    let obj: KubeObject;
+    try {
+      obj = decodeObject({ apiVersion: r.def.apiVersion, kind: r.def.kind, ...(o as object) }).obj;
+    } catch (e) {
+      // kube-apiserver's words for a body its strict decoder refuses: a BadRequest, not Invalid.
+      if (e instanceof DecodeError && e.unknownFields.length) {
+        const [, version = r.def.apiVersion] = r.def.apiVersion.split("/");
+        throw badRequest(
+          `${r.def.kind} in version "${version}" cannot be handled as a ${r.def.kind}: strict decoding error: ${e.unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`,
+        );
+      }
+      throw e;
+    }
+    if (r.def.namespaced) {
+      const m = obj.metadata!;
+      if (!m.namespace) m.namespace = r.namespace;
+      else if (r.namespace && m.namespace !== r.namespace)
+        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    return obj;
+  }
+
+  private send(res: Res, code: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private sendStatus(res: Res, err: ApiError): void {
+    if (res.headersSent) return void res.end();
+    const status = statusOfError(err);
+    this.send(res, status.code, status);
+  }
+}
+
+function withResourceVersion(obj: KubeObject, rev: number): KubeObject {
+  if (obj.metadata?.resourceVersion === String(rev)) return obj;
+  return { ...obj, metadata: { ...obj.metadata!, resourceVersion: String(rev) } } as KubeObject;
+}
+
+function readBody(req: Req): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(bodyTooLarge(MAX_BODY_BYTES));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A request's JSON body. Kubernetes' protobuf encoding (what client-go's typed clients send, as
+ * `kubectl create configmap` does) is not spoken here: it is refused as kube-apiserver refuses a
+ * media type it does not take.
+ */
+async function readJson(req: Req): Promise<unknown> {
+  const type = (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim();
+  if (type !== "application/json" && type !== "*/*") throw unsupportedMediaType(["application/json"]);
+  return parseJson(await readBody(req));
+}
+
+function applyJsonPatch(doc: Record<string, unknown>, ops: unknown[]): unknown {
+  try {
+    return jsonPatch.applyPatch(structuredClone(doc), ops as jsonPatch.Operation[], true, false).newDocument;
+  } catch (e) {
+    throw invalidPatch((e as Error).message);
+  }
+}
+
+/** A strategic merge patch of the object's JSON; a malformed patch is the client's mistake. */
+function strategicPatch(def: KindDefinition, cur: Record<string, unknown>, patch: Record<string, unknown>): unknown {
+  try {
+    return applyStrategicMergePatch(def, cur as never, patch as never);
+  } catch (e) {
+    if (e instanceof StrategicMergePatchError) throw e.reason === "Invalid" ? invalidPatch(e.message) : badRequest(e.message);
+    throw e;
+  }
+}
+
+/** RFC 7396, for the small documents (Scale) the object service's own merge patch does not cover. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as object) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** DeleteOptions from the body (kubectl sends them there) or the query. */
+async function deleteOptions(req: Req, q: URLSearchParams) {
+  const text = await readBody(req);
+  const body = (text.trim() ? parseJson(text) : {}) as {
+    gracePeriodSeconds?: number;
+    propagationPolicy?: string;
+    preconditions?: { uid?: string; resourceVersion?: string };
+  };
+  const grace = body.gracePeriodSeconds ?? (q.get("gracePeriodSeconds") !== null ? Number(q.get("gracePeriodSeconds")) : undefined);
+  const policy = body.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
+  if (policy && !["Orphan", "Background", "Foreground"].includes(policy)) {
+    throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Orphan", "Background", "Foreground"`);
+  }
+  return {
+    gracePeriodSeconds: grace,
+    uid: body.preconditions?.uid || undefined,
+    resourceVersion: body.preconditions?.resourceVersion || undefined,
+    propagationPolicy: policy,
+  };
+}
