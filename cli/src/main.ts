@@ -8,6 +8,7 @@ import { describe } from "./commands/describe.js";
 import { del, type DeleteOptions } from "./commands/delete.js";
 import { version } from "./commands/version.js";
 import { logs, type LogsOptions } from "./commands/logs.js";
+import { exec, type ExecOptions } from "./commands/exec.js";
 import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./commands/rollout.js";
 import { scale, setImage } from "./commands/scale.js";
 import { autoscale, type AutoscaleOptions } from "./commands/autoscale.js";
@@ -80,6 +81,16 @@ program
   .option("--tail <lines>", "only the last N lines (-1: all)")
   .option("--timestamps", "prefix each line with its time")
   .action((pod: string, _o: unknown, cmd: Command) => logs(pod, globals(cmd) as LogsOptions));
+
+program
+  .command("exec")
+  .description("run a command in a container of a pod")
+  .argument("<pod>")
+  .argument("<command...>", "after --: the command and its arguments")
+  .option("-c, --container <name>", "container (default: the pod's only one)")
+  .option("-i, --stdin", "pass this terminal's stdin to the command")
+  .option("-t, --tty", "stdin is a TTY (with -i)")
+  .action((pod: string, command: string[], _o: unknown, cmd: Command) => exec(pod, command, globals(cmd) as ExecOptions));
 
 const rollout = program.command("rollout").description("manage the rollout of a Deployment");
 rollout

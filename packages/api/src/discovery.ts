@@ -15,6 +15,8 @@ const SUBRESOURCES: Record<string, Array<{ name: string; verbs: string[]; kind?:
   pods: [
     { name: "binding", verbs: ["create"], kind: "Binding" },
     { name: "log", verbs: ["get"] },
+    { name: "exec", verbs: ["create", "get"], kind: "PodExecOptions" },
+    { name: "attach", verbs: ["create", "get"], kind: "PodAttachOptions" },
   ],
   deployments: [{ name: "scale", verbs: ["get", "update"], kind: "Scale" }],
   replicasets: [{ name: "scale", verbs: ["get", "update"], kind: "Scale" }],

@@ -55,6 +55,7 @@ export { KUBELAB_VERSION } from "./version.js";
 export { apiResources } from "./discovery.js";
 export * from "./helpers/index.js";
 export * from "./gen/kubelab/core/v1/podlogs_pb.js";
+export * from "./gen/kubelab/core/v1/exec_pb.js";
 export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";
 export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";
 export { POD_NETWORK_LABEL } from "./podNetwork.js";

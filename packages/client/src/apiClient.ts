@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import {
@@ -20,6 +20,10 @@ import {
   CreateRequestSchema,
   UpdateRequestSchema,
   UpdateScaleRequestSchema,
+  ExecInputSchema,
+  ExecRequestSchema,
+  type ExecInput,
+  type ExecOutput,
   type Scale,
   VersionRequestSchema,
   kindForResource,
@@ -126,6 +130,7 @@ interface RawClient extends grpc.Client {
   updateScale: Unary<unknown, Scale>;
   watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
   logs(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
+  exec(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<ExecInput, ExecOutput>;
 }
 
 const RawClientCtor = grpcClientClass<RawClient>(ApiService);
@@ -331,6 +336,17 @@ export class ApiClient {
   /** Discovery: every resource the server serves, with its kind, scope, verbs and short names. */
   async apiResources(): Promise<APIResource[]> {
     return (await this.call<APIResourceList>("getAPIResources", create(GetAPIResourcesRequestSchema))).resources;
+  }
+
+  /**
+   * Runs a command in a pod's container (pods/exec), or attaches to its main process
+   * (`attach: true`): the stream's first message is sent; write stdin, resizes and closeStdin
+   * to it, read stdout, stderr and the exit from it.
+   */
+  exec(req: MessageInitShape<typeof ExecRequestSchema>): grpc.ClientDuplexStream<ExecInput, ExecOutput> {
+    const call = this.raw.exec();
+    call.write(create(ExecInputSchema, { input: { case: "start", value: create(ExecRequestSchema, req) } }));
+    return call;
   }
 
   /**

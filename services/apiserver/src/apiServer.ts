@@ -11,7 +11,7 @@ import { ObjectService } from "./registry/objectService.js";
 import { AggregatedApis } from "./server/aggregatedApis.js";
 import { apiHandlers } from "./server/apiHandlers.js";
 import { startHttpApi } from "./http/httpApi.js";
-import { PodLogs } from "./server/logsRelay.js";
+import { KubeletProxy } from "./server/kubeletProxy.js";
 import { addReflection } from "./server/reflection.js";
 import { Compactor } from "./storage/compactor.js";
 import { createEtcdClient } from "./storage/etcdClient.js";
@@ -72,7 +72,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
   compactor.start();
 
   const aggregated = new AggregatedApis(cfg.metricsServer);
-  const podLogs = new PodLogs(service);
+  const kubelets = new KubeletProxy(service);
   const handlerDeps = {
     service,
     cache,
@@ -83,7 +83,7 @@ export async function startApiServer(cfg: ApiServerConfig, log: Logger = createL
     }),
     log,
     aggregated,
-    podLogs,
+    kubelets,
     watchLimits: { maxPendingBytes: cfg.watchMaxPendingBytes, stallTimeoutMs: cfg.watchStallTimeoutSeconds * 1000 },
   };
   const server = new grpc.Server({

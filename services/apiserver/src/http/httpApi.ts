@@ -1,4 +1,5 @@
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import { create, fromJson, toJson } from "@bufbuild/protobuf";
 import {
   ApiError,
@@ -34,18 +35,19 @@ import {
 import { bindPod } from "../registry/podBinding.js";
 import { getScale, updateScale } from "../registry/scale.js";
 import type { AggregatedApis } from "../server/aggregatedApis.js";
-import type { PodLogs } from "../server/logsRelay.js";
+import type { KubeletProxy } from "../server/kubeletProxy.js";
 import { startWatch, type WatchStreamDeps } from "../server/watchStream.js";
 import { MAX_UNPAGED_RESPONSE_BYTES } from "../server/watchSender.js";
 import { apiGroupDoc, apiGroupListDoc, apiResourceListDoc, apiVersionsDoc, versionDoc } from "./discoveryDocs.js";
 import { kindForPath, parseApiPath } from "./routes.js";
 import { deletedStatus, statusOfError } from "./status.js";
 import { tableOf, wantsTable } from "./table.js";
+import { ExecWebsockets, execRequestOf } from "./execWebsocket.js";
 import { servedOpenApiV2, servedOpenApiV3, servedOpenApiV3Root } from "./openapi.js";
 
 export interface HttpApiDeps extends WatchStreamDeps {
   aggregated: AggregatedApis;
-  podLogs: PodLogs;
+  kubelets: KubeletProxy;
   log: Logger;
 }
 
@@ -65,6 +67,21 @@ const PATCH_ATTEMPTS = 5;
 export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: string; port: number }): Promise<RunningHttpApi> {
   const api = new HttpApi(deps);
   const server = http.createServer((req, res) => api.handle(req, res));
+  const execs = new ExecWebsockets(deps.kubelets);
+  server.on("upgrade", (req: Req, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = parseApiPath(url.pathname);
+    if (
+      path.type === "resource" &&
+      path.group === "" &&
+      path.resource === "pods" &&
+      (path.subresource === "exec" || path.subresource === "attach")
+    ) {
+      void execs.upgrade(req, socket, head, execRequestOf(path.namespace, path.name, path.subresource, url.searchParams));
+      return;
+    }
+    socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+  });
   // Long watches: no server-side timeout of idle requests (the watch's own timeoutSeconds ends it).
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
@@ -79,6 +96,7 @@ export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: strin
     close: () =>
       new Promise<void>((r) => {
         api.closing = true;
+        execs.close();
         server.close(() => r());
         server.closeAllConnections();
       }),
@@ -192,6 +210,9 @@ class HttpApi {
       case "log":
         if (method !== "GET" || def.resource !== "pods") throw methodNotAllowed();
         return this.logs(req, res, r);
+      case "exec":
+      case "attach":
+        throw badRequest("Upgrade request required");
       case "binding":
         if (method !== "POST" || def.resource !== "pods") throw methodNotAllowed();
         return this.binding(req, res, r);
@@ -433,7 +454,7 @@ class HttpApi {
   private async logs(_req: Req, res: Res, r: ResourceRequest): Promise<void> {
     const q = r.query;
     const int = (k: string) => (q.get(k) === null ? undefined : BigInt(Number(q.get(k))));
-    const { upstream } = await this.deps.podLogs.open(
+    const { upstream } = await this.deps.kubelets.openLogs(
       create(PodLogOptionsSchema, {
         namespace: r.namespace,
         name: r.name,

@@ -27,7 +27,7 @@ import { UndecodableRequest } from "@kubelab/client";
 import { badRequest, toApiError, undecodableRequest } from "../apiErrors.js";
 import { bindPod } from "../registry/podBinding.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
-import { logsRelay, type PodLogs } from "./logsRelay.js";
+import { execRelay, logsRelay, type KubeletProxy } from "./kubeletProxy.js";
 import { startWatch, type WatchStreamDeps } from "./watchStream.js";
 import type { AggregatedApis } from "./aggregatedApis.js";
 import { getScale, updateScale } from "../registry/scale.js";
@@ -37,7 +37,7 @@ export interface HandlerDeps extends WatchStreamDeps {
   etcdVersion: () => Promise<string>;
   /** Where Get and List of aggregated kinds (metrics.k8s.io) go. */
   aggregated: AggregatedApis;
-  podLogs: PodLogs;
+  kubelets: KubeletProxy;
 }
 
 const toServiceError = (e: ApiError): Partial<grpc.ServiceError> => ({
@@ -197,7 +197,8 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
           etcdVersion: await deps.etcdVersion().catch(() => "unknown"),
         }),
     ),
-    logs: logsRelay(deps.podLogs),
+    logs: logsRelay(deps.kubelets),
+    exec: execRelay(deps.kubelets),
     getScale: unary<GetRequest>(
       "get-scale",
       (r) => r.resource,

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { type Duplex, type Readable, Transform, type TransformCallback, type Writable } from "node:stream";
 import type Docker from "dockerode";
 import { POD_NETWORK_LABEL } from "@kubelab/api";
 import type { PodNetworkPlugin } from "./podNetworkPlugin.js";
@@ -74,6 +74,115 @@ export interface ContainerSpecForRuntime {
   binds: string[];
   tty: boolean;
   stdin: boolean;
+}
+
+/** Which of a process's outputs a chunk came from; with a tty, everything is stdout. */
+export type OutputStreamName = "stdout" | "stderr";
+
+export interface OutputChunk {
+  stream: OutputStreamName;
+  data: Buffer;
+}
+
+export interface TerminalSizeForRuntime {
+  width: number;
+  height: number;
+}
+
+/**
+ * A process's standard streams over Docker's hijacked connection, for exec and attach (what a
+ * CRI runtime's streaming server serves a real kubelet).
+ */
+export interface ProcessStreams {
+  readonly tty: boolean;
+  /**
+   * OutputChunk objects, in the order Docker sent them; ends when the process's output does (or
+   * on close). Pausing it pauses reading Docker's connection, so a slow reader holds no more than
+   * the stream buffers.
+   */
+  readonly output: Readable;
+  /**
+   * The process's stdin (when asked for); `write` returning false means wait for "drain".
+   * `end()` half-closes the connection: EOF for an exec without a tty; for a tty, or an attach
+   * whose container is not StdinOnce, Docker takes it as a detach and ends the output.
+   */
+  readonly stdin: Writable;
+  resize(size: TerminalSizeForRuntime): Promise<void>;
+  /**
+   * How the process ended, asked once its output ended: its exit code, or undefined if it still
+   * runs after `graceMs` (an attach that detached, a connection Docker dropped).
+   */
+  exitCode(graceMs: number): Promise<number | undefined>;
+  /**
+   * Drops the connection and any output not yet read: an attached container is detached from;
+   * an exec's command runs on (Docker cannot kill one).
+   */
+  close(): void;
+}
+
+/**
+ * Docker's multiplexed stream (no tty) as OutputChunks: frames of an 8-byte header (the stream:
+ * 0 stdin, 1 stdout, 2 stderr, 3 Docker's own error; then the payload length, big-endian) and
+ * the payload. A payload is passed on piece by piece as it arrives, so a large frame is never
+ * held whole; the transform's buffers are the only ones between Docker and the reader.
+ */
+export class DockerStreamDemuxer extends Transform {
+  private header = Buffer.alloc(0);
+  private stream: OutputStreamName = "stdout";
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+
+  constructor() {
+    super({ readableObjectMode: true });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.remaining === 0) {
+        const take = Math.min(8 - this.header.length, chunk.length - i);
+        this.header = Buffer.concat([this.header, chunk.subarray(i, i + take)]);
+        i += take;
+        if (this.header.length < 8) break;
+        this.stream = this.header[0] === 2 || this.header[0] === 3 ? "stderr" : "stdout";
+        this.remaining = this.header.readUInt32BE(4);
+        this.header = Buffer.alloc(0);
+        continue;
+      }
+      const n = Math.min(this.remaining, chunk.length - i);
+      this.push({ stream: this.stream, data: chunk.subarray(i, i + n) } satisfies OutputChunk);
+      this.remaining -= n;
+      i += n;
+    }
+    done();
+  }
+}
+
+/** A tty's raw stream as OutputChunks: all of it stdout. */
+class TtyOutput extends Transform {
+  constructor() {
+    super({ readableObjectMode: true });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    done(null, { stream: "stdout", data: chunk } satisfies OutputChunk);
+  }
+}
+
+/**
+ * The output side of a hijacked connection: Docker's bytes, demultiplexed unless a tty's. A
+ * connection that closes without its end (reset, or closed by us) still ends the output, so
+ * the reader always hears the end.
+ */
+function outputOf(socket: Duplex, tty: boolean): Readable {
+  const output = tty ? new TtyOutput() : new DockerStreamDemuxer();
+  socket.pipe(output);
+  socket.on("error", () => undefined);
+  socket.on("close", () => {
+    if (!output.writableEnded && !output.destroyed) output.end();
+  });
+  output.on("close", () => socket.destroy());
+  return output;
 }
 
 const isoOrEmpty = (t: string | undefined) => (!t || t.startsWith("0001-") ? "" : t.replace(/\.\d+Z$/, "Z"));
@@ -355,6 +464,95 @@ export class DockerRuntime {
     }
     const info = await exec.inspect();
     return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString("utf8") };
+  }
+
+  /**
+   * Runs a command in a running container with its streams attached (docker exec -i [-t]). A
+   * terminal size known before the start is the tty's initial size (Docker API 1.42 and later; on
+   * older engines the caller's resize after the start sets it).
+   */
+  async execStream(
+    id: string,
+    opts: { cmd: string[]; stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean; size?: TerminalSizeForRuntime },
+  ): Promise<ProcessStreams> {
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: opts.cmd,
+      AttachStdin: opts.stdin,
+      AttachStdout: opts.stdout,
+      AttachStderr: opts.stderr,
+      Tty: opts.tty,
+    });
+    const start: Docker.ExecStartOptions & { ConsoleSize?: [number, number] } = { hijack: true, stdin: opts.stdin, Tty: opts.tty };
+    if (opts.tty && opts.size) start.ConsoleSize = [opts.size.height, opts.size.width];
+    const socket = (await exec.start(start)) as unknown as Duplex;
+    const output = outputOf(socket, opts.tty);
+    return {
+      tty: opts.tty,
+      output,
+      stdin: socket,
+      resize: async ({ width, height }) => {
+        await exec.resize({ h: height, w: width });
+      },
+      // Docker records the exit code before it closes the streams; the retries cover an engine
+      // that closes them first.
+      exitCode: async (graceMs) => {
+        const deadline = Date.now() + graceMs;
+        for (;;) {
+          const info = await exec.inspect();
+          if (!info.Running) return info.ExitCode ?? undefined;
+          if (Date.now() >= deadline) return undefined;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+      close: () => {
+        output.destroy();
+        socket.destroy();
+      },
+    };
+  }
+
+  /** Attaches to a running container's main process (docker attach), with its own tty or none. */
+  async attachStream(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean }): Promise<ProcessStreams> {
+    const container = this.docker.getContainer(id);
+    const tty = (await container.inspect()).Config.Tty;
+    const socket = (await container.attach({
+      stream: true,
+      stdin: opts.stdin,
+      stdout: opts.stdout,
+      stderr: opts.stderr,
+      hijack: true,
+    })) as unknown as Duplex;
+    const output = outputOf(socket, tty);
+    return {
+      tty,
+      output,
+      stdin: socket,
+      resize: async ({ width, height }) => {
+        await container.resize({ h: height, w: width });
+      },
+      // The attach may end a moment before Docker marks the container stopped: wait for that,
+      // at most graceMs.
+      exitCode: async (graceMs) => {
+        const info = await container.inspect();
+        if (!info.State.Running) return info.State.ExitCode;
+        if (graceMs <= 0) return undefined;
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), graceMs);
+        try {
+          const res = (await container.wait({ condition: "not-running", abortSignal: abort.signal })) as { StatusCode: number };
+          return res.StatusCode;
+        } catch (e) {
+          if (abort.signal.aborted) return undefined;
+          throw e;
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      close: () => {
+        output.destroy();
+        socket.destroy();
+      },
+    };
   }
 
   async imagePresent(image: string): Promise<boolean> {

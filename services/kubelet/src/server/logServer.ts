@@ -2,11 +2,12 @@ import type { Readable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { KubeletService, PodLogChunkSchema, type PodLogChunk, type PodLogOptions } from "@kubelab/api";
-import { grpcServiceDefinition } from "@kubelab/client";
+import { grpcServiceDefinition, UndecodableRequest } from "@kubelab/client";
 import type { DockerRuntime, RuntimeContainer } from "../runtime/dockerRuntime.js";
 import { attemptsOf } from "../pods/podStatus.js";
+import { containerNameFor, execHandler, noPodContainers, podContainers, undecodable } from "./execServer.js";
 
-type Call = grpc.ServerWritableStream<PodLogOptions, PodLogChunk>;
+type Call = grpc.ServerWritableStream<PodLogOptions | UndecodableRequest, PodLogChunk>;
 
 // grpc-js ends a server stream with a status when "error" is emitted with code and details.
 const fail = (call: Call, code: grpc.status, details: string) => call.emit("error", { code, details });
@@ -14,16 +15,9 @@ const fail = (call: Call, code: grpc.status, details: string) => call.emit("erro
 /** Picks the container a log request means: the named one, or the pod's only app container. */
 function pick(req: PodLogOptions, containers: RuntimeContainer[]): { target?: RuntimeContainer; error?: [grpc.status, string] } {
   const pod = req.name;
-  const names = [...new Set(containers.filter((c) => c.type === "app").map((c) => c.name))];
-  let name = req.container;
-  if (!name) {
-    if (names.length !== 1)
-      return {
-        error: [grpc.status.INVALID_ARGUMENT, `a container name must be specified for pod ${pod}, choose one of: [${names.join(" ")}]`],
-      };
-    name = names[0]!;
-  }
-  const attempts = attemptsOf(containers, name);
+  const { name, error } = containerNameFor(pod, req.container, containers);
+  if (error) return { error };
+  const attempts = attemptsOf(containers, name!);
   if (attempts.length === 0)
     return { error: [grpc.status.NOT_FOUND, `container "${name}" in pod "${pod}" is waiting to start: ContainerCreating`] };
   if (req.previous) {
@@ -36,8 +30,10 @@ function pick(req: PodLogOptions, containers: RuntimeContainer[]): { target?: Ru
   return { target: attempts[0] };
 }
 
-/** The kubelet's own gRPC endpoint: container logs, read from Docker by the pod's labels. */
-/** The kubelet's own gRPC server (KubeletService: logs). */
+/**
+ * The kubelet's own gRPC server (KubeletService): container logs, exec and attach, found in Docker
+ * by the pod's labels.
+ */
 export interface KubeletServer {
   port: number;
   close(): Promise<void>;
@@ -45,9 +41,10 @@ export interface KubeletServer {
 
 export async function startKubeletServer(runtime: DockerRuntime, port: number, host = "0.0.0.0"): Promise<KubeletServer> {
   const server = new grpc.Server();
-  server.addService(grpcServiceDefinition(KubeletService), {
+  server.addService(grpcServiceDefinition(KubeletService, { server: true }), {
     logs: async (call: Call) => {
       const req = call.request;
+      if (req instanceof UndecodableRequest) return fail(call, ...undecodable(req));
       try {
         const opts = {
           follow: req.follow && !req.previous,
@@ -59,15 +56,10 @@ export async function startKubeletServer(runtime: DockerRuntime, port: number, h
         // A crash-looping container's pod syncer may prune the attempt picked here before its
         // logs are read; the pick is then made again from what Docker holds now.
         for (let tries = 0; ; tries++) {
-          const list = (await runtime.list()).filter((c) => c.podNamespace === req.namespace && c.podName === req.name);
-          if (list.length === 0) return fail(call, grpc.status.NOT_FOUND, `pod "${req.name}" has no containers on this node`);
-          // The newest incarnation of the pod (a pod recreated under the same name has a new uid).
-          const newest = list.reduce((a, b) => (a.createdAt > b.createdAt ? a : b)).podUid;
-          const { target, error } = pick(
-            req,
-            list.filter((c) => c.podUid === newest),
-          );
-          if (error) return fail(call, error[0], error[1]);
+          const containers = await podContainers(runtime, req.namespace, req.name);
+          if (containers.length === 0) return fail(call, ...noPodContainers(req.name));
+          const { target, error } = pick(req, containers);
+          if (error) return fail(call, ...error);
           try {
             stream = await runtime.logs(target!.id, opts);
             break;
@@ -86,6 +78,7 @@ export async function startKubeletServer(runtime: DockerRuntime, port: number, h
         fail(call, grpc.status.INTERNAL, (e as Error).message);
       }
     },
+    exec: execHandler(runtime),
   });
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

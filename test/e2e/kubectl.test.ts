@@ -1,0 +1,164 @@
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../support/eventually.js";
+import { TestLab } from "../support/lab.js";
+
+// Real kubectl against the composed lab's HTTP API, through the kubeconfig a lab writes: reading
+// the cluster, applying and re-applying (a strategic merge patch), rollouts, logs, exec with and
+// without a terminal, events and deletion. Without kubectl on the machine, the tests are skipped.
+const kubectlPath = spawnSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).stdout.trim();
+if (!kubectlPath) process.stderr.write("kubectl.test.ts: no kubectl on this machine: these tests are skipped\n");
+const NS = "kubectl-e2e";
+
+const deployment = (image: string) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ${NS}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: web
+        image: ${image}
+        env: [{name: GREETING, value: hello}]
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
+`;
+
+describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
+  const lab = new TestLab();
+  let kubeconfig = "";
+
+  const kubectl = (args: string[], input?: string, timeoutMs = 60_000) =>
+    new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+      const child = execFile(kubectlPath, ["--kubeconfig", kubeconfig, ...args], { timeout: timeoutMs }, (err, stdout, stderr) =>
+        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      );
+      if (input !== undefined) child.stdin?.end(input);
+    });
+
+  beforeAll(async () => {
+    await lab.start();
+    kubeconfig = lab.writeKubeconfig(mkdtempSync(path.join(os.tmpdir(), "kubelab-kubectl-e2e-")));
+    expect((await kubectl(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}\n`)).stdout).toBe(
+      `namespace/${NS} created\n`,
+    );
+  });
+  afterAll(() => lab.stop());
+
+  it("gets nodes, as tables and as JSON", async () => {
+    const wide = await kubectl(["get", "nodes", "-o", "wide"]);
+    expect(wide.stderr).toBe("");
+    expect(wide.stdout.split("\n")[0]).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP/);
+    expect(wide.stdout).toMatch(/\nnode-1\s+Ready\s/);
+    const json = JSON.parse((await kubectl(["get", "nodes", "-o", "json"])).stdout) as { kind: string; items: unknown[] };
+    expect(json.kind).toBe("List");
+    expect(json.items).toHaveLength(3);
+  });
+
+  it("applies a Deployment, waits for its rollout, and applies a change as a strategic merge patch", async () => {
+    expect((await kubectl(["apply", "-f", "-"], deployment("kubelab/echo:dev"))).stdout).toBe("deployment.apps/web created\n");
+    const status = await kubectl(["rollout", "status", "deployment/web", "-n", NS, "--timeout=120s"], undefined, 130_000);
+    expect(status.stdout).toContain('deployment "web" successfully rolled out');
+    expect((await kubectl(["apply", "-f", "-"], deployment("kubelab/burner:dev"))).stdout).toBe("deployment.apps/web configured\n");
+    const d = JSON.parse((await kubectl(["get", "deploy", "web", "-n", NS, "-o", "json"])).stdout) as {
+      spec: { template: { spec: { containers: Array<{ image: string; env: Array<{ name: string }> }> } } };
+    };
+    expect(d.spec.template.spec.containers[0]).toMatchObject({ image: "kubelab/burner:dev", env: [{ name: "GREETING" }] });
+    expect((await kubectl(["apply", "-f", "-"], deployment("kubelab/echo:dev"))).stdout).toBe("deployment.apps/web configured\n");
+    expect((await kubectl(["rollout", "status", "deployment/web", "-n", NS, "--timeout=120s"], undefined, 130_000)).code).toBe(0);
+    const pods = await kubectl(["get", "pods", "-n", NS, "-l", "app=web", "-o", "wide"]);
+    expect(pods.stdout.split("\n")[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE/);
+    expect(pods.stdout.match(/\s1\/1\s+Running\s/g)?.length).toBe(2);
+  });
+
+  it("execs a command, passing its output and exit code through, with and without a terminal", async () => {
+    const r = await kubectl(["exec", "-n", NS, "deploy/web", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(r.stdout).toBe("out\n");
+    expect(r.stderr).toContain("err\n");
+    expect(r.code).toBe(3);
+    const stdin = await kubectl(["exec", "-i", "-n", NS, "deploy/web", "--", "cat"], "from stdin\n");
+    expect(stdin.stdout).toBe("from stdin\n");
+    // The same through the gRPC API, with kubelab's own exec.
+    const pod = (await kubectl(["get", "pods", "-n", NS, "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}"])).stdout;
+    const own = await lab.kubelab(["exec", "-n", NS, pod, "--", "sh", "-c", "echo via grpc; exit 4"]);
+    expect([own.stdout, own.stderr, own.code]).toEqual(["via grpc\n", "command terminated with exit code 4\n", 4]);
+    const ownStdin = await lab.kubelab(["exec", "-i", "-n", NS, pod, "--", "cat"], "piped\n");
+    expect(ownStdin.stdout).toBe("piped\n");
+    // A terminal, from a pseudo-terminal of `script`: the command sees a TTY.
+    const script = spawnSync("sh", ["-c", "command -v script"], { encoding: "utf8" }).stdout.trim();
+    if (script) {
+      const tty = spawnSync(
+        script,
+        ["-qec", `${kubectlPath} --kubeconfig ${kubeconfig} exec -it -n ${NS} deploy/web -- sh -c 'test -t 0 && echo tty'`, "/dev/null"],
+        {
+          encoding: "utf8",
+          timeout: 30_000,
+          input: "",
+        },
+      );
+      expect(tty.stdout).toContain("tty");
+    }
+  });
+
+  it("follows a pod's log, and shows its events in describe", async () => {
+    const pod = (await kubectl(["get", "pods", "-n", NS, "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}"])).stdout;
+    const follower = spawn(kubectlPath, ["--kubeconfig", kubeconfig, "logs", "-f", "-n", NS, pod]);
+    let out = "";
+    follower.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    try {
+      await eventually("the log", async () => expect(out.length).toBeGreaterThan(0), 30_000);
+    } finally {
+      follower.kill();
+    }
+    const described = await kubectl(["describe", "pod", "-n", NS, pod]);
+    expect(described.stdout).toMatch(/Events:[\s\S]*Scheduled/);
+  });
+
+  it("watches, patches each way, labels, reads rollout history and undoes, explains, and filters events", async () => {
+    const watcher = spawn(kubectlPath, ["--kubeconfig", kubeconfig, "get", "deploy", "web", "-n", NS, "-w", "--no-headers"]);
+    let watched = "";
+    watcher.stdout.on("data", (b: Buffer) => (watched += b.toString()));
+    try {
+      await eventually("the watch's first line", async () => expect(watched).toMatch(/^web\s/), 20_000);
+      expect((await kubectl(["scale", "deploy/web", "-n", NS, "--replicas=3"])).stdout).toBe("deployment.apps/web scaled\n");
+      await eventually("the scale in the watch", async () => expect(watched).toMatch(/\nweb\s+\d\/3\s/), 20_000);
+    } finally {
+      watcher.kill();
+    }
+    const patch = (type: string, p: string) => kubectl(["patch", "deploy", "web", "-n", NS, `--type=${type}`, "-p", p]);
+    expect(
+      (await patch("strategic", '{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"EXTRA","value":"1"}]}]}}}}'))
+        .stdout,
+    ).toBe("deployment.apps/web patched\n");
+    expect((await patch("merge", '{"metadata":{"annotations":{"note":"merged"}}}')).stdout).toBe("deployment.apps/web patched\n");
+    expect((await patch("json", '[{"op":"replace","path":"/spec/replicas","value":2}]')).stdout).toBe("deployment.apps/web patched\n");
+    const env = (await kubectl(["get", "deploy", "web", "-n", NS, "-o", "jsonpath={.spec.template.spec.containers[0].env[*].name}"]))
+      .stdout;
+    expect(env.split(" ").sort()).toEqual(["EXTRA", "GREETING"]);
+    expect((await kubectl(["label", "deploy", "web", "-n", NS, "tier=front"])).stdout).toBe("deployment.apps/web labeled\n");
+    expect((await kubectl(["annotate", "deploy", "web", "-n", NS, "owner=lab"])).stdout).toBe("deployment.apps/web annotated\n");
+    expect((await kubectl(["rollout", "history", "deploy/web", "-n", NS])).stdout).toMatch(
+      /^deployment\.apps\/web \nREVISION\s+CHANGE-CAUSE\n/,
+    );
+    expect((await kubectl(["rollout", "undo", "deploy/web", "-n", NS])).stdout).toBe("deployment.apps/web rolled back\n");
+    expect((await kubectl(["rollout", "status", "deployment/web", "-n", NS, "--timeout=120s"], undefined, 130_000)).code).toBe(0);
+    expect((await kubectl(["explain", "pod.spec.containers.ports"])).stdout).toMatch(
+      /FIELD: ports <\[\]ContainerPort>[\s\S]*containerPort\s+<integer>/,
+    );
+    const events = await kubectl(["get", "events", "-n", NS, "--field-selector", "involvedObject.kind=Deployment"]);
+    expect(events.stdout).toMatch(/ScalingReplicaSet/);
+  });
+
+  it("deletes in the foreground: the Deployment goes after its ReplicaSets and pods", async () => {
+    const r = await kubectl(["delete", "deployment", "web", "-n", NS, "--cascade=foreground", "--timeout=60s"], undefined, 70_000);
+    expect(r.stdout).toBe('deployment.apps "web" deleted\n');
+    expect((await kubectl(["get", "rs,pods", "-n", NS, "-l", "app=web"])).stderr).toBe(`No resources found in ${NS} namespace.\n`);
+  });
+});
