@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   proxy: () => import("./proxy.js"),
   chaos: () => import("./chaos.js"),
   autoscaling: () => import("./autoscaling.js"),
+  http: () => import("./http.js"),
 };
 
 const name = process.argv[2];

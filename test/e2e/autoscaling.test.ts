@@ -7,7 +7,7 @@ import { TestLab } from "../support/lab.js";
 // Resource metrics and the HorizontalPodAutoscaler on the composed lab: real CPU burned in burner
 // pods, read from their cgroups by the kubelets, scraped by metrics-server, through the API
 // server to `kubelab top` and to the HPA controller, which scales the Deployment up under load
-// and down after the stabilization window (15 s here, set through compose) without it.
+// and down after the stabilization window (10 s here, set through compose) without it.
 const NS = "autoscaling-e2e";
 
 const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 120_000) => eventuallyWithin(what, fn, timeoutMs);
@@ -43,7 +43,7 @@ spec:
 `;
 
 describe("metrics and autoscaling on the composed lab", () => {
-  const lab = new TestLab({ KUBELAB_HPA_DOWNSCALE_STABILIZATION: "15s" });
+  const lab = new TestLab({ KUBELAB_HPA_DOWNSCALE_STABILIZATION: "10s" });
   let client: ApiClient;
 
   const kubelab = (...args: string[]) => lab.kubelab(["-n", NS, ...args]);
@@ -101,6 +101,8 @@ describe("metrics and autoscaling on the composed lab", () => {
 
   it("scales a Deployment up when its pods burn CPU over the target, and kubelab top shows the burn", async () => {
     await apply(burner("burner", "resources: {requests: {cpu: 100m}}"));
+    // The pod without a request, for the last test but one, starts meanwhile.
+    await apply(burner("norequest", ""));
     const first = await readyPod("burner");
     // 200m in one pod is 200% of its request: 4 pods would bring the average to the 50% target.
     await setLoad(first, 200);
@@ -144,7 +146,6 @@ describe("metrics and autoscaling on the composed lab", () => {
   });
 
   it("reports a pod without a CPU request as Kubernetes does, and does not scale", async () => {
-    await apply(burner("norequest", ""));
     const pod = await readyPod("norequest");
     const h = await eventually("ScalingActive False", async () => {
       const x = await client.get<HorizontalPodAutoscaler>("horizontalpodautoscalers", NS, "norequest");

@@ -62,6 +62,22 @@ describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
     expect(json.items).toHaveLength(3);
   });
 
+  it("kubectl top reads metrics.k8s.io through the API server", async () => {
+    await eventually(
+      "kubectl top nodes",
+      async () => {
+        const top = await kubectl(["top", "nodes"]);
+        expect(top.stderr).toBe("");
+        // kubectl pads every cell, the last one too.
+        expect(top.stdout).toMatch(
+          /^NAME\s+CPU\(cores\)\s+CPU\(%\)\s+MEMORY\(bytes\)\s+MEMORY\(%\)\s*\nnode-1\s+\d+m\s+\d+%\s+\d+Mi\s+\d+%\s*\n/,
+        );
+      },
+      60_000,
+      2000,
+    );
+  });
+
   it("applies a Deployment, waits for its rollout, and applies a change as a strategic merge patch", async () => {
     expect((await kubectl(["apply", "-f", "-"], deployment("kubelab/echo:dev"))).stdout).toBe("deployment.apps/web created\n");
     const status = await kubectl(["rollout", "status", "deployment/web", "-n", NS, "--timeout=120s"], undefined, 130_000);

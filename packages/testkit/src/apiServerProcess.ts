@@ -6,6 +6,8 @@ import { freePort } from "./etcdCluster.js";
 export interface ApiServerProcess {
   pid: number;
   port: number;
+  /** Kubernetes' HTTP API. */
+  httpPort: number;
   metricsPort: number;
   /** Resident memory of the process in bytes (from /proc). */
   rss(): Promise<number>;
@@ -48,6 +50,7 @@ export async function spawnApiServer(etcdServers: string[], extraArgs: string[] 
   return {
     pid: proc.pid!,
     port,
+    httpPort,
     metricsPort,
     rss: async () => {
       const { readFile } = await import("node:fs/promises");

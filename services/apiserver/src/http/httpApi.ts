@@ -6,6 +6,8 @@ import {
   BookmarkSchema,
   DecodeError,
   PodLogOptionsSchema,
+  GetRequestSchema,
+  ListRequestSchema,
   ScaleSchema,
   StrategicMergePatchError,
   WatchEventSchema,
@@ -19,7 +21,7 @@ import {
   type ListResponse,
   type Scale,
 } from "@kubelab/api";
-import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import jsonPatch from "fast-json-patch";
 import type { Logger } from "@kubelab/service-kit";
 import {
@@ -128,6 +130,11 @@ const asksDryRun = (q: URLSearchParams) => q.getAll("dryRun").length > 0;
 class HttpApi {
   advertise = "";
   closing = false;
+  /**
+   * Each watch event's line, by resource and form (JSON or Table), keyed by the encoded event the
+   * watch cache shares among that resource's watchers.
+   */
+  private readonly eventLines = new Map<string, WeakMap<Uint8Array, string>>();
 
   constructor(private readonly deps: HttpApiDeps) {}
 
@@ -226,7 +233,7 @@ class HttpApi {
   private async get(req: Req, res: Res, r: ResourceRequest): Promise<void> {
     const { def, namespace, name } = r;
     const obj = def.aggregated
-      ? unpackObject((await this.deps.aggregated.get(def, { resource: def.resource, namespace, name } as never)) as never)
+      ? unpackObject((await this.deps.aggregated.get(def, create(GetRequestSchema, { resource: def.resource, namespace, name }))) as Any)
       : await this.deps.service.get(def, namespace, name);
     if (wantsTable(req.headers.accept)) return this.send(res, 200, tableOf(def, [obj], { resourceVersion: obj.metadata?.resourceVersion }));
     this.send(res, 200, objectToJson(obj));
@@ -249,7 +256,7 @@ class HttpApi {
     let cont = "";
     let remaining: number | undefined;
     if (def.aggregated) {
-      const page = (await this.deps.aggregated.list(def, { resource: def.resource, ...q } as never)) as ListResponse;
+      const page = (await this.deps.aggregated.list(def, create(ListRequestSchema, { resource: def.resource, ...q }))) as ListResponse;
       items = page.items.map((a) => unpackObject(a));
     } else {
       const page = await this.deps.service.list(def, {
@@ -282,7 +289,16 @@ class HttpApi {
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
     res.flushHeaders();
     const line = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`;
+    const cacheKey = `${def.resource}/${table ? "table" : "json"}`;
+    let lines = this.eventLines.get(cacheKey);
+    if (!lines) this.eventLines.set(cacheKey, (lines = new WeakMap()));
     const eventLine = (bytes: Uint8Array) => {
+      // A live event's bytes are one object shared by every watcher it goes to: converted once.
+      let text = lines!.get(bytes);
+      if (text === undefined) lines!.set(bytes, (text = toLine(bytes)));
+      return text;
+    };
+    const toLine = (bytes: Uint8Array) => {
       const ev = decodeMessage(WatchEventSchema, bytes);
       if (ev.type === "BOOKMARK") {
         const b = anyUnpack(ev.object!, BookmarkSchema)!;
