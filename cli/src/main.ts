@@ -9,6 +9,7 @@ import { del, type DeleteOptions } from "./commands/delete.js";
 import { version } from "./commands/version.js";
 import { logs, type LogsOptions } from "./commands/logs.js";
 import { exec, type ExecOptions } from "./commands/exec.js";
+import { portForward } from "./commands/portForward.js";
 import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./commands/rollout.js";
 import { scale, setImage } from "./commands/scale.js";
 import { autoscale, type AutoscaleOptions } from "./commands/autoscale.js";
@@ -91,6 +92,16 @@ program
   .option("-i, --stdin", "pass this terminal's stdin to the command")
   .option("-t, --tty", "stdin is a TTY (with -i)")
   .action((pod: string, command: string[], _o: unknown, cmd: Command) => exec(pod, command, globals(cmd) as ExecOptions));
+
+program
+  .command("port-forward")
+  .description("forward local ports to a pod's (through the API server and its kubelet)")
+  .argument("<target>", "pod NAME, pod/NAME, svc/NAME or deployment/NAME")
+  .argument("<ports...>", "[LOCAL:]REMOTE, e.g. 8080 or 9000:80 or :80")
+  .option("--address <address>", "the local address to listen on", "127.0.0.1")
+  .action((target: string, ports: string[], _o: unknown, cmd: Command) =>
+    portForward(target, ports, globals(cmd) as GlobalOptions & { address?: string }),
+  );
 
 const rollout = program.command("rollout").description("manage the rollout of a Deployment");
 rollout

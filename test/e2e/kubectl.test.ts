@@ -123,6 +123,31 @@ describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
     }
   });
 
+  it("forwards a local port to a pod with kubelab port-forward", async () => {
+    const cli = path.resolve("cli/bin/kubelab.js");
+    const pf = spawn(process.execPath, [cli, "--server", lab.server, "-n", NS, "port-forward", "deploy/web", ":8080"]);
+    let out = "";
+    pf.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    try {
+      const port = await eventually(
+        "Forwarding from",
+        async () => {
+          const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> 8080\n/.exec(out);
+          expect(m).not.toBeNull();
+          return Number(m![1]);
+        },
+        20_000,
+        200,
+      );
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(10_000) });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/web-/);
+      expect(out).toContain(`Handling connection for ${port}`);
+    } finally {
+      pf.kill("SIGINT");
+    }
+  });
+
   it("follows a pod's log, and shows its events in describe", async () => {
     const pod = (await kubectl(["get", "pods", "-n", NS, "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}"])).stdout;
     const follower = spawn(kubectlPath, ["--kubeconfig", kubeconfig, "logs", "-f", "-n", NS, pod]);

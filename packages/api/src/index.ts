@@ -56,6 +56,7 @@ export { apiResources } from "./discovery.js";
 export * from "./helpers/index.js";
 export * from "./gen/kubelab/core/v1/podlogs_pb.js";
 export * from "./gen/kubelab/core/v1/exec_pb.js";
+export * from "./gen/kubelab/core/v1/portforward_pb.js";
 export * from "./gen/kubelab/kubelet/v1/kubelet_pb.js";
 export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";
 export { POD_NETWORK_LABEL } from "./podNetwork.js";

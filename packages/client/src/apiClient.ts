@@ -22,6 +22,9 @@ import {
   UpdateScaleRequestSchema,
   ExecInputSchema,
   ExecRequestSchema,
+  PortForwardInputSchema,
+  type PortForwardInput,
+  type PortForwardOutput,
   type ExecInput,
   type ExecOutput,
   type Scale,
@@ -131,6 +134,7 @@ interface RawClient extends grpc.Client {
   watch(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<WatchResponse>;
   logs(req: unknown, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
   exec(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<ExecInput, ExecOutput>;
+  portForward(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<PortForwardInput, PortForwardOutput>;
 }
 
 const RawClientCtor = grpcClientClass<RawClient>(ApiService);
@@ -346,6 +350,16 @@ export class ApiClient {
   exec(req: MessageInitShape<typeof ExecRequestSchema>): grpc.ClientDuplexStream<ExecInput, ExecOutput> {
     const call = this.raw.exec();
     call.write(create(ExecInputSchema, { input: { case: "start", value: create(ExecRequestSchema, req) } }));
+    return call;
+  }
+
+  /**
+   * One TCP connection to a port of a pod (pods/portforward): the stream's first message is sent;
+   * write data (and closeWrite for a half-close) to it, read the pod's bytes from it.
+   */
+  portForward(namespace: string, name: string, port: number): grpc.ClientDuplexStream<PortForwardInput, PortForwardOutput> {
+    const call = this.raw.portForward();
+    call.write(create(PortForwardInputSchema, { input: { case: "start", value: { namespace, name, port } } }));
     return call;
   }
 

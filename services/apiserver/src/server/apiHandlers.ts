@@ -27,7 +27,7 @@ import { UndecodableRequest } from "@kubelab/client";
 import { badRequest, toApiError, undecodableRequest } from "../apiErrors.js";
 import { bindPod } from "../registry/podBinding.js";
 import { encodeListResponse, encodeWatchResponse } from "./listEncoding.js";
-import { execRelay, logsRelay, type KubeletProxy } from "./kubeletProxy.js";
+import { execRelay, logsRelay, portForwardRelay, type KubeletProxy } from "./kubeletProxy.js";
 import { startWatch, type WatchStreamDeps } from "./watchStream.js";
 import type { AggregatedApis } from "./aggregatedApis.js";
 import { getScale, updateScale } from "../registry/scale.js";
@@ -199,6 +199,7 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
     ),
     logs: logsRelay(deps.kubelets),
     exec: execRelay(deps.kubelets),
+    portForward: portForwardRelay(deps.kubelets),
     getScale: unary<GetRequest>(
       "get-scale",
       (r) => r.resource,

@@ -2,6 +2,10 @@ import * as grpc from "@grpc/grpc-js";
 import {
   ExecInputSchema,
   KubeletService,
+  PortForwardInputSchema,
+  type PortForwardInput,
+  type PortForwardOutput,
+  type PortForwardRequest,
   kindForResource,
   type ExecInput,
   type ExecOutput,
@@ -20,6 +24,7 @@ import type { ObjectService } from "../registry/objectService.js";
 type KubeletClient = grpc.Client & {
   logs(req: PodLogOptions, md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientReadableStream<PodLogChunk>;
   exec(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<ExecInput, ExecOutput>;
+  portForward(md?: grpc.Metadata, opts?: grpc.CallOptions): grpc.ClientDuplexStream<PortForwardInput, PortForwardOutput>;
 };
 const KubeletClientCtor = grpcClientClass<KubeletClient>(KubeletService);
 
@@ -63,6 +68,14 @@ export class KubeletProxy {
     return { upstream, node, address, request };
   }
 
+  /** A stream to one port of the pod, through its kubelet, its first message already sent. */
+  async openPortForward(req: PortForwardRequest): Promise<KubeletStream<grpc.ClientDuplexStream<PortForwardInput, PortForwardOutput>>> {
+    const { address, node, namespace } = await this.target(req.namespace, req.name, "", "port-forward");
+    const upstream = this.clientFor(address).portForward();
+    upstream.write(create(PortForwardInputSchema, { input: { case: "start", value: { ...req, namespace } } }));
+    return { upstream, node, address };
+  }
+
   private clientFor(address: string): KubeletClient {
     let c = this.clients.get(address);
     if (!c) this.clients.set(address, (c = new KubeletClientCtor(address, grpc.credentials.createInsecure())));
@@ -73,7 +86,7 @@ export class KubeletProxy {
     requestedNamespace: string,
     name: string,
     requestedContainer: string,
-    what: "log" | "exec" | "attach",
+    what: "log" | "exec" | "attach" | "port-forward",
   ): Promise<{ address: string; node: string; namespace: string; container: string }> {
     const service = this.service;
     if (!name) throw badRequest("name: Required value");
@@ -82,7 +95,11 @@ export class KubeletProxy {
     const names = pod.spec!.containers.map((c) => c.name);
     const all = [...names, ...pod.spec!.initContainers.map((c) => c.name)];
     let container = requestedContainer;
-    if (!container) {
+    if (what === "port-forward") {
+      // A port of the pod, not of one container; Kubernetes forwards only to a running pod.
+      if (pod.status?.phase !== "Running")
+        throw badRequest(`unable to forward port because pod is not running. Current status=${pod.status?.phase || "Pending"}`);
+    } else if (!container) {
       const preferred = pod.metadata?.annotations["kubectl.kubernetes.io/default-container"];
       if (preferred && names.includes(preferred)) container = preferred;
       else if (names.length !== 1)
@@ -133,42 +150,61 @@ export function checkExecRequest(req: ExecRequest): void {
 }
 
 /**
- * The gRPC Exec handler: the first message starts the command at the pod's kubelet; then each
- * side's messages are relayed to the other, with back-pressure both ways; either side ending
- * ends the other.
+ * Relays a bidirectional stream between a client's call and the kubelet's: each side's messages
+ * to the other, with back-pressure both ways; either side ending ends the other.
  */
-export function execRelay(kubelets: KubeletProxy) {
-  return (call: grpc.ServerDuplexStream<ExecInput, ExecOutput>) => {
+function relayDuplex<In, Out>(
+  call: grpc.ServerDuplexStream<In, Out>,
+  { upstream, node, address }: KubeletStream<grpc.ClientDuplexStream<In, Out>>,
+  fail: (e: ApiError) => void,
+): void {
+  call.on("data", (m: In) => {
+    if (!upstream.write(m)) call.pause();
+  });
+  upstream.on("drain", () => call.resume());
+  call.on("end", () => upstream.end());
+  call.on("cancelled", () => upstream.cancel());
+  upstream.on("data", (out: Out) => {
+    if (!call.write(out)) upstream.pause();
+  });
+  call.on("drain", () => upstream.resume());
+  upstream.on("end", () => call.end());
+  upstream.on("error", (e: grpc.ServiceError) => {
+    if (e.code !== grpc.status.CANCELLED) fail(kubeletStreamFailed(node, address, e));
+  });
+  call.resume();
+}
+
+/**
+ * A bidirectional subresource's handler (exec, port-forward): the first message must be its
+ * start; `open` checks it and opens the kubelet's stream, which is then relayed.
+ */
+function startedRelay<In extends { input: { case: string | undefined; value?: unknown } }, Out, Start>(
+  what: string,
+  open: (start: Start) => Promise<KubeletStream<grpc.ClientDuplexStream<In, Out>>>,
+) {
+  return (call: grpc.ServerDuplexStream<In, Out>) => {
     const fail = (e: ApiError) => call.emit("error", { code: e.code, details: e.message, metadata: e.toMetadata() });
-    call.once("data", (first: ExecInput) => {
+    call.once("data", (first: In) => {
       call.pause();
-      if (first.input.case !== "start") {
-        return fail(badRequest("the first message of an exec stream must be its start: the pod, the container and the command"));
-      }
-      const start = first.input.value;
-      Promise.resolve()
-        .then(() => checkExecRequest(start))
-        .then(() => kubelets.openExec(start))
+      if (first.input.case !== "start") return fail(badRequest(`the first message of ${what} stream must be its start`));
+      Promise.resolve(first.input.value as Start)
+        .then(open)
         .then(
-          ({ upstream, node, address }) => {
-            call.on("data", (m: ExecInput) => {
-              if (!upstream.write(m)) call.pause();
-            });
-            upstream.on("drain", () => call.resume());
-            call.on("end", () => upstream.end());
-            call.on("cancelled", () => upstream.cancel());
-            upstream.on("data", (out: ExecOutput) => {
-              if (!call.write(out)) upstream.pause();
-            });
-            call.on("drain", () => upstream.resume());
-            upstream.on("end", () => call.end());
-            upstream.on("error", (e: grpc.ServiceError) => {
-              if (e.code !== grpc.status.CANCELLED) fail(kubeletStreamFailed(node, address, e));
-            });
-            call.resume();
-          },
+          (opened) => relayDuplex(call, opened, fail),
           (e) => fail(toApiError(e)),
         );
     });
   };
 }
+
+/** The gRPC Exec handler: the pod, the container and the command first, then the relay. */
+export const execRelay = (kubelets: KubeletProxy) =>
+  startedRelay<ExecInput, ExecOutput, ExecRequest>("an exec", async (start) => {
+    checkExecRequest(start);
+    return kubelets.openExec(start);
+  });
+
+/** The gRPC PortForward handler: the pod and the port first, then the relay. */
+export const portForwardRelay = (kubelets: KubeletProxy) =>
+  startedRelay<PortForwardInput, PortForwardOutput, PortForwardRequest>("a port-forward", (start) => kubelets.openPortForward(start));

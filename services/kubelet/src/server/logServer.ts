@@ -5,6 +5,7 @@ import { KubeletService, PodLogChunkSchema, type PodLogChunk, type PodLogOptions
 import { grpcServiceDefinition, UndecodableRequest } from "@kubelab/client";
 import type { DockerRuntime, RuntimeContainer } from "../runtime/dockerRuntime.js";
 import { attemptsOf } from "../pods/podStatus.js";
+import { portForwardHandler } from "./portForwardServer.js";
 import { containerNameFor, execHandler, noPodContainers, podContainers, undecodable } from "./execServer.js";
 
 type Call = grpc.ServerWritableStream<PodLogOptions | UndecodableRequest, PodLogChunk>;
@@ -79,6 +80,7 @@ export async function startKubeletServer(runtime: DockerRuntime, port: number, h
       }
     },
     exec: execHandler(runtime),
+    portForward: portForwardHandler(runtime),
   });
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
