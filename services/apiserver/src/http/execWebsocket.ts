@@ -6,6 +6,7 @@ import { ExecInputSchema, ExecRequestSchema, type ApiError, type ExecOutput, typ
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { kubeletStreamFailed, toApiError } from "../apiErrors.js";
 import { checkExecRequest, type KubeletProxy } from "../server/kubeletProxy.js";
+import { isTrue } from "./routes.js";
 import { statusOfError } from "./status.js";
 
 /**
@@ -23,8 +24,6 @@ const RESIZE = 4;
 const CLOSE = 255;
 /** Output a slow client may leave waiting before the kubelet's stream is paused. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
-
-const isTrue = (v: string | null) => v === "true" || v === "1";
 
 /** The exec or attach request a URL's query describes (PodExecOptions / PodAttachOptions). */
 export function execRequestOf(namespace: string, name: string, subresource: "exec" | "attach", q: URLSearchParams): ExecRequest {

@@ -41,7 +41,8 @@ import type { KubeletProxy } from "../server/kubeletProxy.js";
 import { startWatch, type WatchStreamDeps } from "../server/watchStream.js";
 import { MAX_UNPAGED_RESPONSE_BYTES } from "../server/watchSender.js";
 import { apiGroupDoc, apiGroupListDoc, apiResourceListDoc, apiVersionsDoc, versionDoc } from "./discoveryDocs.js";
-import { kindForPath, parseApiPath } from "./routes.js";
+import { isTrue, kindForPath, parseApiPath } from "./routes.js";
+import { applyMergePatch } from "../registry/mergePatch.js";
 import { deletedStatus, statusOfError } from "./status.js";
 import { tableOf, wantsTable } from "./table.js";
 import { ExecWebsockets, execRequestOf } from "./execWebsocket.js";
@@ -62,8 +63,6 @@ export interface RunningHttpApi {
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** Bytes of one page of a List over HTTP, where no 4 MiB message limit applies. */
 const HTTP_PAGE_MAX_BYTES = 8 * 1024 * 1024;
-/** Retries of a JSON or strategic merge patch that lost a race to another writer. */
-const PATCH_ATTEMPTS = 5;
 
 /** Starts Kubernetes' HTTP API (JSON) beside the gRPC one, over the same object service and watch cache. */
 export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: string; port: number }): Promise<RunningHttpApi> {
@@ -116,7 +115,6 @@ interface ResourceRequest {
   query: URLSearchParams;
 }
 
-const isTrue = (v: string | null) => v === "true" || v === "1";
 const asksDryRun = (q: URLSearchParams) => q.getAll("dryRun").length > 0;
 
 /**
@@ -368,32 +366,23 @@ class HttpApi {
       return this.send(
         res,
         200,
-        objectToJson(await this.patchWith(r, sub, (cur) => strategicPatch(def, cur, patch as Record<string, unknown>))),
+        objectToJson(await this.patchJson(r, sub, (cur) => strategicPatch(def, cur, patch as Record<string, unknown>))),
       );
     }
     if (type === "application/json-patch+json") {
       const ops = parseJson(body);
       if (!Array.isArray(ops)) throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
-      return this.send(res, 200, objectToJson(await this.patchWith(r, sub, (cur) => applyJsonPatch(cur, ops))));
+      return this.send(res, 200, objectToJson(await this.patchJson(r, sub, (cur) => applyJsonPatch(cur, ops))));
     }
     throw unsupportedMediaType(["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]);
   }
 
-  /**
-   * A patch computed on the current object's JSON and written as an update pinned to that
-   * version, retried from the new current object when another writer came first (kube-apiserver's
-   * GuaranteedUpdate does the same).
-   */
-  private async patchWith(r: ResourceRequest, sub: "" | "status", apply: (cur: Record<string, unknown>) => unknown): Promise<KubeObject> {
-    for (let attempt = 1; ; attempt++) {
-      const cur = await this.deps.service.get(r.def, r.namespace, r.name);
-      const next = this.decodeFor(r, apply(objectToJson(cur)));
-      next.metadata!.resourceVersion = cur.metadata?.resourceVersion ?? "";
-      try {
-        return await this.deps.service.update(next, sub);
-      } catch (e) {
-        if (!(e instanceof ApiError && e.reason === "Conflict") || attempt >= PATCH_ATTEMPTS) throw e;
-      }
+  /** A JSON or strategic merge patch through the object service's one patch path, its strict decoding worded as kube-apiserver's. */
+  private async patchJson(r: ResourceRequest, sub: "" | "status", apply: (cur: Record<string, unknown>) => unknown): Promise<KubeObject> {
+    try {
+      return await this.deps.service.patchJson(r.def, r.namespace, r.name, apply, sub);
+    } catch (e) {
+      throw strictDecodingError(r.def, e);
     }
   }
 
@@ -449,8 +438,10 @@ class HttpApi {
       const body = parseJson(await readBody(req));
       let patched: unknown;
       // A Scale has no lists: its strategic merge patch is a merge patch.
-      if (type === "application/merge-patch+json" || type === "application/strategic-merge-patch+json") patched = mergePatch(cur, body);
-      else if (type === "application/json-patch+json" && Array.isArray(body)) patched = applyJsonPatch(cur, body);
+      if (type === "application/merge-patch+json" || type === "application/strategic-merge-patch+json") {
+        if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("a merge patch must be a JSON object");
+        patched = applyMergePatch(cur, body as Record<string, unknown>);
+      } else if (type === "application/json-patch+json" && Array.isArray(body)) patched = applyJsonPatch(cur, body);
       else
         throw unsupportedMediaType([
           "application/json-patch+json",
@@ -557,14 +548,7 @@ class HttpApi {
     try {
       obj = decodeObject({ apiVersion: r.def.apiVersion, kind: r.def.kind, ...(o as object) }).obj;
     } catch (e) {
-      // kube-apiserver's words for a body its strict decoder refuses: a BadRequest, not Invalid.
-      if (e instanceof DecodeError && e.unknownFields.length) {
-        const [, version = r.def.apiVersion] = r.def.apiVersion.split("/");
-        throw badRequest(
-          `${r.def.kind} in version "${version}" cannot be handled as a ${r.def.kind}: strict decoding error: ${e.unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`,
-        );
-      }
-      throw e;
+      throw strictDecodingError(r.def, e);
     }
     if (r.def.namespaced) {
       const m = obj.metadata!;
@@ -638,6 +622,15 @@ function applyJsonPatch(doc: Record<string, unknown>, ops: unknown[]): unknown {
   }
 }
 
+/** kube-apiserver's words for a body its strict decoder refuses (a BadRequest, not Invalid); any other error as it is. */
+function strictDecodingError(def: KindDefinition, e: unknown): unknown {
+  if (!(e instanceof DecodeError && e.unknownFields.length)) return e;
+  const [, version = def.apiVersion] = def.apiVersion.split("/");
+  return badRequest(
+    `${def.kind} in version "${version}" cannot be handled as a ${def.kind}: strict decoding error: ${e.unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`,
+  );
+}
+
 /** A strategic merge patch of the object's JSON; a malformed patch is the client's mistake. */
 function strategicPatch(def: KindDefinition, cur: Record<string, unknown>, patch: Record<string, unknown>): unknown {
   try {
@@ -646,17 +639,6 @@ function strategicPatch(def: KindDefinition, cur: Record<string, unknown>, patch
     if (e instanceof StrategicMergePatchError) throw e.reason === "Invalid" ? invalidPatch(e.message) : badRequest(e.message);
     throw e;
   }
-}
-
-/** RFC 7396, for the small documents (Scale) the object service's own merge patch does not cover. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as object) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
 }
 
 /** DeleteOptions from the body (kubectl sends them there) or the query. */
@@ -669,9 +651,6 @@ async function deleteOptions(req: Req, q: URLSearchParams) {
   };
   const grace = body.gracePeriodSeconds ?? (q.get("gracePeriodSeconds") !== null ? Number(q.get("gracePeriodSeconds")) : undefined);
   const policy = body.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
-  if (policy && !["Orphan", "Background", "Foreground"].includes(policy)) {
-    throw badRequest(`propagationPolicy: Unsupported value: "${policy}": supported values: "Orphan", "Background", "Foreground"`);
-  }
   return {
     gracePeriodSeconds: grace,
     uid: body.preconditions?.uid || undefined,

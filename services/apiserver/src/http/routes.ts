@@ -63,3 +63,6 @@ export function kindForPath(group: string, version: string, resource: string): K
   const apiVersion = group ? `${group}/${version}` : version;
   return allKinds().find((k) => k.apiVersion === apiVersion && resourceNameInGroup(k) === resource);
 }
+
+/** A boolean query parameter as kube-apiserver reads one ("true" or "1"). */
+export const isTrue = (v: string | null) => v === "true" || v === "1";

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { decodeObject, kindFor, type ConfigMap, type Pod } from "@kubelab/api";
+import { decodeObject, kindFor, objectToJson, type ConfigMap, type KindDefinition, type KubeObject, type Pod } from "@kubelab/api";
 import { ApiError } from "@kubelab/api";
-import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
+import { applyMergePatch, decodePatched, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
 import { objectFilter } from "./selectors.js";
 import { storageKey, prefixEnd, resourceOfKey, resourcePrefix } from "../storage/keys.js";
 
+/** A merge patch of an object, as the object service applies one. */
+const patchObject = (def: KindDefinition, obj: KubeObject, patch: Record<string, unknown>) =>
+  decodePatched(def, applyMergePatch(objectToJson(obj), patch));
 const cmDef = kindFor("v1", "ConfigMap")!;
 const podDef = kindFor("v1", "Pod")!;
 const cm = decodeObject({
@@ -17,7 +20,7 @@ const cm = decodeObject({
 
 describe("JSON merge patch (RFC 7396) on objects", () => {
   it("merges maps, deletes with null, replaces lists", () => {
-    const out = applyMergePatch(cmDef, cm, { metadata: { labels: { b: null, c: "3" } }, data: { x: "9" } }) as ConfigMap;
+    const out = patchObject(cmDef, cm, { metadata: { labels: { b: null, c: "3" } }, data: { x: "9" } }) as ConfigMap;
     expect(out.metadata!.labels).toEqual({ a: "1", c: "3" });
     expect(out.data).toEqual({ x: "9", y: "2" });
     const pod = decodeObject({
@@ -31,13 +34,13 @@ describe("JSON merge patch (RFC 7396) on objects", () => {
         ],
       },
     }).obj;
-    const patched = applyMergePatch(podDef, pod, { spec: { containers: [{ name: "only", image: "z" }] } }) as Pod;
+    const patched = patchObject(podDef, pod, { spec: { containers: [{ name: "only", image: "z" }] } }) as Pod;
     expect(patched.spec!.containers.map((c) => c.name)).toEqual(["only"]);
   });
 
   it("rejects unknown fields and kind changes", () => {
-    expect(() => applyMergePatch(cmDef, cm, { dta: {} })).toThrow('unknown field "dta"');
-    expect(() => applyMergePatch(cmDef, cm, { kind: "Secret" })).toThrow("a patch may not change apiVersion or kind");
+    expect(() => patchObject(cmDef, cm, { dta: {} })).toThrow('unknown field "dta"');
+    expect(() => patchObject(cmDef, cm, { kind: "Secret" })).toThrow("a patch may not change apiVersion or kind");
   });
 
   it("takes only JSON objects, and reads a pinned resourceVersion", () => {

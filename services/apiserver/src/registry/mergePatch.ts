@@ -1,5 +1,5 @@
 import jsonMergePatch from "json-merge-patch";
-import { decodeObject, objectToJson, type KindDefinition, type KubeObject } from "@kubelab/api";
+import { decodeObject, type KindDefinition, type KubeObject } from "@kubelab/api";
 import { badRequest } from "../apiErrors.js";
 
 /** Parses a JSON merge patch document: it must be a JSON object. */
@@ -14,14 +14,20 @@ export function parseMergePatch(text: string): Record<string, unknown> {
   return patch as Record<string, unknown>;
 }
 
+/** RFC 7396 applied to a JSON document (an object's Kubernetes JSON, a Scale's); neither input is changed. */
+export function applyMergePatch(current: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  return jsonMergePatch.apply(structuredClone(current), structuredClone(patch)) as Record<string, unknown>;
+}
+
 /**
- * RFC 7396 applied to the object's Kubernetes JSON, then decoded as strictly as a YAML
- * manifest: an unknown field in the patch is an error naming it.
+ * A patched object's JSON, decoded as strictly as a YAML manifest: an unknown field in the patch
+ * is an error naming it, and so is a change of apiVersion or kind.
  */
-export function applyMergePatch(def: KindDefinition, current: KubeObject, patch: Record<string, unknown>): KubeObject {
-  const patched = jsonMergePatch.apply(objectToJson(current), structuredClone(patch)) as Record<string, unknown>;
-  if (patched.kind !== def.kind || patched.apiVersion !== def.apiVersion) throw badRequest("a patch may not change apiVersion or kind");
-  return decodeObject(patched).obj;
+export function decodePatched(def: KindDefinition, patched: unknown): KubeObject {
+  const o = patched as Record<string, unknown> | null;
+  if (!o || typeof o !== "object" || o.kind !== def.kind || o.apiVersion !== def.apiVersion)
+    throw badRequest("a patch may not change apiVersion or kind");
+  return decodeObject(o).obj;
 }
 
 /** The resourceVersion a patch pins, if it names one (then a stale one is a conflict). */

@@ -8,6 +8,7 @@ import {
   hasField,
   kindForResource,
   kindOf,
+  objectToJson,
   validateObjectMeta,
   validateObjectMetaUpdate,
   type FieldError,
@@ -16,6 +17,7 @@ import {
 } from "@kubelab/api";
 import {
   alreadyExists,
+  badRequest,
   notFoundResource,
   conflict,
   forbidden,
@@ -35,7 +37,7 @@ import { objectFilter } from "./selectors.js";
 import { ClaimAttempts } from "./claimAttempts.js";
 import { decodeContinue, encodeContinue } from "./continueToken.js";
 import { listBounds, type ListBounds, type ListSize } from "./listPaging.js";
-import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
+import { applyMergePatch, decodePatched, parseMergePatch, pinnedResourceVersion } from "./mergePatch.js";
 import type { Allocator } from "./serviceAllocator.js";
 
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -318,12 +320,29 @@ export class ObjectService {
   }
 
   async patch(def: KindDefinition, namespace: string, name: string, patchText: string, subresource: "" | "status"): Promise<KubeObject> {
-    stored(def);
     const patch = parseMergePatch(patchText);
+    return this.patchJson(def, namespace, name, (cur) => applyMergePatch(cur, patch), subresource, pinnedResourceVersion(patch));
+  }
+
+  /**
+   * A patch of any kind (merge, JSON patch, strategic merge patch): `apply` turns the current
+   * object's Kubernetes JSON into the patched JSON, which is decoded and written as an update, in
+   * a guaranteedUpdate, so a lost race is applied again to the new current object. A patch that
+   * pins a resourceVersion (`pinnedRV`) conflicts with any other.
+   */
+  async patchJson(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    apply: (current: Record<string, unknown>) => unknown,
+    subresource: "" | "status",
+    pinnedRV = "",
+  ): Promise<KubeObject> {
+    stored(def);
     if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
     const ns = def.namespaced ? namespace || "default" : "";
     return this.guaranteedUpdate(def, ns, name, (cur) =>
-      this.merge(def, applyMergePatch(def, cur.obj, patch), cur, subresource, pinnedResourceVersion(patch)),
+      this.merge(def, decodePatched(def, apply(objectToJson(cur.obj))), cur, subresource, pinnedRV),
     );
   }
 
@@ -424,6 +443,11 @@ export class ObjectService {
     opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string; propagationPolicy?: string },
   ): Promise<{ obj: KubeObject; removed: boolean }> {
     stored(def);
+    if (opts.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(opts.propagationPolicy)) {
+      throw badRequest(
+        `propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Orphan", "Background", "Foreground"`,
+      );
+    }
     const ns = def.namespaced ? namespace || "default" : "";
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const cur = await this.store.get(def, ns, name);

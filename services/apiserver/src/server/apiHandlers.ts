@@ -167,11 +167,6 @@ function serviceHandlers(deps: HandlerDeps): grpc.UntypedServiceImplementation {
       "delete",
       (r) => r.resource,
       async (req) => {
-        if (req.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(req.propagationPolicy)) {
-          throw badRequest(
-            `propagationPolicy: Unsupported value: "${req.propagationPolicy}": supported values: "Orphan", "Background", "Foreground"`,
-          );
-        }
         const res = await service.delete(service.resolve(req.resource), req.namespace, req.name, {
           gracePeriodSeconds: req.gracePeriodSeconds,
           uid: req.preconditions?.uid || undefined,
