@@ -8,8 +8,10 @@
 //   node scripts/prerequisites.mjs          check, install what is missing (root + apt), start dockerd,
 //                                           and install the npm packages if node_modules is missing
 //   node scripts/prerequisites.mjs check    check only: exit 1 with the commands to run
+//   node scripts/prerequisites.mjs test     as the first, and the kubectl the tests drive (see ensureKubectl)
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, openSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { accessSync, chmodSync, constants, existsSync, openSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -189,6 +191,54 @@ export function ensureDependencies(log) {
   if (res.status !== 0) throw new Error(`npm ci failed (${res.status ?? res.signal})`);
 }
 
+/** The kubectl release the tests are written against, fetched when a machine has none. */
+export const KUBECTL_VERSION = "v1.32.4";
+const KUBECTL_DOWNLOAD_TIMEOUT_MS = 120_000;
+
+/**
+ * The real kubectl the kubectl tests drive: the one on PATH, or (as root) the release from
+ * dl.k8s.io, checked against its published SHA-256. Optional: without it the kubectl tests say so
+ * and are skipped, so an offline machine still runs the rest. Debian's own kubernetes-client
+ * (1.20) is not used: it predates the WebSocket exec and port-forward protocols tested here.
+ */
+export async function ensureKubectl({ log, mayInstall }) {
+  const found = which("kubectl");
+  if (!found && mayInstall && machine().root) {
+    const arch = { x64: "amd64", arm64: "arm64" }[process.arch];
+    const url = `https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${arch}/kubectl`;
+    try {
+      log(`no kubectl on this machine: fetching ${url}`);
+      const get = async (u) => {
+        const res = await fetch(u, { signal: AbortSignal.timeout(KUBECTL_DOWNLOAD_TIMEOUT_MS) });
+        if (!res.ok) throw new Error(`${u}: HTTP ${res.status}`);
+        return Buffer.from(await res.arrayBuffer());
+      };
+      const [binary, sum] = await Promise.all([get(url), get(`${url}.sha256`)]);
+      const actual = createHash("sha256").update(binary).digest("hex");
+      if (actual !== sum.toString("utf8").trim().split(/\s+/)[0]) throw new Error(`${url}: SHA-256 ${actual} does not match its .sha256`);
+      const target = "/usr/local/bin/kubectl";
+      writeFileSync(`${target}.part`, binary);
+      chmodSync(`${target}.part`, 0o755);
+      renameSync(`${target}.part`, target);
+    } catch (e) {
+      log(`could not fetch kubectl (${e.cause?.message ?? e.message}): the kubectl tests will be skipped`);
+    }
+  }
+  const kubectl = which("kubectl");
+  if (!kubectl) {
+    if (!mayInstall || !machine().root) log("no kubectl on this machine: the kubectl tests will be skipped");
+    return;
+  }
+  const res = spawnSync(kubectl, ["version", "--client", "-o", "json"], { encoding: "utf8", timeout: 15_000 });
+  let version = "an unknown version";
+  try {
+    version = JSON.parse(res.stdout).clientVersion.gitVersion;
+  } catch {
+    // an old or odd kubectl: its version is only reported
+  }
+  log(`the kubectl tests use ${kubectl} (${version}; written against ${KUBECTL_VERSION})`);
+}
+
 /** Checks, then installs or starts what is missing where it may; throws with the commands to run where it may not. */
 export async function ensurePrerequisites({ log = (m) => process.stderr.write(`prerequisites: ${m}\n`), mayInstall = true } = {}) {
   const m = machine();
@@ -207,6 +257,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   try {
     await ensurePrerequisites({ mayInstall, log });
     if (mayInstall) ensureDependencies(log);
+    if (process.argv[2] === "test") await ensureKubectl({ log, mayInstall });
   } catch (e) {
     process.stderr.write(`prerequisites: ${e.message}\n`);
     process.exit(1);

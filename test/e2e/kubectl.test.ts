@@ -1,16 +1,16 @@
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.js";
+import { kubectlPath, kubectlWith, noteMissingKubectl } from "../support/kubectl.js";
 import { TestLab } from "../support/lab.js";
 
 // Real kubectl against the composed lab's HTTP API, through the kubeconfig a lab writes: reading
 // the cluster, applying and re-applying (a strategic merge patch), rollouts, logs, exec with and
 // without a terminal, events and deletion. Without kubectl on the machine, the tests are skipped.
-const kubectlPath = spawnSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).stdout.trim();
-if (!kubectlPath) process.stderr.write("kubectl.test.ts: no kubectl on this machine: these tests are skipped\n");
+noteMissingKubectl("kubectl.test.ts");
 const NS = "kubectl-e2e";
 
 const deployment = (image: string) => `
@@ -35,20 +35,13 @@ describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
   const lab = new TestLab();
   let kubeconfig = "";
 
-  const kubectl = (args: string[], input?: string, timeoutMs = 60_000) =>
-    new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
-      const child = execFile(kubectlPath, ["--kubeconfig", kubeconfig, ...args], { timeout: timeoutMs }, (err, stdout, stderr) =>
-        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
-      );
-      if (input !== undefined) child.stdin?.end(input);
-    });
+  const kubectl = kubectlWith(() => kubeconfig, 60_000);
 
   beforeAll(async () => {
     await lab.start();
     kubeconfig = lab.writeKubeconfig(mkdtempSync(path.join(os.tmpdir(), "kubelab-kubectl-e2e-")));
-    expect((await kubectl(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}\n`)).stdout).toBe(
-      `namespace/${NS} created\n`,
-    );
+    // kubectl create sends Kubernetes' protobuf encoding (client-go's typed clients).
+    expect((await kubectl(["create", "namespace", NS])).stdout).toBe(`namespace/${NS} created\n`);
   });
   afterAll(() => lab.stop());
 
@@ -148,6 +141,52 @@ describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
     }
   });
 
+  it("forwards local ports to a pod with kubectl port-forward, over its WebSocket tunnel and over SPDY", async () => {
+    const children: ChildProcess[] = [];
+    try {
+      // kubectl's default (SPDY tunneled through a WebSocket), then its fallback (a plain SPDY upgrade).
+      for (const env of [{}, { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" }]) {
+        const args = ["--kubeconfig", kubeconfig, "-v=4", "-n", NS, "port-forward", "deploy/web", ":8080", ":9999"];
+        const pf = spawn(kubectlPath, args, { env: { ...process.env, ...env } });
+        children.push(pf);
+        let out = "";
+        let err = "";
+        pf.stdout.on("data", (b: Buffer) => (out += b.toString()));
+        pf.stderr.on("data", (b: Buffer) => (err += b.toString()));
+        const exited = new Promise<void>((resolve) => pf.once("exit", () => resolve()));
+        const [web, nothing] = await eventually(
+          "Forwarding from",
+          async () => {
+            const m = [8080, 9999].map((p) => new RegExp(`^Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${p}$`, "m").exec(out));
+            expect(m).not.toContain(null);
+            return m.map((x) => Number(x![1]));
+          },
+          20_000,
+          200,
+        );
+        // Two connections at once: two pairs of streams on kubectl's one connection.
+        const answers = await Promise.all(
+          [1, 2].map(() => fetch(`http://127.0.0.1:${web}/`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text())),
+        );
+        for (const a of answers) expect(a).toMatch(/web-/);
+        expect(err).not.toContain("fallback to secondary dialer");
+        // Nothing listens on 9999: kubectl prints what the kubelet wrote on the error stream and,
+        // as against Kubernetes, gives up on the connection to the pod.
+        await fetch(`http://127.0.0.1:${nothing}/`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+        await eventually(
+          "the forwarding error",
+          async () => expect(err).toMatch(/an error occurred forwarding \d+ -> 9999: error forwarding port 9999 to pod kubectl-e2e\/web-/),
+          20_000,
+          200,
+        );
+        await exited;
+        expect(err).toContain("lost connection to pod");
+      }
+    } finally {
+      for (const pf of children) pf.kill("SIGINT");
+    }
+  });
+
   it("follows a pod's log, and shows its events in describe", async () => {
     const pod = (await kubectl(["get", "pods", "-n", NS, "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}"])).stdout;
     const follower = spawn(kubectlPath, ["--kubeconfig", kubeconfig, "logs", "-f", "-n", NS, pod]);
@@ -195,6 +234,24 @@ describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
     );
     const events = await kubectl(["get", "events", "-n", NS, "--field-selector", "involvedObject.kind=Deployment"]);
     expect(events.stdout).toMatch(/ScalingReplicaSet/);
+  });
+
+  it("creates a Deployment and a ConfigMap with kubectl create (protobuf bodies), rolls it out and deletes it", async () => {
+    const created = await kubectl(["create", "deployment", "made", "-n", NS, "--image=kubelab/echo:dev", "--replicas=2", "--port=8080"]);
+    expect(created.stdout, created.stderr).toBe("deployment.apps/made created\n");
+    expect((await kubectl(["create", "configmap", "made", "-n", NS, "--from-literal=greeting=hi"])).stdout).toBe(
+      "configmap/made created\n",
+    );
+    const status = await kubectl(["rollout", "status", "deployment/made", "-n", NS, "--timeout=120s"], undefined, 130_000);
+    expect(status.stdout).toContain('deployment "made" successfully rolled out');
+    const d = JSON.parse((await kubectl(["get", "deploy", "made", "-n", NS, "-o", "json"])).stdout) as {
+      spec: { replicas: number; template: { spec: { containers: Array<{ image: string; ports: Array<{ containerPort: number }> }> } } };
+    };
+    expect(d.spec.replicas).toBe(2);
+    expect(d.spec.template.spec.containers[0]).toMatchObject({ image: "kubelab/echo:dev", ports: [{ containerPort: 8080 }] });
+    const cm = await kubectl(["get", "configmap", "made", "-n", NS, "-o", "jsonpath={.data.greeting}"]);
+    expect(cm.stdout).toBe("hi");
+    expect((await kubectl(["delete", "deployment,configmap", "made", "-n", NS])).code).toBe(0);
   });
 
   it("deletes in the foreground: the Deployment goes after its ReplicaSets and pods", async () => {

@@ -63,12 +63,11 @@ describe("API server CRUD on a 3-member etcd cluster", () => {
   });
 
   it("rejects invalid objects with every violation at once and writes nothing", async () => {
-    const bad = decodeObject({
-      apiVersion: "v1",
-      kind: "Pod",
+    // Built as a message, as a gRPC client sends it: decoding JSON would refuse the bad quantity first.
+    const bad = create(PodSchema, {
       metadata: { name: "Bad_Name" },
       spec: { restartPolicy: "Sometimes", containers: [{ name: "app", resources: { limits: { memory: "1.5Gx" } } }] },
-    }).obj;
+    });
     const err = await apiError(client.create(bad));
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.reason).toBe("Invalid");

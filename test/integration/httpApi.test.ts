@@ -1,5 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,14 +6,14 @@ import type { RunningApiServer } from "@kubelab/apiserver";
 import type { ApiClient } from "@kubelab/client";
 import { EtcdCluster } from "../support/etcdCluster.js";
 import { startTestApiServer } from "../support/apiServer.js";
+import { kubectlPath, kubectlWith, noteMissingKubectl, writePlainKubeconfig } from "../support/kubectl.js";
 
 // Kubernetes' HTTP API of one API server on a real etcd cluster, as kubectl and plain HTTP
 // clients use it: discovery, every verb, Tables, watches, and Status bodies for mistakes. The
 // kubectl on the machine is the client; without one, its tests are skipped (and say so).
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "kubelab-http-it-"));
-const kubectlPath = spawnSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).stdout.trim();
-if (!kubectlPath) process.stderr.write("httpApi.test.ts: no kubectl on this machine: its kubectl tests are skipped\n");
+noteMissingKubectl("httpApi.test.ts");
 
 describe("Kubernetes' HTTP API", () => {
   const etcd = new EtcdCluster();
@@ -23,18 +22,12 @@ describe("Kubernetes' HTTP API", () => {
   let base: string;
   let kubeconfig: string;
 
-  const kubectl = (args: string[], input?: string) =>
-    new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
-      const child = execFile(kubectlPath, ["--kubeconfig", kubeconfig, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
-      );
-      if (input !== undefined) child.stdin?.end(input);
-    });
+  const kubectl = kubectlWith(() => kubeconfig);
   const http = async (method: string, url: string, body?: unknown, contentType = "application/json") => {
     const res = await fetch(`${base}${url}`, {
       method,
       headers: body === undefined ? {} : { "content-type": contentType },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
@@ -43,11 +36,7 @@ describe("Kubernetes' HTTP API", () => {
     await etcd.start();
     ({ server, client } = await startTestApiServer(etcd.endpoints));
     base = `http://127.0.0.1:${server.httpPort}`;
-    kubeconfig = path.join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster: {server: "${base}"}\ncontexts:\n- name: t\n  context: {cluster: t, user: t, namespace: default}\ncurrent-context: t\nusers:\n- name: t\n  user: {}\n`,
-    );
+    kubeconfig = writePlainKubeconfig(base);
   });
   afterAll(async () => {
     client?.close();
@@ -70,6 +59,16 @@ describe("Kubernetes' HTTP API", () => {
     const apps = (await http("GET", "/apis/apps/v1")).body as { resources: Array<{ name: string; kind: string; group?: string }> };
     expect(apps.resources.find((r) => r.name === "deployments/scale")).toMatchObject({ kind: "Scale", group: "autoscaling" });
     expect((await http("GET", "/apis/nothing/v1")).status).toBe(404);
+  });
+
+  it.skipIf(!kubectlPath)("serves aggregated discovery, which kubectl 1.32 reads in two requests instead of one per group", async () => {
+    const cacheDir = mkdtempSync(path.join(os.tmpdir(), "kubelab-discovery-"));
+    const res = await kubectl(["api-resources", "--cache-dir", cacheDir, "-v=6"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+    expect(res.stdout).toMatch(/^pods\s+po\s+v1\s+true\s+Pod$/m);
+    const discoveryGets = res.stderr.match(/GET http:\/\/[^ ]+\/(api|apis)(\/[^ ?]*)?[ ?]/g) ?? [];
+    expect(discoveryGets.map((g) => g.replace(/^GET http:\/\/[^/]+/, "").replace(/[ ?]$/, ""))).toEqual(["/api", "/apis"]);
   });
 
   it("creates, reads, lists, updates, patches and deletes, with Kubernetes' codes", async () => {
@@ -177,4 +176,79 @@ describe("Kubernetes' HTTP API", () => {
     expect((await kubectl(["delete", "deploy", "echo"])).stdout).toBe('deployment.apps "echo" deleted\n');
     expect((await kubectl(["get", "deploy"])).stderr).toBe("No resources found in default namespace.\n");
   });
+
+  it.skipIf(!kubectlPath)("takes the protobuf bodies of kubectl create, stored as their JSON would be", async () => {
+    const get = async <T>(args: string[]) => JSON.parse((await kubectl(["get", ...args, "-o", "json"])).stdout) as T;
+    const blob = path.join(dir, "blob.bin");
+    writeFileSync(blob, Uint8Array.of(0x00, 0x01, 0xfe, 0xff, 0x80));
+    const created = [
+      ["configmap", "pc1", "--from-literal=a=b", `--from-file=blob=${blob}`],
+      ["secret", "generic", "ps1", "--from-literal=password=x"],
+      ["deployment", "pd1", "--image=nginx:1.27", "--replicas=3", "--port=80"],
+      ["namespace", "pn1"],
+      ["job", "pj1", "--image=busybox", "--", "echo", "hi"],
+      ["service", "clusterip", "psvc1", "--tcp=80:8080"],
+    ];
+    const outputs = await Promise.all(created.map((args) => kubectl(["create", ...args])));
+    expect(outputs.map((o) => o.stderr || o.stdout)).toEqual([
+      "configmap/pc1 created\n",
+      "secret/ps1 created\n",
+      "deployment.apps/pd1 created\n",
+      "namespace/pn1 created\n",
+      "job.batch/pj1 created\n",
+      "service/psvc1 created\n",
+    ]);
+    const cm = await get<{ data: object; binaryData: object; metadata: { namespace: string } }>(["configmap", "pc1"]);
+    expect([cm.data, cm.binaryData, cm.metadata.namespace]).toEqual([{ a: "b" }, { blob: "AAH+/4A=" }, "default"]);
+    const secret = await get<{ data: object; type: string }>(["secret", "ps1"]);
+    expect([secret.data, secret.type]).toEqual([{ password: "eA==" }, "Opaque"]);
+    const deploy = await get<{ spec: { template: { spec: { containers: Array<{ ports: unknown }> } } } }>(["deployment", "pd1"]);
+    expect(deploy.spec).toMatchObject({
+      replicas: 3,
+      selector: { matchLabels: { app: "pd1" } },
+      template: { metadata: { labels: { app: "pd1" } }, spec: { containers: [{ name: "nginx", image: "nginx:1.27" }] } },
+    });
+    expect(deploy.spec.template.spec.containers[0].ports).toEqual([{ containerPort: 80, protocol: "TCP" }]);
+    expect((await get<{ status: unknown }>(["namespace", "pn1"])).status).toEqual({ phase: "Active" });
+    const job = await get<{ spec: { template: { spec: unknown } } }>(["job", "pj1"]);
+    expect(job.spec.template.spec).toMatchObject({
+      containers: [{ name: "pj1", image: "busybox", command: ["echo", "hi"] }],
+      restartPolicy: "Never",
+    });
+    const svc = await get<{ spec: { clusterIP: string } }>(["service", "psvc1"]);
+    expect(svc.spec).toMatchObject({
+      type: "ClusterIP",
+      selector: { app: "psvc1" },
+      ports: [{ name: "80-8080", protocol: "TCP", port: 80, targetPort: 8080 }],
+    });
+    expect(svc.spec.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+
+    // An update in protobuf takes the same path; bytes that are not protobuf are refused in kube-apiserver's words.
+    const protobuf = "application/vnd.kubernetes.protobuf";
+    await kubectl(["create", "configmap", "c1", "--from-literal=a=old"]);
+    const updated = await http("PUT", "/api/v1/namespaces/default/configmaps/c1", kubectlProtobuf("configMap"), protobuf);
+    expect([updated.status, updated.body.data]).toEqual([200, { a: "b" }]);
+    const unknownKind = await http("POST", "/api/v1/namespaces/default/configmaps", kubectlProtobuf("priorityClass"), protobuf);
+    expect([unknownKind.status, unknownKind.body.message]).toEqual([
+      400,
+      'PriorityClass in version "v1" cannot be handled as a ConfigMap: no kind "PriorityClass" is registered for version "scheduling.k8s.io/v1"',
+    ]);
+    const garbage = await http("POST", "/api/v1/namespaces/default/configmaps", '{"kind":"ConfigMap"}', protobuf);
+    expect([garbage.status, garbage.body.reason, garbage.body.message]).toEqual([
+      400,
+      "BadRequest",
+      'the object provided is unrecognized (must be of type ConfigMap): provided data does not appear to be a protobuf message, expected prefix [107 56 115 0] ({"kind":"ConfigMap"})',
+    ]);
+    const yaml = await http("POST", "/api/v1/namespaces/default/configmaps", "kind: ConfigMap", "application/yaml");
+    expect([yaml.status, yaml.body.message]).toEqual([
+      415,
+      "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf",
+    ]);
+  });
 });
+
+/** A protobuf body kubectl v1.32 sent, as captured for the decoder's tests (configMap: `kubectl create configmap c1 --from-literal=a=b …`). */
+function kubectlProtobuf(name: string): Uint8Array {
+  const bodies = JSON.parse(readFileSync(path.resolve("packages/api/src/kubernetesProtobuf/kubectlBodies.json"), "utf8"));
+  return new Uint8Array(Buffer.from(bodies[name].base64 as string, "base64"));
+}

@@ -278,6 +278,6 @@ describe("the scale subresource and metrics.k8s.io", () => {
     const resources = await client.apiResources();
     const pods = resources.find((r) => r.group === "metrics.k8s.io" && r.name === "pods");
     expect(pods).toMatchObject({ kind: "PodMetrics", version: "v1beta1", namespaced: true, verbs: ["get", "list"] });
-    expect(resources.find((r) => r.name === "deployments/scale")).toMatchObject({ kind: "Scale", verbs: ["get", "update"] });
+    expect(resources.find((r) => r.name === "deployments/scale")).toMatchObject({ kind: "Scale", verbs: ["get", "patch", "update"] });
   });
 });

@@ -31,9 +31,18 @@ export interface Cause {
 export const REASON_KEY = "kubelab-reason";
 export const CAUSES_KEY = "kubelab-causes";
 
+/** What the error is about, as a Status body's details name it: the object, its API group, and its resource (or kind). */
+export interface ErrorSubject {
+  name: string;
+  group: string;
+  /** The resource ("deployments") for NotFound, AlreadyExists and Conflict; the kind ("Deployment") for Invalid, as Kubernetes has it. */
+  kind: string;
+}
+
 export interface ApiErrorOptions {
   /** What went wrong underneath (an INTERNAL error keeps the original, as connect-es's ConnectError does). */
   cause?: unknown;
+  subject?: ErrorSubject;
   /** Whether an API server sent it, with its reason (false: the call failed on the way, e.g. no server). */
   fromServer?: boolean;
 }
@@ -41,6 +50,7 @@ export interface ApiErrorOptions {
 /** An API error: a gRPC status code, Kubernetes' reason, and the field causes of a validation failure. */
 export class ApiError extends Error {
   readonly fromServer: boolean;
+  readonly subject: ErrorSubject | undefined;
 
   constructor(
     readonly code: grpc.status,
@@ -52,6 +62,7 @@ export class ApiError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ApiError";
     this.fromServer = options.fromServer ?? true;
+    this.subject = options.subject;
   }
 
   /** The error a gRPC call ended with, as the server sent it (or as the transport failed). */

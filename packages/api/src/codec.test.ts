@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import "./kinds/index.js";
-import { decodeObject, objectToJson, packObject, unpackObject } from "./codec.js";
+import { type DecodeError, decodeObject, objectToJson, packObject, unpackObject } from "./codec.js";
+import { QUANTITY_REGEX_MESSAGE } from "./quantity.js";
 import type { Pod } from "./gen/kubelab/core/v1/pod_pb.js";
 
 const podJson = (container: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -35,6 +36,29 @@ describe("decodeObject", () => {
     expect(p.spec!.containers[0].resources!.limits).toEqual({ cpu: "2", memory: "1Gi" });
     expect(p.spec!.containers[0].livenessProbe!.tcpSocket!.port!.kind).toEqual({ case: "numberValue", value: 8080 });
     expect(p.spec!.containers[0].readinessProbe!.httpGet!.port!.kind).toEqual({ case: "stringValue", value: "http" });
+  });
+
+  it("refuses a bad quantity as it decodes, with the words of Kubernetes' decoder", () => {
+    const bad = () => decodeObject(podJson({ resources: { limits: { cpu: "abc" } } }));
+    expect(bad).toThrow(`spec.containers[0].resources.limits[cpu]: Invalid value: "abc": quantities must match`);
+    try {
+      bad();
+    } catch (e) {
+      expect((e as DecodeError).decoderMessage).toBe(QUANTITY_REGEX_MESSAGE);
+    }
+    try {
+      decodeObject(podJson({ image: 123 }));
+    } catch (e) {
+      expect((e as DecodeError).decoderMessage).toBe(
+        "json: cannot unmarshal number into Go struct field Pod.spec.containers.image of type string",
+      );
+    }
+  });
+
+  it("drops unknown fields and lists them when asked to (fieldValidation Ignore and Warn)", () => {
+    const { obj, unknownFields } = decodeObject(podJson({ imagee: "x" }, { extra: 1 }), { dropUnknownFields: true });
+    expect(unknownFields).toEqual(["spec.containers[0].imagee", "extra"]);
+    expect((obj as Pod).spec!.containers[0]!.image).toBe("x");
   });
 
   it("requires apiVersion and kind, and a known kind", () => {

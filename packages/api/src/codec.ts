@@ -4,6 +4,7 @@ import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { kindFor, kindForTypeName, type KindDefinition, type KubeObject } from "./registry.js";
 import { type FieldError, InvalidObjectError, invalid, required } from "./validation/fieldErrors.js";
 import { encodeMessage } from "./binaryEncoder.js";
+import { isQuantity as isQuantityString, QUANTITY_REGEX_MESSAGE } from "./quantity.js";
 import { decodeMessage } from "./binaryDecoder.js";
 
 const TYPE_URL_PREFIX = "type.googleapis.com/";
@@ -33,6 +34,36 @@ export class DecodeError extends InvalidObjectError {
   ) {
     super(kind, objectName, causes, message);
   }
+
+  /**
+   * What Kubernetes' JSON decoder says of the first ill-typed value, before any validation: a bad
+   * quantity is its Quantity's own error (no field named), a wrong type Go's unmarshal error.
+   * Undefined when only unknown fields (or no fields at all) are wrong.
+   */
+  get decoderMessage(): string | undefined {
+    const first = this.causes.find((c) => c.type === "Invalid");
+    if (!first) return undefined;
+    if (first.detail === QUANTITY_REGEX_MESSAGE) return QUANTITY_REGEX_MESSAGE;
+    return `json: cannot unmarshal ${jsonTypeOf(first.value)} into Go struct field ${this.kind}.${first.field.replace(/\[[^\]]*\]/g, "")} of type ${GO_TYPE_BY_DETAIL[first.detail ?? ""] ?? "object"}`;
+  }
+}
+
+/** Go's name of the type each of the walk's complaints expected. */
+const GO_TYPE_BY_DETAIL: Record<string, string> = {
+  "expected a string": "string",
+  "expected a boolean (true or false)": "bool",
+  "expected an integer": "int64",
+  "must be a 32-bit integer": "int32",
+  "expected a list": "[]interface {}",
+  "expected a mapping": "map[string]interface {}",
+  "must be an integer or a string": "intstr.IntOrString",
+  "illegal base64 data": "[]uint8",
+};
+
+function jsonTypeOf(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (v === null || v === undefined) return "null";
+  return typeof v === "object" ? "object" : typeof v;
 }
 
 type JsonObject = { [k: string]: JsonValue };
@@ -40,9 +71,13 @@ type JsonObject = { [k: string]: JsonValue };
 /**
  * Decodes a Kubernetes-shaped JSON object (as parsed from YAML) into its kind's message.
  * Strict like `kubectl apply --validate=strict`: every unknown field is an error naming its path,
- * and so is a value of the wrong type.
+ * and so is a value of the wrong type. With dropUnknownFields (fieldValidation Ignore or Warn),
+ * unknown fields are left out and listed instead.
  */
-export function decodeObject(json: unknown): { def: KindDefinition; obj: KubeObject } {
+export function decodeObject(
+  json: unknown,
+  opts: { dropUnknownFields?: boolean } = {},
+): { def: KindDefinition; obj: KubeObject; unknownFields: string[] } {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new DecodeError("", "", [], "object must be a mapping with apiVersion and kind");
   }
@@ -59,7 +94,9 @@ export function decodeObject(json: unknown): { def: KindDefinition; obj: KubeObj
   }
   const unknown: string[] = [];
   const normalized = walk(def.schema, o, "", errs, unknown);
-  if (unknown.length) {
+  // An ill-typed value fails the decoding before unknown fields are looked at, as in Kubernetes' strict decoder.
+  if (errs.length) throw new DecodeError(def.kind, name, errs);
+  if (unknown.length && !opts.dropUnknownFields) {
     throw new DecodeError(
       def.kind,
       name,
@@ -68,9 +105,8 @@ export function decodeObject(json: unknown): { def: KindDefinition; obj: KubeObj
       unknown,
     );
   }
-  if (errs.length) throw new DecodeError(def.kind, name, errs);
   try {
-    return { def, obj: fromJson(def.schema, normalized) as KubeObject };
+    return { def, obj: fromJson(def.schema, normalized) as KubeObject, unknownFields: unknown };
   } catch (e) {
     throw new DecodeError(def.kind, name, [], `${def.kind} "${name}" could not be decoded: ${(e as Error).message}`);
   }
@@ -160,7 +196,11 @@ function message(schema: DescMessage, value: JsonValue, path: string, errs: Fiel
 // ScalarType numbering from descriptor.proto: 9 string, 8 bool, 12 bytes, the rest numeric.
 function scalar(type: number, value: JsonValue, path: string, errs: FieldError[], isQuantity: boolean): JsonValue {
   if (type === 9) {
-    if (typeof value === "string") return value;
+    if (typeof value === "string") {
+      // Kubernetes parses a Quantity as it decodes the JSON: a bad one fails the decoding itself.
+      if (isQuantity && !isQuantityString(value)) errs.push(invalid(path, value, QUANTITY_REGEX_MESSAGE));
+      return value;
+    }
     if (isQuantity && typeof value === "number") return String(value);
     errs.push(invalid(path, value, "expected a string"));
     return null;

@@ -18,8 +18,8 @@ const SUBRESOURCES: Record<string, Array<{ name: string; verbs: string[]; kind?:
     { name: "exec", verbs: ["create", "get"], kind: "PodExecOptions" },
     { name: "attach", verbs: ["create", "get"], kind: "PodAttachOptions" },
   ],
-  deployments: [{ name: "scale", verbs: ["get", "update"], kind: "Scale" }],
-  replicasets: [{ name: "scale", verbs: ["get", "update"], kind: "Scale" }],
+  deployments: [{ name: "scale", verbs: ["get", "patch", "update"], kind: "Scale" }],
+  replicasets: [{ name: "scale", verbs: ["get", "patch", "update"], kind: "Scale" }],
 };
 
 const groupVersion = (def: KindDefinition) => {

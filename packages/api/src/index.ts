@@ -15,7 +15,7 @@ export {
   REASON_KEY,
   CAUSES_KEY,
 } from "./apiError.js";
-export type { ApiErrorOptions, Cause, StatusReason } from "./apiError.js";
+export type { ApiErrorOptions, Cause, ErrorSubject, StatusReason } from "./apiError.js";
 export * from "./codec.js";
 export { encodeMessage } from "./binaryEncoder.js";
 export { decodeMessage } from "./binaryDecoder.js";
@@ -62,3 +62,10 @@ export * from "./gen/kubelab/podnetwork/v1/podnetwork_pb.js";
 export { POD_NETWORK_LABEL } from "./podNetwork.js";
 export { patchStrategyOf, type FieldPatchStrategy } from "./patchStrategies.js";
 export { applyStrategicMergePatch, StrategicMergePatchError } from "./strategicMergePatch.js";
+export {
+  decodeKubernetesProtobuf,
+  KubernetesProtobufError,
+  KUBERNETES_PROTOBUF,
+  type DecodedKubernetesProtobuf,
+} from "./kubernetesProtobuf/decode.js";
+export { pruneEmptyUnknownFields } from "./kubernetesProtobuf/prune.js";

@@ -109,6 +109,17 @@ export function storedKinds(): KindDefinition[] {
   return allKinds().filter((k) => !k.aggregated);
 }
 
+/** The kind's API group ("" for the core group). */
+export function groupOf(def: KindDefinition): string {
+  return def.apiVersion.includes("/") ? def.apiVersion.split("/")[0]! : "";
+}
+
+/** The kind qualified by its group, as Kubernetes names a GroupKind in errors ("Deployment.apps", "Pod"). */
+export function qualifiedKind(def: KindDefinition): string {
+  const group = groupOf(def);
+  return group ? `${def.kind}.${group}` : def.kind;
+}
+
 /** The resource's name within its group, as discovery lists it ("pods" for "pods.metrics.k8s.io"). */
 export function resourceNameInGroup(def: KindDefinition): string {
   return def.aggregated ? def.resource.split(".")[0]! : def.resource;

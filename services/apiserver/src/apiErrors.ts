@@ -1,28 +1,44 @@
 import * as grpc from "@grpc/grpc-js";
-import { ApiError, FieldError, InvalidObjectError, type KindDefinition } from "@kubelab/api";
+import { ApiError, type ErrorSubject, FieldError, groupOf, InvalidObjectError, type KindDefinition } from "@kubelab/api";
 
 // Every error the API server sends, with Kubernetes' wording (k8s.io/apimachinery/pkg/api/errors)
 // and a gRPC code; nothing else in the server builds an ApiError.
 
-const qualified = (def: KindDefinition) =>
-  def.aggregated ? def.resource : def.apiVersion.includes("/") ? `${def.resource}.${def.apiVersion.split("/")[0]}` : def.resource;
+const qualified = (def: KindDefinition) => (def.aggregated || !groupOf(def) ? def.resource : `${def.resource}.${groupOf(def)}`);
+
+/** A Status's details for an error about one object: its name, group and resource (NewNotFound, NewConflict…). */
+const about = (def: KindDefinition, name: string): ErrorSubject => ({
+  name,
+  group: groupOf(def),
+  kind: def.resource,
+});
 
 export const notFound = (def: KindDefinition, name: string) =>
-  new ApiError(grpc.status.NOT_FOUND, `${qualified(def)} "${name}" not found`, "NotFound");
+  new ApiError(grpc.status.NOT_FOUND, `${qualified(def)} "${name}" not found`, "NotFound", [], { subject: about(def, name) });
 
-export const namespaceNotFound = (ns: string) => new ApiError(grpc.status.NOT_FOUND, `namespaces "${ns}" not found`, "NotFound");
+export const namespaceNotFound = (ns: string) =>
+  new ApiError(grpc.status.NOT_FOUND, `namespaces "${ns}" not found`, "NotFound", [], {
+    subject: { name: ns, group: "", kind: "namespaces" },
+  });
 
 export const alreadyExists = (def: KindDefinition, name: string) =>
-  new ApiError(grpc.status.ALREADY_EXISTS, `${qualified(def)} "${name}" already exists`, "AlreadyExists");
+  new ApiError(grpc.status.ALREADY_EXISTS, `${qualified(def)} "${name}" already exists`, "AlreadyExists", [], {
+    subject: about(def, name),
+  });
 
 export const conflict = (
   def: KindDefinition,
   name: string,
   detail = "the object has been modified; please apply your changes to the latest version and try again",
-) => new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on ${qualified(def)} "${name}": ${detail}`, "Conflict");
+) =>
+  new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on ${qualified(def)} "${name}": ${detail}`, "Conflict", [], {
+    subject: about(def, name),
+  });
 
 export const forbidden = (def: KindDefinition, name: string, detail: string) =>
-  new ApiError(grpc.status.PERMISSION_DENIED, `${qualified(def)} "${name}" is forbidden: ${detail}`, "Forbidden");
+  new ApiError(grpc.status.PERMISSION_DENIED, `${qualified(def)} "${name}" is forbidden: ${detail}`, "Forbidden", [], {
+    subject: about(def, name),
+  });
 
 export const badRequest = (message: string) => new ApiError(grpc.status.INVALID_ARGUMENT, message, "BadRequest");
 
@@ -59,6 +75,26 @@ export const unsupportedMediaType = (accepted: string[]) =>
     "UnsupportedMediaType",
   );
 
+/**
+ * A body the decoder cannot read as an object of the URL's kind, as kube-apiserver's
+ * transformDecodeError words it (k8s.io/apiserver/pkg/endpoints/handlers/rest.go): by the kind and
+ * version the body named, or, when it named none, with its first 30 bytes (as text if JSON, else in hex).
+ */
+export function undecodableBody(
+  expectedKind: string,
+  detail: string,
+  sent: { apiVersion: string; kind: string } | undefined,
+  body: Uint8Array,
+) {
+  if (sent?.kind) {
+    const version = sent.apiVersion.slice(sent.apiVersion.indexOf("/") + 1);
+    return badRequest(`${sent.kind} in version "${version}" cannot be handled as a ${expectedKind}: ${detail}`);
+  }
+  const head = Buffer.from(body.subarray(0, 30));
+  const summary = body.length === 0 ? "<empty>" : `${head.toString(body[0] === 0x7b ? "utf8" : "hex")}${body.length > 30 ? " ..." : ""}`;
+  return badRequest(`the object provided is unrecognized (must be of type ${expectedKind}): ${detail} (${summary})`);
+}
+
 /** A client that takes none of the media types a document is served in (kube-openapi's 406). */
 export const notAcceptable = (offered: string[]) =>
   new ApiError(grpc.status.INVALID_ARGUMENT, `only the following media types are accepted: ${offered.join(", ")}`, "NotAcceptable");
@@ -85,7 +121,9 @@ export const invalidScale = (name: string, field: string, value: unknown, detail
 
 /** pods/binding refused: the pod is bound already, being deleted, or another pod by that name. */
 export const bindingConflict = (name: string, detail: string) =>
-  new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on pods/binding "${name}": ${detail}`, "Conflict");
+  new ApiError(grpc.status.ABORTED, `Operation cannot be fulfilled on pods/binding "${name}": ${detail}`, "Conflict", [], {
+    subject: { name, group: "", kind: "pods/binding" },
+  });
 
 /** pods/log when the pod's node shows no kubelet endpoint. */
 export const noKubeletEndpoint = (nodeName: string) =>
@@ -133,6 +171,8 @@ export const undecodableRequest = (what: string, cause: unknown) =>
   badRequest(`the request could not be decoded as ${what}: ${(cause as Error)?.message ?? String(cause)}`);
 
 export function invalid(e: InvalidObjectError): ApiError {
+  // The kind is qualified by its group ("Deployment.apps"), as Kubernetes' NewInvalid takes a GroupKind.
+  const [kind = "", ...group] = e.kind.split(".");
   return new ApiError(
     grpc.status.INVALID_ARGUMENT,
     e.message,
@@ -142,6 +182,7 @@ export function invalid(e: InvalidObjectError): ApiError {
       type: `Field${c.type === "NotSupported" ? "ValueNotSupported" : `Value${c.type}`}`,
       message: c.toString(),
     })),
+    { subject: { name: e.objectName, group: group.join("."), kind } },
   );
 }
 

@@ -83,7 +83,8 @@ registerKind<Service>({
     if (spec.type === "NodePort" && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = "Cluster";
     for (const p of spec.ports) {
       if (!p.protocol) p.protocol = "TCP";
-      if (!p.targetPort?.kind.case) p.targetPort = create(ValueSchema, { kind: { case: "numberValue", value: p.port } });
+      // Kubernetes defaults an empty targetPort, 0 or "" (what a typed client sends for none), to the port.
+      if (!p.targetPort?.kind.value) p.targetPort = create(ValueSchema, { kind: { case: "numberValue", value: p.port } });
     }
     if (spec.clusterIp && spec.clusterIps.length === 0) spec.clusterIps = [spec.clusterIp];
     if (spec.clusterIp && spec.clusterIp !== "None") {

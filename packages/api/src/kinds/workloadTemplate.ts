@@ -3,7 +3,7 @@ import { PodSchema, type PodTemplateSpec } from "../gen/kubelab/core/v1/pod_pb.j
 import { LabelSelectorSchema, type LabelSelector as LabelSelectorMessage } from "../gen/kubelab/meta/v1/meta_pb.js";
 import { LabelSelector, SelectorParseError } from "../selectors/labelSelector.js";
 import { validateLabels } from "../validation/labels.js";
-import { type FieldError, invalid, notSupported, required } from "../validation/fieldErrors.js";
+import { type FieldError, GoSyntax, goQuote, goStringMap, invalid, notSupported, required } from "../validation/fieldErrors.js";
 import { defaultPod } from "./pod.js";
 import { validatePodSpec } from "./podValidation.js";
 
@@ -49,9 +49,18 @@ export function validateTemplate(
 export function validateSelectorImmutable(cur: LabelSelectorMessage | undefined, old: LabelSelectorMessage | undefined): FieldError[] {
   const a = cur ?? create(LabelSelectorSchema);
   const b = old ?? create(LabelSelectorSchema);
-  return equals(LabelSelectorSchema, a, b)
-    ? []
-    : [invalid("spec.selector", JSON.stringify({ matchLabels: a.matchLabels }), "field is immutable")];
+  return equals(LabelSelectorSchema, a, b) ? [] : [invalid("spec.selector", new GoSyntax(goLabelSelector(a)), "field is immutable")];
+}
+
+/** A LabelSelector as Kubernetes prints the value of an immutable selector (Go's %#v of metav1.LabelSelector). */
+export function goLabelSelector(sel: LabelSelectorMessage): string {
+  const strings = (xs: string[]) => (xs.length ? `[]string{${xs.map(goQuote).join(", ")}}` : "[]string(nil)");
+  const requirements = sel.matchExpressions.length
+    ? `[]v1.LabelSelectorRequirement{${sel.matchExpressions
+        .map((e) => `v1.LabelSelectorRequirement{Key:${goQuote(e.key)}, Operator:${goQuote(e.operator)}, Values:${strings(e.values)}}`)
+        .join(", ")}}`
+    : "[]v1.LabelSelectorRequirement(nil)";
+  return `v1.LabelSelector{MatchLabels:${goStringMap(sel.matchLabels)}, MatchExpressions:${requirements}}`;
 }
 
 export const nonNegative = (field: string, v: number | undefined): FieldError[] =>

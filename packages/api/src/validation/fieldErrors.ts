@@ -44,7 +44,23 @@ export const notFound = (field: string, value: unknown) => new FieldError("NotFo
 export const notSupported = (field: string, value: unknown, supported: readonly string[]) =>
   new FieldError("NotSupported", field, value, `supported values: ${supported.map((s) => JSON.stringify(s)).join(", ")}`);
 
+/** A value Kubernetes prints with Go's %#v (a struct, a map): the text as Go prints it. */
+export class GoSyntax {
+  constructor(readonly text: string) {}
+}
+
+/** A Go string literal, as %q and %#v print one. */
+export const goQuote = (s: string) => JSON.stringify(s);
+
+/** A map[string]string as Go's %#v prints it: keys sorted, nil when empty. */
+export function goStringMap(m: Record<string, string>): string {
+  const keys = Object.keys(m).sort();
+  if (!keys.length) return "map[string]string(nil)";
+  return `map[string]string{${keys.map((k) => `${goQuote(k)}:${goQuote(m[k]!)}`).join(", ")}}`;
+}
+
 function formatValue(v: unknown): string {
+  if (v instanceof GoSyntax) return v.text;
   if (typeof v === "string") return JSON.stringify(v);
   // Kubernetes prints values with Go's %#v: a list of strings is []string{"a", "b"}.
   if (Array.isArray(v) && v.every((x) => typeof x === "string")) return `[]string{${v.map((x) => JSON.stringify(x)).join(", ")}}`;

@@ -54,18 +54,19 @@ describe("pod validation, in Kubernetes' words", () => {
   });
 
   it("checks ports, env, volume mounts and resources", () => {
-    const errs = errors(
-      pod({
-        containers: [
-          app({
-            ports: [{ containerPort: 70000 }, { name: "http", containerPort: 80, protocol: "HTTP" }, { name: "http", containerPort: 81 }],
-            env: [{ name: "A=B", value: "x" }],
-            volumeMounts: [{ name: "data", mountPath: "/data" }],
-            resources: { requests: { cpu: "2" }, limits: { cpu: "1", memory: "lots" } },
-          }),
-        ],
-      }),
-    );
+    const p = pod({
+      containers: [
+        app({
+          ports: [{ containerPort: 70000 }, { name: "http", containerPort: 80, protocol: "HTTP" }, { name: "http", containerPort: 81 }],
+          env: [{ name: "A=B", value: "x" }],
+          volumeMounts: [{ name: "data", mountPath: "/data" }],
+          resources: { requests: { cpu: "2" }, limits: { cpu: "1", memory: "1Gi" } },
+        }),
+      ],
+    });
+    // A bad quantity fails JSON decoding (see codec.test.ts); a message sent over gRPC reaches validation.
+    p.spec!.containers[0]!.resources!.limits.memory = "lots";
+    const errs = errors(p);
     expect(errs).toContain("spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive");
     expect(errs).toContain('spec.containers[0].ports[1].protocol: Unsupported value: "HTTP": supported values: "TCP", "UDP", "SCTP"');
     expect(errs).toContain('spec.containers[0].ports[2].name: Duplicate value: "http"');

@@ -1,8 +1,9 @@
 import { apiResources, KUBELAB_VERSION, type APIResource } from "@kubelab/api";
 
-// Kubernetes' legacy discovery documents (APIVersions, APIGroupList, APIResourceList), built from
-// the same resource list the gRPC GetAPIResources serves. kubectl asks for the aggregated form
-// first (apidiscovery.k8s.io/v2) and falls back to these when the answer is plain JSON.
+// Kubernetes' discovery documents, built from the same resource list the gRPC GetAPIResources
+// serves: the aggregated form kubectl asks for first (apidiscovery.k8s.io/v2: every group,
+// version and resource in one answer for /api and one for /apis), and the legacy documents
+// (APIVersions, APIGroupList, APIResourceList) it falls back to, which other clients read.
 
 /** The Kubernetes version the lab's API speaks, for /version and kubectl's skew check. */
 export const KUBERNETES_VERSION = { major: "1", minor: "32" };
@@ -78,5 +79,65 @@ export function apiResourceListDoc(groupVersion: string) {
       if (r.categories.length) out.categories = r.categories;
       return out;
     }),
+  };
+}
+
+/** The media type of aggregated discovery, as the client asks for it and the server answers. */
+export const AGGREGATED_DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/** Whether an Accept header asks for aggregated discovery (apidiscovery.k8s.io/v2; kubectl 1.32 also offers v2beta1). */
+export function wantsAggregatedDiscovery(accept: string | undefined): boolean {
+  return (accept ?? "").split(",").some((t) => {
+    const params = t.split(";").map((p) => p.trim());
+    return params.includes("g=apidiscovery.k8s.io") && params.includes("v=v2") && params.includes("as=APIGroupDiscoveryList");
+  });
+}
+
+/**
+ * The aggregated discovery document of /api (the core group) or /apis (every named group): each
+ * group's versions with their resources, each resource's scope, verbs, names and subresources.
+ */
+export function aggregatedDiscoveryDoc(root: "api" | "apis") {
+  const groups = new Map<string, Map<string, APIResource[]>>();
+  for (const [gv, resources] of byGroupVersion()) {
+    const [group, version] = gv.includes("/") ? (gv.split("/") as [string, string]) : ["", gv];
+    if ((root === "api") !== (group === "")) continue;
+    const versions = groups.get(group) ?? new Map<string, APIResource[]>();
+    versions.set(version, resources);
+    groups.set(group, versions);
+  }
+  return {
+    kind: "APIGroupDiscoveryList",
+    apiVersion: "apidiscovery.k8s.io/v2",
+    metadata: {},
+    items: [...groups].map(([group, versions]) => ({
+      metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
+      versions: [...versions].map(([version, resources]) => ({
+        version,
+        resources: resources
+          .filter((r) => !r.name.includes("/"))
+          .map((r) => {
+            const subresources = resources
+              .filter((s) => s.name.startsWith(`${r.name}/`))
+              .map((s) => ({
+                subresource: s.name.slice(r.name.length + 1),
+                responseKind:
+                  s.kind === "Scale" ? { group: "autoscaling", version: "v1", kind: "Scale" } : { group, version, kind: s.kind },
+                verbs: s.verbs,
+              }));
+            return {
+              resource: r.name,
+              responseKind: { group, version, kind: r.kind },
+              scope: r.namespaced ? "Namespaced" : "Cluster",
+              singularResource: r.singularName,
+              verbs: r.verbs,
+              ...(r.shortNames.length && { shortNames: r.shortNames }),
+              ...(r.categories.length && { categories: r.categories }),
+              ...(subresources.length && { subresources }),
+            };
+          }),
+        freshness: "Current",
+      })),
+    })),
   };
 }

@@ -91,7 +91,8 @@ export class ExecWebsockets {
   }
 }
 
-function refuse(socket: Duplex, err: ApiError): void {
+/** Answers an upgrade request with the Status of `err` instead of upgrading: kubectl prints its message. */
+export function refuse(socket: Duplex, err: ApiError): void {
   const status = statusOfError(err);
   const body = JSON.stringify(status);
   socket.end(

@@ -1,10 +1,12 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { create, fromJson, toJson } from "@bufbuild/protobuf";
+import { create, fromJson, toJson, type DescMessage } from "@bufbuild/protobuf";
 import {
   ApiError,
   BookmarkSchema,
   DecodeError,
+  KUBERNETES_PROTOBUF,
+  KubernetesProtobufError,
   PodLogOptionsSchema,
   GetRequestSchema,
   ListRequestSchema,
@@ -13,8 +15,11 @@ import {
   WatchEventSchema,
   applyStrategicMergePatch,
   decodeMessage,
+  decodeKubernetesProtobuf,
   decodeObject,
+  groupOf,
   objectToJson,
+  pruneEmptyUnknownFields,
   unpackObject,
   type KindDefinition,
   type KubeObject,
@@ -32,6 +37,7 @@ import {
   notAcceptable,
   notFoundResource,
   toApiError,
+  undecodableBody,
   unsupportedMediaType,
 } from "../apiErrors.js";
 import { bindPod } from "../registry/podBinding.js";
@@ -40,12 +46,23 @@ import type { AggregatedApis } from "../server/aggregatedApis.js";
 import type { KubeletProxy } from "../server/kubeletProxy.js";
 import { startWatch, type WatchStreamDeps } from "../server/watchStream.js";
 import { MAX_UNPAGED_RESPONSE_BYTES } from "../server/watchSender.js";
-import { apiGroupDoc, apiGroupListDoc, apiResourceListDoc, apiVersionsDoc, versionDoc } from "./discoveryDocs.js";
+import {
+  AGGREGATED_DISCOVERY_TYPE,
+  aggregatedDiscoveryDoc,
+  apiGroupDoc,
+  apiGroupListDoc,
+  apiResourceListDoc,
+  apiVersionsDoc,
+  versionDoc,
+  wantsAggregatedDiscovery,
+} from "./discoveryDocs.js";
 import { isTrue, kindForPath, parseApiPath } from "./routes.js";
-import { applyMergePatch } from "../registry/mergePatch.js";
+import { applyMergePatch, parseMergePatch, pinnedResourceVersion } from "../registry/mergePatch.js";
+import { unknownFieldWarnings, writeOptionsOf, type HttpWriteOptions } from "./writeOptions.js";
 import { deletedStatus, statusOfError } from "./status.js";
 import { tableOf, wantsTable } from "./table.js";
 import { ExecWebsockets, execRequestOf } from "./execWebsocket.js";
+import { PortForwardUpgrades } from "./portForwardUpgrade.js";
 import { servedOpenApiV2, servedOpenApiV3, servedOpenApiV3Root } from "./openapi.js";
 
 export interface HttpApiDeps extends WatchStreamDeps {
@@ -64,11 +81,12 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** Bytes of one page of a List over HTTP, where no 4 MiB message limit applies. */
 const HTTP_PAGE_MAX_BYTES = 8 * 1024 * 1024;
 
-/** Starts Kubernetes' HTTP API (JSON) beside the gRPC one, over the same object service and watch cache. */
+/** Starts Kubernetes' HTTP API beside the gRPC one, over the same object service and watch cache. */
 export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: string; port: number }): Promise<RunningHttpApi> {
   const api = new HttpApi(deps);
   const server = http.createServer((req, res) => api.handle(req, res));
   const execs = new ExecWebsockets(deps.kubelets);
+  const portForwards = new PortForwardUpgrades(deps.kubelets, deps.log);
   server.on("upgrade", (req: Req, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = parseApiPath(url.pathname);
@@ -79,6 +97,10 @@ export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: strin
       (path.subresource === "exec" || path.subresource === "attach")
     ) {
       void execs.upgrade(req, socket, head, execRequestOf(path.namespace, path.name, path.subresource, url.searchParams));
+      return;
+    }
+    if (path.type === "resource" && path.group === "" && path.resource === "pods" && path.subresource === "portforward") {
+      void portForwards.upgrade(req, socket, head, path.namespace, path.name);
       return;
     }
     socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
@@ -98,6 +120,7 @@ export async function startHttpApi(deps: HttpApiDeps, opts: { bindAddress: strin
       new Promise<void>((r) => {
         api.closing = true;
         execs.close();
+        portForwards.close();
         server.close(() => r());
         server.closeAllConnections();
       }),
@@ -115,15 +138,15 @@ interface ResourceRequest {
   query: URLSearchParams;
 }
 
-const asksDryRun = (q: URLSearchParams) => q.getAll("dryRun").length > 0;
-
 /**
- * Kubernetes' HTTP API, JSON only: discovery (/version, /api, /apis, each group version's
+ * Kubernetes' HTTP API: discovery (/version, /api, /apis, aggregated or each group version's
  * resources), and every verb on every kind mapped onto the API server's one ObjectService and
  * watch cache (the same the gRPC API uses): get, list (selectors, limit/continue), watch (a stream
  * of JSON events with bookmarks, an ERROR event with a 410 Status after compaction), create,
- * update, patch (merge, JSON patch), delete and deletecollection; the status, scale, log and
- * binding subresources; Tables for kubectl; errors as metav1.Status with Kubernetes' codes.
+ * update, patch (merge, JSON patch, strategic merge), delete and deletecollection, with dryRun
+ * and fieldValidation; the status, scale, log and binding subresources; Tables for kubectl;
+ * errors as metav1.Status with Kubernetes' codes. Bodies come as JSON or Kubernetes' protobuf;
+ * answers are JSON.
  */
 class HttpApi {
   advertise = "";
@@ -152,14 +175,15 @@ class HttpApi {
       if (method !== "GET") throw methodNotAllowed();
       return this.openApi(req, res, url);
     }
-    if (asksDryRun(url.searchParams)) throw badRequest("dryRun is not supported by this server yet: send the request without it");
     const path = parseApiPath(url.pathname);
     switch (path.type) {
       case "version":
         return this.send(res, 200, versionDoc(`${process.platform}/${process.arch}`));
       case "legacyRoot":
+        if (wantsAggregatedDiscovery(req.headers.accept)) return this.sendDiscovery(res, aggregatedDiscoveryDoc("api"));
         return this.send(res, 200, apiVersionsDoc(this.advertise));
       case "groups":
+        if (wantsAggregatedDiscovery(req.headers.accept)) return this.sendDiscovery(res, aggregatedDiscoveryDoc("apis"));
         return this.send(res, 200, apiGroupListDoc());
       case "group": {
         const g = apiGroupDoc(path.group);
@@ -341,24 +365,31 @@ class HttpApi {
   // --- writes
 
   private async create(req: Req, res: Res, r: ResourceRequest): Promise<void> {
-    const obj = this.decodeFor(r, await readJson(req));
-    this.send(res, 201, objectToJson(await this.deps.service.create(obj)));
+    const opts = writeOptionsOf("Create", r.query);
+    const obj = this.decodeFor(r, await readJson(req, r.def), opts, res);
+    this.send(res, 201, objectToJson(await this.deps.service.create(obj, opts)));
   }
 
   private async update(req: Req, res: Res, r: ResourceRequest): Promise<void> {
-    const obj = this.decodeFor(r, await readJson(req));
+    const opts = writeOptionsOf("Update", r.query);
+    const obj = this.decodeFor(r, await readJson(req, r.def), opts, res);
     if (obj.metadata?.name !== r.name)
       throw badRequest(`the name of the object (${obj.metadata?.name ?? ""}) does not match the name on the URL (${r.name})`);
-    this.send(res, 200, objectToJson(await this.deps.service.update(obj, r.subresource === "status" ? "status" : "")));
+    this.send(res, 200, objectToJson(await this.deps.service.update(obj, r.subresource === "status" ? "status" : "", opts)));
   }
 
   private async patch(req: Req, res: Res, r: ResourceRequest): Promise<void> {
-    const { def, namespace, name } = r;
+    const { def } = r;
     const sub = r.subresource === "status" ? "status" : "";
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
     const body = await readBody(req);
     if (type === "application/merge-patch+json") {
-      return this.send(res, 200, objectToJson(await this.deps.service.patch(def, namespace, name, body, sub)));
+      const patch = parseMergePatch(body);
+      return this.send(
+        res,
+        200,
+        objectToJson(await this.patchJson(res, r, sub, (cur) => applyMergePatch(cur, patch), pinnedResourceVersion(patch))),
+      );
     }
     if (type === "application/strategic-merge-patch+json") {
       const patch = parseJson(body);
@@ -366,32 +397,46 @@ class HttpApi {
       return this.send(
         res,
         200,
-        objectToJson(await this.patchJson(r, sub, (cur) => strategicPatch(def, cur, patch as Record<string, unknown>))),
+        objectToJson(await this.patchJson(res, r, sub, (cur) => strategicPatch(def, cur, patch as Record<string, unknown>))),
       );
     }
     if (type === "application/json-patch+json") {
       const ops = parseJson(body);
       if (!Array.isArray(ops)) throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
-      return this.send(res, 200, objectToJson(await this.patchJson(r, sub, (cur) => applyJsonPatch(cur, ops))));
+      return this.send(res, 200, objectToJson(await this.patchJson(res, r, sub, (cur) => applyJsonPatch(cur, ops))));
     }
     throw unsupportedMediaType(["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]);
   }
 
   /** A JSON or strategic merge patch through the object service's one patch path, its strict decoding worded as kube-apiserver's. */
-  private async patchJson(r: ResourceRequest, sub: "" | "status", apply: (cur: Record<string, unknown>) => unknown): Promise<KubeObject> {
+  private async patchJson(
+    res: Res,
+    r: ResourceRequest,
+    sub: "" | "status",
+    apply: (cur: Record<string, unknown>) => unknown,
+    pinnedRV = "",
+  ): Promise<KubeObject> {
+    const opts = writeOptionsOf("Patch", r.query);
+    const droppedFields = opts.fieldValidation === "Strict" ? undefined : [];
+    let patched: KubeObject;
     try {
-      return await this.deps.service.patchJson(r.def, r.namespace, r.name, apply, sub);
+      patched = await this.deps.service.patchJson(r.def, r.namespace, r.name, apply, sub, {
+        dryRun: opts.dryRun,
+        droppedFields,
+        pinnedResourceVersion: pinnedRV,
+      });
     } catch (e) {
       throw strictDecodingError(r.def, e);
     }
+    if (opts.fieldValidation === "Warn" && droppedFields?.length) res.setHeader("Warning", unknownFieldWarnings(droppedFields));
+    return patched;
   }
 
   private async delete(req: Req, res: Res, r: ResourceRequest): Promise<void> {
     const opts = await deleteOptions(req, r.query);
     const { obj, removed } = await this.deps.service.delete(r.def, r.namespace, r.name, opts);
     if (!removed) return this.send(res, 200, objectToJson(obj));
-    const group = r.def.apiVersion.includes("/") ? r.def.apiVersion.split("/")[0]! : "";
-    this.send(res, 200, deletedStatus({ name: r.name, group, kind: r.def.resource, uid: obj.metadata?.uid ?? "" }));
+    this.send(res, 200, deletedStatus({ name: r.name, group: groupOf(r.def), kind: r.def.resource, uid: obj.metadata?.uid ?? "" }));
   }
 
   /** deletecollection: every object the selectors match, each deleted as a DELETE would. */
@@ -431,7 +476,7 @@ class HttpApi {
     if (method === "GET") return this.send(res, 200, scaleJson(await getScale(this.deps.service, resource, r.namespace, r.name)));
     let next: Scale;
     if (method === "PUT") {
-      next = fromJson(ScaleSchema, (await readJson(req)) as never, { ignoreUnknownFields: false });
+      next = fromJson(ScaleSchema, (await readJson(req, SCALE_BODY)) as never, { ignoreUnknownFields: false });
     } else if (method === "PATCH") {
       const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
       const cur = scaleJson(await getScale(this.deps.service, resource, r.namespace, r.name));
@@ -455,7 +500,8 @@ class HttpApi {
       throw methodNotAllowed();
     }
     next.metadata = { ...next.metadata!, name: r.name, namespace: r.namespace };
-    this.send(res, 200, scaleJson(await updateScale(this.deps.service, resource, next)));
+    const { dryRun } = writeOptionsOf(method === "PUT" ? "Update" : "Patch", r.query);
+    this.send(res, 200, scaleJson(await updateScale(this.deps.service, resource, next, { dryRun })));
   }
 
   private async logs(_req: Req, res: Res, r: ResourceRequest): Promise<void> {
@@ -494,7 +540,8 @@ class HttpApi {
   }
 
   private async binding(req: Req, res: Res, r: ResourceRequest): Promise<void> {
-    const body = (await readJson(req)) as { target?: { name?: string }; metadata?: { uid?: string } };
+    if (writeOptionsOf("Create", r.query).dryRun) throw badRequest("dryRun is not supported for pods/binding here");
+    const body = (await readJson(req, BINDING_BODY)) as { target?: { name?: string }; metadata?: { uid?: string } };
     if (!body.target?.name) throw badRequest("target.name: Required value");
     await bindPod(this.deps.service, r.namespace, r.name, body.target.name, body.metadata?.uid ?? "");
     this.send(res, 201, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 });
@@ -536,7 +583,11 @@ class HttpApi {
   // --- helpers
 
   /** The request's object, of the URL's kind and in the URL's namespace (Kubernetes' checks and words). */
-  private decodeFor(r: ResourceRequest, json: unknown): KubeObject {
+  /**
+   * The object a create or update sends, decoded as its fieldValidation says: Strict refuses
+   * unknown fields, Warn drops them with a Warning header each, Ignore drops them.
+   */
+  private decodeFor(r: ResourceRequest, json: unknown, opts: HttpWriteOptions, res: Res): KubeObject {
     const o = json as { apiVersion?: string; kind?: string; metadata?: { namespace?: string } } | null;
     if (o && typeof o === "object") {
       if (o.apiVersion && o.apiVersion !== r.def.apiVersion)
@@ -546,7 +597,13 @@ class HttpApi {
     }
     let obj: KubeObject;
     try {
-      obj = decodeObject({ apiVersion: r.def.apiVersion, kind: r.def.kind, ...(o as object) }).obj;
+      const decoded = decodeObject(
+        { apiVersion: r.def.apiVersion, kind: r.def.kind, ...(o as object) },
+        { dropUnknownFields: opts.fieldValidation !== "Strict" },
+      );
+      obj = decoded.obj;
+      if (opts.fieldValidation === "Warn" && decoded.unknownFields.length)
+        res.setHeader("Warning", unknownFieldWarnings(decoded.unknownFields));
     } catch (e) {
       throw strictDecodingError(r.def, e);
     }
@@ -557,6 +614,13 @@ class HttpApi {
         throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
     return obj;
+  }
+
+  /** Aggregated discovery, in its own media type (client-go reads the answer's type to tell it from the legacy form). */
+  private sendDiscovery(res: Res, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(200, { "content-type": AGGREGATED_DISCOVERY_TYPE, "content-length": Buffer.byteLength(text), vary: "Accept" });
+    res.end(text);
   }
 
   private send(res: Res, code: number, body: unknown): void {
@@ -578,6 +642,11 @@ function withResourceVersion(obj: KubeObject, rev: number): KubeObject {
 }
 
 function readBody(req: Req): Promise<string> {
+  return readBytes(req).then((bytes) => bytes.toString("utf8"));
+}
+
+/** A request's body as it came, refused past MAX_BODY_BYTES. */
+function readBytes(req: Req): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -590,7 +659,7 @@ function readBody(req: Req): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
@@ -603,15 +672,40 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** What a request's body should hold: the kind, and its message if it has one here (Go's empty fields are pruned against it). */
+interface BodyKind {
+  apiVersion: string;
+  kind: string;
+  schema?: DescMessage;
+}
+
+const SCALE_BODY: BodyKind = { apiVersion: "autoscaling/v1", kind: "Scale", schema: ScaleSchema };
+const BINDING_BODY: BodyKind = { apiVersion: "v1", kind: "Binding" };
+const DELETE_OPTIONS_BODY: BodyKind = { apiVersion: "meta.k8s.io/v1", kind: "DeleteOptions" };
+
 /**
- * A request's JSON body. Kubernetes' protobuf encoding (what client-go's typed clients send, as
- * `kubectl create configmap` does) is not spoken here: it is refused as kube-apiserver refuses a
- * media type it does not take.
+ * A request's body as Kubernetes' JSON, from either media type kube-apiserver takes for it (YAML
+ * aside): JSON, or Kubernetes' protobuf, which client-go's typed clients send (`kubectl create
+ * configmap|secret|deployment|namespace|job|service`). A protobuf body is decoded into the JSON a
+ * JSON client would have sent, less the empty fields Go writes that `expected`'s message does not
+ * have, so it goes through the same strict decoding, validation and storage as a JSON body.
  */
-async function readJson(req: Req): Promise<unknown> {
+async function readJson(req: Req, expected: BodyKind): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim();
-  if (type !== "application/json" && type !== "*/*") throw unsupportedMediaType(["application/json"]);
+  if (type === KUBERNETES_PROTOBUF) return fromProtobuf(await readBytes(req), expected);
+  if (type !== "application/json" && type !== "*/*") throw unsupportedMediaType(["application/json", KUBERNETES_PROTOBUF]);
   return parseJson(await readBody(req));
+}
+
+function fromProtobuf(body: Uint8Array, expected: BodyKind): unknown {
+  try {
+    const { kind, object } = decodeKubernetesProtobuf(body, expected);
+    // Another kind is refused by name after this (decodeFor), not by its fields.
+    return expected.schema && kind === expected.kind ? pruneEmptyUnknownFields(expected.schema, object) : object;
+  } catch (e) {
+    if (e instanceof KubernetesProtobufError) throw undecodableBody(expected.kind, e.message, e.sent, body);
+    throw e;
+  }
 }
 
 function applyJsonPatch(doc: Record<string, unknown>, ops: unknown[]): unknown {
@@ -622,13 +716,17 @@ function applyJsonPatch(doc: Record<string, unknown>, ops: unknown[]): unknown {
   }
 }
 
-/** kube-apiserver's words for a body its strict decoder refuses (a BadRequest, not Invalid); any other error as it is. */
+/**
+ * kube-apiserver's words for a body its decoder refuses, a BadRequest (not Invalid): an ill-typed
+ * value such as a bad quantity, or under fieldValidation=Strict an unknown field. Any other error as it is.
+ */
 function strictDecodingError(def: KindDefinition, e: unknown): unknown {
-  if (!(e instanceof DecodeError && e.unknownFields.length)) return e;
+  if (!(e instanceof DecodeError)) return e;
   const [, version = def.apiVersion] = def.apiVersion.split("/");
-  return badRequest(
-    `${def.kind} in version "${version}" cannot be handled as a ${def.kind}: strict decoding error: ${e.unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`,
-  );
+  const why = e.unknownFields.length
+    ? `strict decoding error: ${e.unknownFields.map((f) => `unknown field "${f}"`).join(", ")}`
+    : e.decoderMessage;
+  return why === undefined ? e : badRequest(`${def.kind} in version "${version}" cannot be handled as a ${def.kind}: ${why}`);
 }
 
 /** A strategic merge patch of the object's JSON; a malformed patch is the client's mistake. */
@@ -643,12 +741,18 @@ function strategicPatch(def: KindDefinition, cur: Record<string, unknown>, patch
 
 /** DeleteOptions from the body (kubectl sends them there) or the query. */
 async function deleteOptions(req: Req, q: URLSearchParams) {
-  const text = await readBody(req);
-  const body = (text.trim() ? parseJson(text) : {}) as {
+  const type = (req.headers["content-type"] ?? "application/json").split(";")[0]!.trim();
+  // client-go's typed clients send DeleteOptions in protobuf, as their other bodies.
+  const raw = type === KUBERNETES_PROTOBUF ? await readBytes(req) : undefined;
+  const text = raw ? "" : await readBody(req);
+  const body = (raw?.length ? fromProtobuf(raw, DELETE_OPTIONS_BODY) : text.trim() ? parseJson(text) : {}) as {
     gracePeriodSeconds?: number;
     propagationPolicy?: string;
     preconditions?: { uid?: string; resourceVersion?: string };
+    dryRun?: string[];
   };
+  const query = new URLSearchParams(q);
+  for (const v of body.dryRun ?? []) query.append("dryRun", v);
   const grace = body.gracePeriodSeconds ?? (q.get("gracePeriodSeconds") !== null ? Number(q.get("gracePeriodSeconds")) : undefined);
   const policy = body.propagationPolicy ?? q.get("propagationPolicy") ?? undefined;
   return {
@@ -656,5 +760,6 @@ async function deleteOptions(req: Req, q: URLSearchParams) {
     uid: body.preconditions?.uid || undefined,
     resourceVersion: body.preconditions?.resourceVersion || undefined,
     propagationPolicy: policy,
+    dryRun: writeOptionsOf("Delete", query).dryRun,
   };
 }

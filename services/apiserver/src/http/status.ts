@@ -44,25 +44,29 @@ export interface StatusBody {
  */
 export function statusOfError(e: ApiError): StatusBody {
   const code = CODE_BY_REASON[e.reason] ?? 500;
-  const body: StatusBody = {
+  const details: NonNullable<StatusBody["details"]> = {};
+  // Kubernetes' StatusDetails leave out what is empty (omitempty): a core group is no group.
+  if (e.subject?.name) details.name = e.subject.name;
+  if (e.subject?.group) details.group = e.subject.group;
+  if (e.subject?.kind) details.kind = e.subject.kind;
+  if (e.causes.length) {
+    details.causes = e.causes.map((c) => ({
+      reason: c.type,
+      message: c.message.startsWith(`${c.field}: `) ? c.message.slice(c.field.length + 2) : c.message,
+      field: c.field,
+    }));
+  }
+  // Keys in kube-apiserver's order (metav1.Status's fields), so a body reads the same as a real cluster's.
+  return {
     kind: "Status",
     apiVersion: "v1",
     metadata: {},
     status: "Failure",
     message: e.message,
     reason: e.reason,
+    ...(Object.keys(details).length ? { details } : {}),
     code,
   };
-  if (e.causes.length) {
-    body.details = {
-      causes: e.causes.map((c) => ({
-        reason: c.type,
-        message: c.message.startsWith(`${c.field}: `) ? c.message.slice(c.field.length + 2) : c.message,
-        field: c.field,
-      })),
-    };
-  }
-  return body;
 }
 
 /** The Status of a deletion that removed the object at once. */

@@ -1,4 +1,4 @@
-import { InvalidObjectError, type FieldError, type KindDefinition, type KubeObject } from "@kubelab/api";
+import { InvalidObjectError, qualifiedKind, type FieldError, type KindDefinition, type KubeObject } from "@kubelab/api";
 import type { Allocator } from "./serviceAllocator.js";
 
 /**
@@ -45,6 +45,6 @@ export class ClaimAttempts {
   }
 
   private throwIfAny(obj: KubeObject, errs: FieldError[]): void {
-    if (errs.length) throw new InvalidObjectError(this.def.kind, obj.metadata?.name || obj.metadata?.generateName || "", errs);
+    if (errs.length) throw new InvalidObjectError(qualifiedKind(this.def), obj.metadata?.name || obj.metadata?.generateName || "", errs);
   }
 }

@@ -21,13 +21,17 @@ export function applyMergePatch(current: Record<string, unknown>, patch: Record<
 
 /**
  * A patched object's JSON, decoded as strictly as a YAML manifest: an unknown field in the patch
- * is an error naming it, and so is a change of apiVersion or kind.
+ * is an error naming it (or, given `droppedFields`, left out and listed there), and so is a change
+ * of apiVersion or kind.
  */
-export function decodePatched(def: KindDefinition, patched: unknown): KubeObject {
+export function decodePatched(def: KindDefinition, patched: unknown, droppedFields?: string[]): KubeObject {
   const o = patched as Record<string, unknown> | null;
   if (!o || typeof o !== "object" || o.kind !== def.kind || o.apiVersion !== def.apiVersion)
     throw badRequest("a patch may not change apiVersion or kind");
-  return decodeObject(o).obj;
+  const decoded = decodeObject(o, { dropUnknownFields: droppedFields !== undefined });
+  // A retried patch decodes again: the list is of the last attempt's fields.
+  droppedFields?.splice(0, droppedFields.length, ...decoded.unknownFields);
+  return decoded.obj;
 }
 
 /** The resourceVersion a patch pins, if it names one (then a stale one is a conflict). */

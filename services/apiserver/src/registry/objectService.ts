@@ -9,6 +9,7 @@ import {
   kindForResource,
   kindOf,
   objectToJson,
+  qualifiedKind,
   validateObjectMeta,
   validateObjectMetaUpdate,
   type FieldError,
@@ -52,6 +53,17 @@ export interface ObjectServiceOptions extends AdmissionOptions {
   allocators?: Record<string, Allocator>;
 }
 
+/** How a write treats its request, as Kubernetes' CreateOptions, UpdateOptions and PatchOptions say. */
+export interface WriteOptions {
+  /** dryRun=All: defaulted, admitted, validated and answered as it would be stored, and nothing written. */
+  dryRun?: boolean;
+  /**
+   * fieldValidation Ignore or Warn for a patch: the patched object's unknown fields are left out
+   * and their paths listed here (for Warn's warnings) rather than refused (Strict, when unset).
+   */
+  droppedFields?: string[];
+}
+
 /** Attempts at picking unique resources before giving up on a busy range. */
 const MAX_ALLOCATION_ATTEMPTS = 10;
 
@@ -77,7 +89,7 @@ const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 const randomSuffix = () => Array.from({ length: 5 }, () => NAME_ALPHABET[Math.floor(Math.random() * NAME_ALPHABET.length)]).join("");
 
 function throwIfInvalid(def: KindDefinition, obj: KubeObject, errs: FieldError[]): void {
-  if (errs.length) throw new InvalidObjectError(def.kind, obj.metadata?.name || obj.metadata?.generateName || "", errs);
+  if (errs.length) throw new InvalidObjectError(qualifiedKind(def), obj.metadata?.name || obj.metadata?.generateName || "", errs);
 }
 
 /** Whether two objects of a kind have the same spec (compared as messages: no encoding, no allocation). */
@@ -107,7 +119,7 @@ export class ObjectService {
     return def;
   }
 
-  async create(input: KubeObject): Promise<KubeObject> {
+  async create(input: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
     const def = stored(kindOf(input));
     // The input was just decoded from the request and is ours to change.
     const obj = input;
@@ -126,6 +138,7 @@ export class ObjectService {
     throwIfInvalid(def, obj, [...validateObjectMeta(def, obj), ...(def.validate?.(obj) ?? [])]);
     if (def.namespaced) await this.checkNamespace(def, meta.namespace, meta.name);
     const alloc = this.opts.allocators?.[def.kind];
+    if (opts.dryRun) return this.dryRunCreate(def, obj, alloc);
     if (!alloc) {
       const res = await this.write(def, obj, this.encodeChecked(def, obj), (value) => this.store.create(def, obj, value));
       if (!res.ok) throw alreadyExists(def, meta.name);
@@ -145,6 +158,19 @@ export class ObjectService {
       claims.lost(candidate, res.takenClaims, true);
     }
     throw conflict(def, meta.name, "could not allocate its addresses; please try again");
+  }
+
+  /**
+   * A create that writes nothing (dryRun=All): an existing name is still AlreadyExists, and what an
+   * allocator would pick (a clusterIP, nodePorts) is picked from what is free now, as kube-apiserver's
+   * dry-run allocators do, without being taken.
+   */
+  private async dryRunCreate(def: KindDefinition, obj: KubeObject, alloc: Allocator | undefined): Promise<KubeObject> {
+    const meta = obj.metadata!;
+    if (await this.store.get(def, meta.namespace, meta.name)) throw alreadyExists(def, meta.name);
+    if (alloc) new ClaimAttempts(def, alloc).assign(obj);
+    this.encodeChecked(def, obj);
+    return obj;
   }
 
   private async checkNamespace(def: KindDefinition, namespace: string, name: string): Promise<void> {
@@ -310,18 +336,29 @@ export class ObjectService {
   }
 
   /** Update (spec and metadata) or UpdateStatus (status only), with optimistic concurrency. */
-  async update(input: KubeObject, subresource: "" | "status"): Promise<KubeObject> {
+  async update(input: KubeObject, subresource: "" | "status", opts: WriteOptions = {}): Promise<KubeObject> {
     const def = stored(kindOf(input));
     const meta = input.metadata;
-    if (!meta?.name) throw new InvalidObjectError(def.kind, "", [forbiddenField("metadata.name", "name is required for an update")]);
+    if (!meta?.name)
+      throw new InvalidObjectError(qualifiedKind(def), "", [forbiddenField("metadata.name", "name is required for an update")]);
     if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
     const namespace = def.namespaced ? meta.namespace || "default" : "";
-    return this.guaranteedUpdate(def, namespace, meta.name, (cur) => this.merge(def, input, cur, subresource, meta.resourceVersion));
+    return this.guaranteedUpdate(def, namespace, meta.name, (cur) => this.merge(def, input, cur, subresource, meta.resourceVersion), opts);
   }
 
-  async patch(def: KindDefinition, namespace: string, name: string, patchText: string, subresource: "" | "status"): Promise<KubeObject> {
+  async patch(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    patchText: string,
+    subresource: "" | "status",
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     const patch = parseMergePatch(patchText);
-    return this.patchJson(def, namespace, name, (cur) => applyMergePatch(cur, patch), subresource, pinnedResourceVersion(patch));
+    return this.patchJson(def, namespace, name, (cur) => applyMergePatch(cur, patch), subresource, {
+      ...opts,
+      pinnedResourceVersion: pinnedResourceVersion(patch),
+    });
   }
 
   /**
@@ -336,13 +373,24 @@ export class ObjectService {
     name: string,
     apply: (current: Record<string, unknown>) => unknown,
     subresource: "" | "status",
-    pinnedRV = "",
+    opts: WriteOptions & { pinnedResourceVersion?: string } = {},
   ): Promise<KubeObject> {
     stored(def);
     if (subresource === "status" && !def.hasStatus) throw notFoundResource(`${def.resource}/status`);
     const ns = def.namespaced ? namespace || "default" : "";
-    return this.guaranteedUpdate(def, ns, name, (cur) =>
-      this.merge(def, decodePatched(def, apply(objectToJson(cur.obj))), cur, subresource, pinnedRV),
+    return this.guaranteedUpdate(
+      def,
+      ns,
+      name,
+      (cur) =>
+        this.merge(
+          def,
+          decodePatched(def, apply(objectToJson(cur.obj)), opts.droppedFields),
+          cur,
+          subresource,
+          opts.pinnedResourceVersion ?? "",
+        ),
+      opts,
     );
   }
 
@@ -388,7 +436,13 @@ export class ObjectService {
    * the current object the failed transaction returned. A cached copy that may be stale never
    * decides anything alone: a conflict or a no-op computed from it is checked against etcd.
    */
-  async guaranteedUpdate(def: KindDefinition, namespace: string, name: string, next: (cur: Versioned) => KubeObject): Promise<KubeObject> {
+  async guaranteedUpdate(
+    def: KindDefinition,
+    namespace: string,
+    name: string,
+    next: (cur: Versioned) => KubeObject,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<KubeObject> {
     let cur: Versioned | undefined = this.cache.get(def.resource, storageKey(def, namespace, name));
     let fromCache = cur !== undefined;
     const alloc = this.opts.allocators?.[def.kind];
@@ -408,6 +462,15 @@ export class ObjectService {
         continue;
       }
       claims?.assign(obj, cur.obj);
+      if (opts.dryRun) {
+        // Decided from etcd's copy, as a real update would be; nothing is written or taken.
+        if (fromCache) {
+          cur = undefined;
+          continue;
+        }
+        this.encodeChecked(def, obj);
+        return obj;
+      }
       if (equals(def.schema, obj, cur.obj)) {
         if (!fromCache) return cur.obj;
         cur = undefined;
@@ -440,7 +503,7 @@ export class ObjectService {
     def: KindDefinition,
     namespace: string,
     name: string,
-    opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string; propagationPolicy?: string },
+    opts: { gracePeriodSeconds?: number; uid?: string; resourceVersion?: string; propagationPolicy?: string; dryRun?: boolean },
   ): Promise<{ obj: KubeObject; removed: boolean }> {
     stored(def);
     if (opts.propagationPolicy && !["Orphan", "Background", "Foreground"].includes(opts.propagationPolicy)) {
@@ -467,6 +530,7 @@ export class ObjectService {
       // Foreground and Orphan are the garbage collector's finalizers, added with the deletion.
       const policyFinalizer = { Foreground: "foregroundDeletion", Orphan: "orphan" }[opts.propagationPolicy ?? ""] as string | undefined;
       const finalizersLeft = hasFinalizers(def, cur.obj) || (!m.deletionTimestamp && policyFinalizer !== undefined);
+      if (opts.dryRun) return dryRunDeletion(def, cur.obj, grace, finalizersLeft, policyFinalizer);
       if (m.deletionTimestamp) {
         // Already being deleted: a shorter grace period moves the deletion closer (the kubelet's
         // grace 0, once the pod stopped, ends it); anything else leaves it as it is.
@@ -512,6 +576,26 @@ export class ObjectService {
     const res = await this.write(def, n, this.store.encode(def, n), (value) => this.store.update(def, n, value, cur.rev));
     return res.ok ? n : undefined;
   }
+}
+
+/** What a deletion would do (dryRun=All): the object marked for deletion, or gone; nothing written. */
+function dryRunDeletion(
+  def: KindDefinition,
+  cur: KubeObject,
+  grace: number,
+  finalizersLeft: boolean,
+  policyFinalizer: string | undefined,
+): { obj: KubeObject; removed: boolean } {
+  const n = clone(def.schema, cur) as KubeObject;
+  const m = n.metadata!;
+  if (!finalizersLeft && grace === 0) return { obj: n, removed: true };
+  if (!m.deletionTimestamp) {
+    m.deletionTimestamp = nowTimestamp(grace);
+    m.deletionGracePeriodSeconds = grace;
+    if (policyFinalizer && !m.finalizers.includes(policyFinalizer)) m.finalizers.push(policyFinalizer);
+    def.onDeletionStart?.(n);
+  }
+  return { obj: n, removed: false };
 }
 
 /** Aggregated kinds (metrics) are read-only here: their server holds them, etcd never does. */

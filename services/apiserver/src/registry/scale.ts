@@ -1,6 +1,6 @@
 import { scaleOf, type Scalable, type Scale } from "@kubelab/api";
 import { invalidScale, notFoundResource } from "../apiErrors.js";
-import type { ObjectService } from "./objectService.js";
+import type { ObjectService, WriteOptions } from "./objectService.js";
 
 /** The kinds with a scale subresource here (Kubernetes also gives it to StatefulSets and ReplicationControllers). */
 const SCALABLE = new Set(["deployments", "replicasets"]);
@@ -21,7 +21,12 @@ export async function getScale(service: ObjectService, resource: string, namespa
  * defaulting, validation and optimistic concurrency); a resourceVersion in the Scale pins the write
  * to that version of the target, as Kubernetes' scale subresource does.
  */
-export async function updateScale(service: ObjectService, resource: string, scale: Scale | undefined): Promise<Scale> {
+export async function updateScale(
+  service: ObjectService,
+  resource: string,
+  scale: Scale | undefined,
+  opts: Pick<WriteOptions, "dryRun"> = {},
+): Promise<Scale> {
   const def = scalableDef(service, resource);
   const name = scale?.metadata?.name ?? "";
   const replicas = scale?.spec?.replicas ?? 0;
@@ -30,6 +35,6 @@ export async function updateScale(service: ObjectService, resource: string, scal
   const patch: Record<string, unknown> = { spec: { replicas } };
   const rv = scale?.metadata?.resourceVersion;
   if (rv) patch.metadata = { resourceVersion: rv };
-  const updated = await service.patch(def, scale?.metadata?.namespace ?? "", name, JSON.stringify(patch), "");
+  const updated = await service.patch(def, scale?.metadata?.namespace ?? "", name, JSON.stringify(patch), "", opts);
   return scaleOf(updated as Scalable);
 }

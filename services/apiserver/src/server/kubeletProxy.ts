@@ -76,6 +76,14 @@ export class KubeletProxy {
     return { upstream, node, address };
   }
 
+  /**
+   * Kubernetes' checks of a port-forward before its connection is upgraded, when no port is known
+   * yet (kubectl names the ports in each stream): the pod exists, runs, and its node has a kubelet.
+   */
+  async checkPortForward(namespace: string, name: string): Promise<void> {
+    await this.target(namespace, name, "", "port-forward");
+  }
+
   private clientFor(address: string): KubeletClient {
     let c = this.clients.get(address);
     if (!c) this.clients.set(address, (c = new KubeletClientCtor(address, grpc.credentials.createInsecure())));

@@ -58,7 +58,9 @@ function connect(call: PortForwardCall, ip: string, port: number, pod: string, u
   socket.on("error", (e) => {
     // Kubernetes' wording (the kubelet's port forwarder).
     const details = `error forwarding port ${port} to pod ${pod}, uid ${uid}: ${e.message}`;
-    if (!connected) fail(call, grpc.status.UNAVAILABLE, details);
+    // FAILED_PRECONDITION, not UNAVAILABLE: the kubelet answered; the pod's port refused. The API
+    // server reads UNAVAILABLE as the kubelet itself being unreachable.
+    if (!connected) fail(call, grpc.status.FAILED_PRECONDITION, details);
     else call.destroy(new Error(details));
   });
   call.on("data", (m: PortForwardInput | UndecodableRequest) => {
