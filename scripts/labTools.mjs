@@ -10,7 +10,11 @@ import { ensureDependencies } from "./prerequisites.mjs";
 const execFileAsync = promisify(execFile);
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const IMAGE = "kubelab/kubelab:dev";
+/**
+ * The components' image. KUBELAB_IMAGE_TAG gives a checkout its own tag, so labs built from two
+ * working trees on one engine (two branches under test at once) do not overwrite each other's.
+ */
+export const IMAGE = `kubelab/kubelab:${process.env.KUBELAB_IMAGE_TAG || "dev"}`;
 export const ETCD_IMAGE = "kubelab/etcd:dev";
 /** The compose project of `npm run lab`, and of compose run by hand in the repository's root. */
 export const DEFAULT_PROJECT = "kubelab";
