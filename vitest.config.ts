@@ -27,6 +27,7 @@ export default defineConfig({
           name: "e2e",
           sequence: { groupOrder: 2 },
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/support/lab.ts"],
           testTimeout: 300_000,
           hookTimeout: 900_000,
           fileParallelism: false,

@@ -43,7 +43,7 @@ spec:
 `;
 
 describe("metrics and autoscaling on the composed lab", () => {
-  const lab = new TestLab({ KUBELAB_HPA_DOWNSCALE_STABILIZATION: "10s" });
+  const lab = TestLab.shared();
   let client: ApiClient;
 
   const kubelab = (...args: string[]) => lab.kubelab(["-n", NS, ...args]);

@@ -32,7 +32,7 @@ spec:
 `;
 
 describe.skipIf(!kubectlPath)("kubectl on the composed lab", () => {
-  const lab = new TestLab();
+  const lab = TestLab.shared();
   let kubeconfig = "";
 
   const kubectl = kubectlWith(() => kubeconfig, 60_000);

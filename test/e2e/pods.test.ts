@@ -15,7 +15,7 @@ const NS = "pods-e2e";
 const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000) => eventuallyWithin(what, fn, timeoutMs);
 
 describe("pods on the composed lab", () => {
-  const lab = new TestLab({ KUBELAB_CRASH_LOOP_BACK_OFF_BASE: "2", KUBELAB_IMAGE_PULL_BACK_OFF_BASE: "2" });
+  const lab = TestLab.shared();
   let client: ApiClient;
 
   const apply = async (yaml: string) => {

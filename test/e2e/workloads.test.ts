@@ -35,7 +35,7 @@ spec:
 }
 
 describe("workloads on the composed lab", () => {
-  const lab = new TestLab({ KUBELAB_JOB_POD_FAILURE_BACKOFF: "1", KUBELAB_CRASH_LOOP_BACK_OFF_BASE: "2" });
+  const lab = TestLab.shared();
   let client: ApiClient;
   const hostDirs: string[] = [];
 

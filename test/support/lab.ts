@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 // @ts-expect-error plain ESM shared with scripts/lab.mjs, no type declarations
@@ -22,9 +22,54 @@ interface LabTools {
 }
 const tools = labTools as unknown as LabTools;
 
-/** Builds the lab's images (from the built workspace), as a lab's start does. */
+/**
+ * Set by the e2e run's global setup once it has built the images: the labs of that run start
+ * from them without building again (a cached build still costs seconds per lab).
+ */
+const IMAGES_BUILT_ENV = "KUBELAB_E2E_IMAGES_BUILT";
+
+/** Builds the lab's images (from the built workspace), as a lab's start does, unless this run has built them. */
 export function buildImages(): void {
+  if (!process.env[IMAGES_BUILT_ENV]) tools.buildAll(() => {}, { workspace: false });
+}
+
+/** Where the run's shared lab is described (its project and ports), for the test files after the first. */
+const SHARED_LAB_STATE_ENV = "KUBELAB_E2E_SHARED_LAB";
+
+/**
+ * The settings of the run's shared lab: the union of what the files sharing it asked of their own
+ * labs (short back-offs, a short HPA downscale window); none of them contradicts another.
+ */
+export const SHARED_LAB_ENV: Record<string, string> = {
+  KUBELAB_CRASH_LOOP_BACK_OFF_BASE: "2",
+  KUBELAB_IMAGE_PULL_BACK_OFF_BASE: "2",
+  KUBELAB_JOB_POD_FAILURE_BACKOFF: "1",
+  KUBELAB_HPA_DOWNSCALE_STABILIZATION: "10s",
+};
+
+interface SharedLabState {
+  project: string;
+  ports: number[];
+  httpPorts: number[];
+  nodePortBase: number;
+  composeEnv: Record<string, string>;
+}
+
+/**
+ * vitest's global setup of the e2e tests: the images, built once for every lab of the run, and
+ * the place of the lab the files that can share one share (started by the first of them, removed
+ * here when the run ends: each lab start costs half a minute of CI's fifteen).
+ */
+export function setup(): () => void {
   tools.buildAll(() => {}, { workspace: false });
+  process.env[IMAGES_BUILT_ENV] = "1";
+  const stateFile = `/tmp/kubelab-e2e-shared-${process.pid}.json`;
+  process.env[SHARED_LAB_STATE_ENV] = stateFile;
+  return () => {
+    if (!existsSync(stateFile)) return;
+    tools.teardown((JSON.parse(readFileSync(stateFile, "utf8")) as SharedLabState).project);
+    rmSync(stateFile, { force: true });
+  };
 }
 
 /**
@@ -33,7 +78,7 @@ export function buildImages(): void {
  * the test run dies first.
  */
 export class TestLab {
-  readonly project = `kubelab-e2e-${process.pid}`;
+  project = `kubelab-e2e-${process.pid}`;
   /** The host ports of the three API servers. */
   ports: number[] = [];
   /** Their HTTP API's host ports (Kubernetes' JSON API, for kubectl). */
@@ -50,10 +95,51 @@ export class TestLab {
   }
 
   /** Extra environment for compose (settings the compose file takes from the environment). */
-  constructor(private readonly env: Record<string, string> = {}) {}
+  constructor(
+    private readonly env: Record<string, string> = {},
+    /** Whether this is the run's shared lab (see shared()). */
+    private readonly isShared = false,
+  ) {}
+
+  /**
+   * The run's shared lab, for test files that neither break the lab nor need settings of their
+   * own: started by the first file that asks, reused by the next ones (each in a namespace of its
+   * own, removed at stop()), removed when the run ends. Outside a run with the global setup (a
+   * file run alone by a tool without it), a lab of its own.
+   */
+  static shared(): TestLab {
+    return new TestLab(SHARED_LAB_ENV, Boolean(process.env[SHARED_LAB_STATE_ENV]));
+  }
 
   async start(): Promise<void> {
-    const exitHandler = () => this.stop();
+    if (this.isShared) {
+      const stateFile = process.env[SHARED_LAB_STATE_ENV]!;
+      if (existsSync(stateFile)) {
+        const state = JSON.parse(readFileSync(stateFile, "utf8")) as SharedLabState;
+        Object.assign(this, { project: state.project, ports: state.ports, httpPorts: state.httpPorts });
+        this.nodePortBase = state.nodePortBase;
+        this.composeEnv = state.composeEnv;
+        await tools.waitHealthy(this.project);
+        return;
+      }
+      this.project = `kubelab-e2e-${/(\d+)\.json$/.exec(process.env[SHARED_LAB_STATE_ENV]!)![1]}-shared`;
+    }
+    await this.startOwn();
+    if (this.isShared) {
+      const state: SharedLabState = {
+        project: this.project,
+        ports: this.ports,
+        httpPorts: this.httpPorts,
+        nodePortBase: this.nodePortBase,
+        composeEnv: this.composeEnv,
+      };
+      writeFileSync(process.env[SHARED_LAB_STATE_ENV]!, JSON.stringify(state));
+    }
+  }
+
+  private async startOwn(): Promise<void> {
+    // The shared lab outlives this file's process: the global setup's teardown removes it.
+    const exitHandler = () => (this.isShared ? undefined : this.stop());
     process.once("exit", exitHandler);
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
       process.once(sig, () => {
@@ -65,7 +151,7 @@ export class TestLab {
     this.httpPorts = [await freePort(), await freePort(), await freePort()];
     await this.removeStaleLabs();
     tools.teardown(this.project);
-    tools.buildAll(() => {}, { workspace: false });
+    buildImages();
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
     const podNetworkMetrics = String(await freePort());
@@ -94,7 +180,7 @@ export class TestLab {
       '{{.Label "com.docker.compose.project"}}',
     );
     for (const project of new Set(out.split("\n"))) {
-      const pid = Number(/^kubelab-e2e-(\d+)$/.exec(project)?.[1]);
+      const pid = Number(/^kubelab-e2e-(\d+)(-shared)?$/.exec(project)?.[1]);
       if (pid && pid !== process.pid && !isAlive(pid)) tools.teardown(project);
     }
   }
@@ -102,6 +188,20 @@ export class TestLab {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.isShared) {
+      // What this file made goes with its namespaces, so the next file finds the lab as it was.
+      const bin = path.join(tools.root, "cli/bin/kubelab.js");
+      const namespaces = spawnSync(process.execPath, [bin, "--server", this.server, "get", "namespaces", "-o", "name"], {
+        encoding: "utf8",
+        timeout: 30_000,
+      }).stdout;
+      const own = namespaces
+        .split("\n")
+        .map((n) => n.trim().replace(/^namespaces?\//, ""))
+        .filter((n) => n && !["default", "kube-system", "kube-public", "kube-node-lease"].includes(n));
+      if (own.length) spawnSync(process.execPath, [bin, "--server", this.server, "delete", "namespace", ...own], { timeout: 60_000 });
+      return;
+    }
     tools.teardown(this.project);
   }
 
