@@ -19,6 +19,7 @@ import {
   waitHealthy,
 } from "./labTools.mjs";
 import { ensurePrerequisites } from "./prerequisites.mjs";
+import { spawnSync } from "node:child_process";
 
 const project = process.env.KUBELAB_PROJECT ?? DEFAULT_PROJECT;
 const ports = API_PORT_VARS.map((v, i) => process.env[v] ?? String(6443 + i));
@@ -66,6 +67,8 @@ const commands = {
   /** Stops every container; etcd's volumes, the objects and the pods' containers stay for start. */
   async stop() {
     log(`stopping the lab (compose project "${project}"); its state stays: npm run lab:start brings it back`);
+    // Added nodes first (kubelab node add: not compose's services, so compose does not stop them).
+    dockerOnAddedNodes("stop");
     composeRun(project, ["stop"], { quiet: true });
     log("lab stopped");
   },
@@ -74,6 +77,7 @@ const commands = {
     if (!containerOf(project, "apiserver-1")) throw new Error(`there is no lab "${project}" to start: npm run lab makes one`);
     log(`starting the lab (compose project "${project}")`);
     composeRun(project, ["start"], { quiet: true });
+    dockerOnAddedNodes("start");
     log("waiting for every service to be healthy");
     await waitHealthy(project);
     writeKubeconfig();
@@ -105,4 +109,26 @@ try {
 } catch (e) {
   log(e.message);
   process.exit(1);
+}
+
+/** `docker stop|start` of the nodes `kubelab node add` made in this lab (and their kube-proxies), nodes before proxies on start. */
+function dockerOnAddedNodes(verb) {
+  const ids = spawnSync(
+    "docker",
+    ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`, "--filter", "label=io.kubelab.added-node"],
+    { encoding: "utf8" },
+  )
+    .stdout.trim()
+    .split("\n")
+    .filter(Boolean);
+  if (!ids.length) return;
+  const nodesFirst = spawnSync("docker", ["inspect", "--format", '{{.Id}} {{index .Config.Labels "io.kubelab.proxied-node"}}', ...ids], {
+    encoding: "utf8",
+  })
+    .stdout.trim()
+    .split("\n")
+    .map((l) => l.split(" "))
+    .sort((a, b) => Number(Boolean(a[1])) - Number(Boolean(b[1])))
+    .map(([id]) => id);
+  spawnSync("docker", [verb, ...(verb === "start" ? nodesFirst : nodesFirst.reverse())], { stdio: "ignore" });
 }

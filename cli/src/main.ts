@@ -14,6 +14,7 @@ import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./comm
 import { scale, setImage } from "./commands/scale.js";
 import { autoscale, type AutoscaleOptions } from "./commands/autoscale.js";
 import { topNodes, topPods, type TopOptions } from "./commands/top.js";
+import { nodeAdd, nodeRemove, type NodeOptions } from "./commands/node.js";
 import {
   chaosFault,
   chaosHeal,
@@ -182,6 +183,21 @@ program
   .argument("<target>", "deployment/NAME")
   .argument("<pairs...>", "CONTAINER=IMAGE (or *=IMAGE for all)")
   .action((target: string, pairs: string[], _o: unknown, cmd: Command) => setImage([target, ...pairs], globals(cmd)));
+
+const node = program
+  .command("node")
+  .description("add nodes to the running lab, or remove them, as a cloud adds and loses machines")
+  .option("--project <name>", "the lab's compose project (default: $KUBELAB_PROJECT, $COMPOSE_PROJECT_NAME or kubelab)");
+node
+  .command("add")
+  .description("add a node (a copy of node-1's container, and its kube-proxy); NAME defaults to the next node-N")
+  .argument("[name]")
+  .action((name: string | undefined, _o: unknown, cmd: Command) => nodeAdd(name, cmd.optsWithGlobals<NodeOptions>()));
+node
+  .command("remove")
+  .description("remove a node's machine: its containers, its pods' containers and its volumes, at once")
+  .argument("<name>")
+  .action((name: string, _o: unknown, cmd: Command) => nodeRemove(name, cmd.optsWithGlobals<NodeOptions>()));
 
 const chaos = program
   .command("chaos")

@@ -175,6 +175,51 @@ describe("the composed lab", () => {
     }
   });
 
+  it("adds a node while the lab runs, which registers, becomes Ready and takes pods, and removes it with everything it ran", async () => {
+    const added = await lab.kubelab(["node", "add", "--project", lab.project]);
+    expect(added.stderr).toBe("");
+    expect(added.stdout).toContain("node/node-4 added");
+    await eventually(
+      "node-4 Ready",
+      async () => expect((await lab.kubelab(["get", "nodes", "--no-headers"])).stdout).toMatch(/^node-4\s+Ready\s/m),
+      90_000,
+    );
+    const applied = await lab.kubelab(
+      ["apply", "-f", "-"],
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: on-node-4, namespace: default}\nspec:\n  nodeSelector: {kubernetes.io/hostname: node-4}\n  containers: [{name: app, image: kubelab/echo:dev}]\n",
+    );
+    expect(applied.stderr).toBe("");
+    await eventually("a pod Running on node-4", async () => {
+      const pod = JSON.parse((await lab.kubelab(["get", "pod", "on-node-4", "-o", "json"])).stdout) as PodView;
+      expect(pod.spec.nodeName).toBe("node-4");
+      expect(pod.status.phase).toBe("Running");
+    });
+    const ofNode4 = async () =>
+      (
+        await lab.docker("ps", "-aq", "--filter", `label=io.kubelab.project=${lab.project}`, "--filter", "label=io.kubelab.node=node-4")
+      ).trim();
+    expect(await ofNode4()).not.toBe("");
+    const removed = await lab.kubelab(["node", "remove", "node-4", "--project", lab.project]);
+    expect(removed.stderr).toBe("");
+    expect(removed.stdout).toContain("node/node-4 removed");
+    expect(await ofNode4()).toBe("");
+    const components = await lab.docker(
+      "ps",
+      "-a",
+      "--filter",
+      `label=com.docker.compose.project=${lab.project}`,
+      "--format",
+      "{{.Names}}",
+    );
+    expect(components).not.toMatch(/node-4|kube-proxy-4/);
+    const again = await lab.kubelab(["node", "remove", "node-4", "--project", lab.project]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('no node named "node-4"');
+    // The Node object stays until the cloud controller manager sees its machine gone; the test cleans it up itself.
+    await lab.kubelab(["delete", "pod", "on-node-4", "--grace-period=0"]);
+    await lab.kubelab(["delete", "node", "node-4"]);
+  });
+
   describe("compose run by hand in the repository's root", () => {
     it("says what to run when the images are not built yet", async () => {
       const empty = path.join(mkdtempSync(path.join(tmpdir(), "kubelab-env-")), ".env");

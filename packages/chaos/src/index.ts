@@ -13,6 +13,7 @@ export {
   type PlannedStep,
 } from "./schedule.js";
 export { LabDocker, NETUTIL_IMAGE, type Component } from "./labDocker.js";
+export { LabNodes, nextNodeName, proxyNameOf, ADDED_NODE_LABEL } from "./labNodes.js";
 export { EtcdMembers, etcdLeader } from "./etcdMembers.js";
 export { resolveTarget, peersOf, LEADER_LEASES, componentsByHostname, holderHostname } from "./resolveTarget.js";
 export { FaultLedger, ledgerPath, inject, undo, healAll, describeFault, type FaultAction, type LedgerEntry } from "./faults.js";
