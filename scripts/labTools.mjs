@@ -43,6 +43,8 @@ export const LAB_SERVICES = [
   "scheduler-2",
   "controller-manager-1",
   "controller-manager-2",
+  "cloud-controller-manager-1",
+  "cloud-controller-manager-2",
   "dns",
   "metrics-server",
   "pod-network",

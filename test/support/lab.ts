@@ -40,6 +40,8 @@ export class TestLab {
   httpPorts: number[] = [];
   /** Host port where node-1's NodePort range (30000-30049) starts: base + (nodePort - 30000). */
   nodePortBase = 0;
+  /** The addresses (on the host's loopback) this lab's LoadBalancer Services get. */
+  loadBalancerIpRange = "";
   private stopped = false;
   /** What compose takes from the environment for this lab (its ports, the settings asked for). */
   private composeEnv: Record<string, string> = {};
@@ -69,12 +71,21 @@ export class TestLab {
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
     const podNetworkMetrics = String(await freePort());
+    // The cloud-controller-manager's copies listen on the host, so each lab has its own metrics
+    // ports, and its own load-balancer range made from the first one: a port no other running
+    // lab holds gives a /24 no other lab uses (127.A.B.0/24, A = port / 256 ≥ 4, so never the
+    // default 127.0.100.0/24 of the README's lab).
+    const ccmMetrics = [await freePort(), await freePort()];
+    this.loadBalancerIpRange = `127.${ccmMetrics[0]! >> 8}.${ccmMetrics[0]! & 255}.0/24`;
     this.composeEnv = {
       ...this.env,
       ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(this.ports[i])])),
       ...Object.fromEntries(tools.HTTP_PORT_VARS.map((v, i) => [v, String(this.httpPorts[i])])),
       KUBELAB_NODE_PORTS: nodePorts,
       KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
+      KUBELAB_CCM_METRICS_PORT: String(ccmMetrics[0]),
+      KUBELAB_CCM_METRICS_PORT_2: String(ccmMetrics[1]),
+      KUBELAB_LOAD_BALANCER_IP_RANGE: this.loadBalancerIpRange,
     };
     tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: this.composeEnv });
     await tools.waitHealthy(this.project);
