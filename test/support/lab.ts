@@ -19,6 +19,7 @@ interface LabTools {
   API_PORT_VARS: string[];
   HTTP_PORT_VARS: string[];
   kubeconfigYaml(httpPorts: number[]): string;
+  cloudControllerManagerEnv(metricsPorts: number[]): Record<string, string>;
 }
 const tools = labTools as unknown as LabTools;
 
@@ -71,21 +72,15 @@ export class TestLab {
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
     const podNetworkMetrics = String(await freePort());
-    // The cloud-controller-manager's copies listen on the host, so each lab has its own metrics
-    // ports, and its own load-balancer range made from the first one: a port no other running
-    // lab holds gives a /24 no other lab uses (127.A.B.0/24, A = port / 256 ≥ 4, so never the
-    // default 127.0.100.0/24 of the README's lab).
-    const ccmMetrics = [await freePort(), await freePort()];
-    this.loadBalancerIpRange = `127.${ccmMetrics[0]! >> 8}.${ccmMetrics[0]! & 255}.0/24`;
+    const cloud = tools.cloudControllerManagerEnv([await freePort(), await freePort()]);
+    this.loadBalancerIpRange = cloud.KUBELAB_LOAD_BALANCER_IP_RANGE!;
     this.composeEnv = {
       ...this.env,
       ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(this.ports[i])])),
       ...Object.fromEntries(tools.HTTP_PORT_VARS.map((v, i) => [v, String(this.httpPorts[i])])),
       KUBELAB_NODE_PORTS: nodePorts,
       KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
-      KUBELAB_CCM_METRICS_PORT: String(ccmMetrics[0]),
-      KUBELAB_CCM_METRICS_PORT_2: String(ccmMetrics[1]),
-      KUBELAB_LOAD_BALANCER_IP_RANGE: this.loadBalancerIpRange,
+      ...cloud,
     };
     tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: this.composeEnv });
     await tools.waitHealthy(this.project);
