@@ -1,4 +1,3 @@
-import net from "node:net";
 import { decodeObject, type Node, type Pod, type Service } from "@kubelab/api";
 import { BenchLab } from "./benchLab.js";
 import { deploymentOf } from "./manifests.js";

@@ -80,4 +80,32 @@ describe("LoadBalancer Services", () => {
     s.spec!.type = "ClusterIP";
     expect(serviceExternalIp(s)).toBe("<none>");
   });
+
+  it("drops what only the old type needed when an update changes the type, as Kubernetes' dropTypeDependentFields", () => {
+    const spec = {
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      healthCheckNodePort: 30009,
+      allocateLoadBalancerNodePorts: true,
+      loadBalancerClass: "kubelab.io/loopback",
+      ports: [{ port: 80, nodePort: 30001 }],
+    };
+    const old = decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec }).obj as Service;
+    const next = decodeObject({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ...spec, type: "ClusterIP" } })
+      .obj as Service;
+    serviceDef.prepareForUpdate!(next, old);
+    serviceDef.defaults!(next);
+    expect(serviceDef.validate!(next)).toEqual([]);
+    expect(next.spec).toMatchObject({ healthCheckNodePort: 0, externalTrafficPolicy: "", allocateLoadBalancerNodePorts: undefined });
+    expect(next.spec!.ports[0]!.nodePort).toBe(0);
+    // Local → Cluster keeps the type but drops the health check port.
+    const cluster = decodeObject({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "s" },
+      spec: { ...spec, externalTrafficPolicy: "Cluster" },
+    }).obj as Service;
+    serviceDef.prepareForUpdate!(cluster, old);
+    expect(cluster.spec!.healthCheckNodePort).toBe(0);
+  });
 });

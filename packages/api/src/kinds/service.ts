@@ -90,6 +90,27 @@ function validatePorts(s: Service): FieldError[] {
   return errs;
 }
 
+/**
+ * Kubernetes' dropTypeDependentFields: an update that changes a Service's type (or its traffic
+ * policy) drops what only the old one needed — NodePorts, the healthCheckNodePort,
+ * allocateLoadBalancerNodePorts, loadBalancerClass, externalTrafficPolicy — when the client left
+ * them as they were (a value the client changed is its own, and validation judges it).
+ */
+function dropTypeDependentFields(s: Service, old: Service): void {
+  const spec = s.spec;
+  const was = old.spec;
+  if (!spec || !was) return;
+  if (!needsNodePorts(s) && spec.type !== "LoadBalancer") {
+    for (const p of spec.ports) if (p.nodePort && was.ports.some((o) => o.nodePort === p.nodePort)) p.nodePort = 0;
+  }
+  if (!needsHealthCheck(s) && spec.healthCheckNodePort === was.healthCheckNodePort) spec.healthCheckNodePort = 0;
+  if (spec.type !== "LoadBalancer") {
+    if (spec.allocateLoadBalancerNodePorts === was.allocateLoadBalancerNodePorts) spec.allocateLoadBalancerNodePorts = undefined;
+    if (spec.loadBalancerClass === was.loadBalancerClass) spec.loadBalancerClass = undefined;
+  }
+  if (!isExternallyAccessible(s) && spec.externalTrafficPolicy === was.externalTrafficPolicy) spec.externalTrafficPolicy = "";
+}
+
 /** Kubernetes' checks of the fields only externally reachable Services, or only LoadBalancers, may set. */
 function validateLoadBalancerFields(s: Service): FieldError[] {
   const spec = s.spec!;
@@ -143,6 +164,7 @@ registerKind<Service>({
   nameRule: "label",
   hasStatus: true,
   selectableFields: { "spec.clusterIP": (s) => s.spec?.clusterIp ?? "", "spec.type": (s) => s.spec?.type ?? "" },
+  prepareForUpdate: dropTypeDependentFields,
   defaults: (s) => {
     const spec = s.spec;
     if (!spec) return;

