@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,7 @@ import { ApiClient } from "@kubelab/client";
 import { EtcdCluster, freePort, spawnApiServer } from "@kubelab/testkit";
 import { exec } from "./benchLab.js";
 import { record, type Row } from "./results.js";
+import { cpuSeconds } from "./machine.js";
 import { wrk, type WrkResult } from "./wrk.js";
 
 // kube-proxy against HAProxy over the same three backends, all on 127.0.0.1, load from wrk in
@@ -17,13 +18,6 @@ import { wrk, type WrkResult } from "./wrk.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const DURATION_S = 10;
 const CONNECTIONS = 64;
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function spawnNode(script: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, script, ...args], {
