@@ -130,6 +130,7 @@ export default async function run(): Promise<void> {
     record("loadbalancer", rows, [
       `The composed lab (3 nodes, 3 echo pods, images/workloads/echo); wrk (1 thread, keep-alive) on the host, ${CONNECTIONS} connections, ${DURATION_S} s per run after a 2 s warm-up of each; LoadBalancer and NodePort runs alternate, three rounds, and each figure is the median of the rounds.`,
       "The NodePort is node-1's own address on the lab's network and the Service's NodePort (node-1's kube-proxy, balancing over all three pods); the LoadBalancer is the Service's address on the host's loopback, served by the cloud-controller-manager leader, which splices each connection to one of the three nodes' NodePorts (least connections).",
+      "The p99 of a round is its slowest 1%: on a machine shared with other labs, stalls common to both paths (the same kube-proxies and pods) dominate it, so the rounds are listed and the added p99 is the difference of the medians; the load balancer's own CPU per request is the steadier measure of what it adds.",
       "Time to answer: from the create call to the first 200 at the address, the status polled every 20 ms: allocation, the finalizer, the listener, the status write and the watch that brings it.",
     ]);
   } finally {
