@@ -43,6 +43,8 @@ export const LAB_SERVICES = [
   "scheduler-2",
   "controller-manager-1",
   "controller-manager-2",
+  "cloud-controller-manager-1",
+  "cloud-controller-manager-2",
   "dns",
   "metrics-server",
   "pod-network",
@@ -53,6 +55,21 @@ export const LAB_SERVICES = [
   "kube-proxy-2",
   "kube-proxy-3",
 ];
+
+/**
+ * What compose.yaml takes for a lab's cloud-controller-manager copies, which listen in the host's
+ * network: their two metrics ports, and the lab's load-balancer range made from the first one. A
+ * port no other running lab holds gives a /24 no other lab uses (127.A.B.0/24 with A = port / 256,
+ * at least 4, so never the default 127.0.100.0/24 of the README's lab).
+ */
+export function cloudControllerManagerEnv(metricsPorts) {
+  const [first, second] = metricsPorts;
+  return {
+    KUBELAB_CCM_METRICS_PORT: String(first),
+    KUBELAB_CCM_METRICS_PORT_2: String(second),
+    KUBELAB_LOAD_BALANCER_IP_RANGE: `127.${first >> 8}.${first & 255}.0/24`,
+  };
+}
 
 /** The variables compose.yaml publishes the three API servers' ports by, on the host's 127.0.0.1. */
 export const API_PORT_VARS = ["KUBELAB_API_PORT", "KUBELAB_API_PORT_2", "KUBELAB_API_PORT_3"];

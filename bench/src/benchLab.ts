@@ -15,6 +15,7 @@ interface LabTools {
   containerOf(project: string, service: string): string;
   API_PORT_VARS: string[];
   HTTP_PORT_VARS: string[];
+  cloudControllerManagerEnv(metricsPorts: number[]): Record<string, string>;
 }
 const tools = labTools as unknown as LabTools;
 
@@ -22,6 +23,8 @@ const tools = labTools as unknown as LabTools;
 export class BenchLab {
   readonly project = `kubelab-bench-${process.pid}`;
   client!: ApiClient;
+  /** The addresses (on the host's loopback) this lab's LoadBalancer Services get. */
+  loadBalancerIpRange = "";
 
   get podNetwork(): string {
     return `${this.project.replace(/[^a-z0-9_-]/g, "")}_pods`;
@@ -33,6 +36,8 @@ export class BenchLab {
     const nodePorts = await freePortRange(50);
     tools.buildAll(() => {}, { workspace: false });
     const podNetworkMetrics = String(await freePort());
+    const cloud = tools.cloudControllerManagerEnv([await freePort(), await freePort()]);
+    this.loadBalancerIpRange = cloud.KUBELAB_LOAD_BALANCER_IP_RANGE!;
     tools.composeRun(this.project, ["up", "-d"], {
       quiet: true,
       env: {
@@ -41,6 +46,7 @@ export class BenchLab {
         ...Object.fromEntries(tools.HTTP_PORT_VARS.map((v, i) => [v, String(httpPorts[i])])),
         KUBELAB_NODE_PORTS: `${nodePorts}-${nodePorts + 49}`,
         KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
+        ...cloud,
       },
     });
     this.client = new ApiClient(ports.map((p) => `127.0.0.1:${p}`).join(","), { timeoutMs: 60_000 });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 export interface MachineTicks {
@@ -32,4 +33,11 @@ export async function settle(windowMs = 500, maxBusy = 0.3, timeoutMs = 15_000):
     if (busyShare(prev, cur) < maxBusy) return;
     prev = cur;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

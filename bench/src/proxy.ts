@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,8 @@ import { ApiClient } from "@kubelab/client";
 import { EtcdCluster, freePort, spawnApiServer } from "@kubelab/testkit";
 import { exec } from "./benchLab.js";
 import { record, type Row } from "./results.js";
+import { cpuSeconds } from "./machine.js";
+import { wrk, type WrkResult } from "./wrk.js";
 
 // kube-proxy against HAProxy over the same three backends, all on 127.0.0.1, load from wrk in
 // its own process. The ClusterIP range is in 127.0.0.0/8 (already local on Linux), so the real
@@ -16,40 +18,6 @@ import { record, type Row } from "./results.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const DURATION_S = 10;
 const CONNECTIONS = 64;
-
-interface WrkResult {
-  rps: number;
-  requests: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-const ms = (v: string, unit: string) => Number(v) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]!;
-
-async function wrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
-  const { stdout } = await exec("wrk", ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--latency", url], {
-    timeout: (seconds + 30) * 1000,
-  });
-  const lat = (p: string) => {
-    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(stdout);
-    if (!m) throw new Error(`wrk printed no ${p}% latency:\n${stdout}`);
-    return ms(m[1]!, m[2]!);
-  };
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, requests, p50: lat("50"), p99: lat("99"), errors };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function spawnNode(script: string, args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeFlags, script, ...args], {

@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   chaos: () => import("./chaos.js"),
   autoscaling: () => import("./autoscaling.js"),
   http: () => import("./http.js"),
+  loadbalancer: () => import("./loadBalancer.js"),
 };
 
 const name = process.argv[2];

@@ -8,7 +8,7 @@ component="${1:-}"
 [ $# -gt 0 ] && shift
 case "$component" in
   kubelab) exec node /app/cli/bin/kubelab.js "$@" ;;
-  apiserver|scheduler|controller-manager|kubelet|kube-proxy|dns|pod-network|metrics-server)
+  apiserver|scheduler|controller-manager|cloud-controller-manager|kubelet|kube-proxy|dns|pod-network|metrics-server)
     exec node "/app/services/$component/dist/main.js" "$@" ;;
   node)
     child=0
@@ -21,6 +21,6 @@ case "$component" in
       sleep 1
     done ;;
   *)
-    echo "usage: <apiserver|scheduler|controller-manager|kubelet|kube-proxy|dns|pod-network|metrics-server|node|kubelab> [flags...]" >&2
+    echo "usage: <apiserver|scheduler|controller-manager|cloud-controller-manager|kubelet|kube-proxy|dns|pod-network|metrics-server|node|kubelab> [flags...]" >&2
     exit 2 ;;
 esac

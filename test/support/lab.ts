@@ -19,6 +19,7 @@ interface LabTools {
   API_PORT_VARS: string[];
   HTTP_PORT_VARS: string[];
   kubeconfigYaml(httpPorts: number[]): string;
+  cloudControllerManagerEnv(metricsPorts: number[]): Record<string, string>;
 }
 const tools = labTools as unknown as LabTools;
 
@@ -85,6 +86,8 @@ export class TestLab {
   httpPorts: number[] = [];
   /** Host port where node-1's NodePort range (30000-30049) starts: base + (nodePort - 30000). */
   nodePortBase = 0;
+  /** The addresses (on the host's loopback) this lab's LoadBalancer Services get. */
+  loadBalancerIpRange = "";
   private stopped = false;
   /** What compose takes from the environment for this lab (its ports, the settings asked for). */
   private composeEnv: Record<string, string> = {};
@@ -155,12 +158,15 @@ export class TestLab {
     this.nodePortBase = await freePortRange(50);
     const nodePorts = `${this.nodePortBase}-${this.nodePortBase + 49}`;
     const podNetworkMetrics = String(await freePort());
+    const cloud = tools.cloudControllerManagerEnv([await freePort(), await freePort()]);
+    this.loadBalancerIpRange = cloud.KUBELAB_LOAD_BALANCER_IP_RANGE!;
     this.composeEnv = {
       ...this.env,
       ...Object.fromEntries(tools.API_PORT_VARS.map((v, i) => [v, String(this.ports[i])])),
       ...Object.fromEntries(tools.HTTP_PORT_VARS.map((v, i) => [v, String(this.httpPorts[i])])),
       KUBELAB_NODE_PORTS: nodePorts,
       KUBELAB_POD_NETWORK_METRICS_PORT: podNetworkMetrics,
+      ...cloud,
     };
     tools.composeRun(this.project, ["up", "-d"], { quiet: true, env: this.composeEnv });
     await tools.waitHealthy(this.project);

@@ -41,4 +41,30 @@ describe("describe service", () => {
     ]);
     expect(serviceDetails(svc, undefined)).toContain("Endpoints:          <none>");
   });
+
+  it("shows a load balancer's ingress, traffic policy, health check port and source ranges", () => {
+    const svc = decodeObject({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: "default" },
+      spec: {
+        type: "LoadBalancer",
+        selector: { app: "web" },
+        clusterIP: "10.96.0.9",
+        clusterIPs: ["10.96.0.9"],
+        ports: [{ name: "http", port: 80, targetPort: "http", nodePort: 30030, protocol: "TCP" }],
+        externalTrafficPolicy: "Local",
+        healthCheckNodePort: 30031,
+        loadBalancerSourceRanges: ["10.0.0.0/8"],
+      },
+      status: { loadBalancer: { ingress: [{ ip: "127.0.100.1", ipMode: "Proxy" }] } },
+    }).obj as Service;
+    const lines = serviceDetails(svc, undefined);
+    expect(lines).toContain("LoadBalancer Ingress: 127.0.100.1 (Proxy)");
+    expect(lines.slice(-3)).toEqual([
+      "External Traffic Policy: Local",
+      "HealthCheck NodePort: 30031",
+      "LoadBalancer Source Ranges: 10.0.0.0/8",
+    ]);
+  });
 });

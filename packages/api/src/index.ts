@@ -40,7 +40,16 @@ export * from "./gen/kubelab/core/v1/event_pb.js";
 export * from "./gen/kubelab/coordination/v1/lease_pb.js";
 export * from "./gen/kubelab/apps/v1/apps_pb.js";
 export * from "./gen/kubelab/core/v1/service_pb.js";
-export { isHeadless, targetPortOf } from "./kinds/service.js";
+export {
+  isHeadless,
+  isExternallyAccessible,
+  isValidIPv4Cidr,
+  needsHealthCheck,
+  needsNodePorts,
+  serviceExternalIp,
+  targetPortOf,
+  LOAD_BALANCER_CLEANUP_FINALIZER,
+} from "./kinds/service.js";
 export * from "./gen/kubelab/batch/v1/job_pb.js";
 export * from "./gen/kubelab/autoscaling/v1/scale_pb.js";
 export * from "./gen/kubelab/autoscaling/v2/hpa_pb.js";

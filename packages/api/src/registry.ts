@@ -59,6 +59,11 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   specFinalizers?: (obj: T) => readonly string[];
   /** Marks an object whose deletion began (a Namespace's phase becomes Terminating). */
   onDeletionStart?: (obj: T) => void;
+  /**
+   * Kubernetes' strategy PrepareForUpdate: changes an update makes to itself against the stored
+   * object before defaulting and validation (a Service dropping the fields its old type needed).
+   */
+  prepareForUpdate?: (obj: T, old: T) => void;
   /** Kubernetes' defaulting, applied before validation on every write. */
   defaults?: (obj: T) => void;
   validate?: (obj: T) => FieldError[];

@@ -64,3 +64,4 @@ export {
 } from "./leaderElection.js";
 export type { EventType, EventSourceInfo, EventTarget } from "./eventRecorder.js";
 export { InformerFactory } from "./informerFactory.js";
+export { QueueController, type ControllerContext, type ControllerLog } from "./queueController.js";

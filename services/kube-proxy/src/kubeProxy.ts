@@ -7,9 +7,11 @@ import { BackendPool, backendKey, type Balancer } from "./proxy/backendPool.js";
 import { ListenerSet, type ListenerSpec } from "./proxy/listenerSet.js";
 import { proxyMetrics } from "./proxy/proxyMetrics.js";
 import type { ServiceTarget } from "./proxy/serviceTarget.js";
+import type { ServicePortRule } from "./rules/servicePorts.js";
 import { UpstreamPool } from "./proxy/upstreamPool.js";
 import { ensureLocalRoute } from "./rules/localRoute.js";
-import { servicePortRules } from "./rules/servicePorts.js";
+import { healthCheckServices, servicePortRules } from "./rules/servicePorts.js";
+import { ServiceHealthServer } from "./healthcheck/serviceHealthServer.js";
 
 export interface RunningKubeProxy {
   metricsPort: number;
@@ -38,6 +40,14 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
   const upstreams = new UpstreamPool(cfg.connectTimeoutMs);
   const listeners = new ListenerSet({ upstreams, metrics, connectTimeoutMs: cfg.connectTimeoutMs }, log);
   const targets = new Map<string, ServiceTarget>();
+  const healthServer = new ServiceHealthServer(cfg.nodePortAddresses, () => services.hasSynced && endpoints.hasSynced, log);
+  const targetFor = (id: string, rule: ServicePortRule, backends: ServicePortRule["backends"]) => {
+    let t = targets.get(id);
+    if (!t) targets.set(id, (t = { rule, pool: new BackendPool(cfg.balancer as Balancer) }));
+    t.rule = rule;
+    t.pool.update(backends, rule.affinitySeconds);
+    return t;
+  };
 
   const sync = () => {
     const end = metrics.syncSeconds.startTimer();
@@ -46,17 +56,20 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
     const seen = new Set<string>();
     for (const svc of services.list()) {
       const eps = endpoints.get(`${svc.metadata!.namespace}/${svc.metadata!.name}`);
-      for (const rule of servicePortRules(svc, eps)) {
+      for (const rule of servicePortRules(svc, eps, cfg.nodeName)) {
         seen.add(rule.id);
-        let t = targets.get(rule.id);
-        if (!t) targets.set(rule.id, (t = { rule, pool: new BackendPool(cfg.balancer as Balancer) }));
-        t.rule = rule;
-        t.pool.update(rule.backends, rule.affinitySeconds);
+        const t = targetFor(rule.id, rule, rule.backends);
         for (const b of rule.backends) live.add(backendKey(b));
         desired.push({ address: rule.clusterIP, port: rule.port, mode: rule.mode, target: t });
-        if (rule.nodePort) desired.push({ address: cfg.nodePortAddresses, port: rule.nodePort, mode: rule.mode, target: t });
+        if (!rule.nodePort) continue;
+        // externalTrafficPolicy Local: the NodePort balances over this node's endpoints only.
+        const localId = `${rule.id}@local`;
+        if (rule.externalLocal) seen.add(localId);
+        const nt = rule.externalLocal ? targetFor(localId, rule, rule.nodePortBackends) : t;
+        desired.push({ address: cfg.nodePortAddresses, port: rule.nodePort, mode: rule.mode, target: nt });
       }
     }
+    healthServer.sync(healthCheckServices(services.list(), (k) => endpoints.get(k), cfg.nodeName));
     for (const id of [...targets.keys()]) if (!seen.has(id)) targets.delete(id);
     listeners.reconcile(desired);
     upstreams.retain(live);
@@ -100,6 +113,7 @@ export async function startKubeProxy(cfg: KubeProxyConfig, log: Logger): Promise
       clearInterval(resync);
       informers.stop();
       listeners.closeAll();
+      healthServer.close();
       upstreams.destroy();
       await metricsServer.close();
       client.close();

@@ -2,17 +2,50 @@ import { create } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import { EndpointsSchema, ServiceSchema, type Endpoints, type Service } from "../gen/kubelab/core/v1/service_pb.js";
 import { registerKind } from "../registry.js";
-import { validateLabels } from "../validation/labels.js";
+import { qualifiedNameErrors, validateLabels } from "../validation/labels.js";
 import { dns1123LabelErrors } from "../validation/names.js";
 import { type FieldError, duplicate, forbidden, invalid, notSupported, required } from "../validation/fieldErrors.js";
 import { age } from "./print.js";
 
-const TYPES = ["ClusterIP", "NodePort"] as const;
+const TYPES = ["ClusterIP", "NodePort", "LoadBalancer"] as const;
+const TRAFFIC_POLICIES = ["Cluster", "Local"] as const;
+/** The finalizer the service controller holds on a LoadBalancer Service until its load balancer is gone. */
+export const LOAD_BALANCER_CLEANUP_FINALIZER = "service.kubernetes.io/load-balancer-cleanup";
 const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
 const AFFINITIES = ["None", "ClientIP"] as const;
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
 
 export const isHeadless = (s: Service) => s.spec?.clusterIp === "None";
+
+/** NodePort and LoadBalancer Services are reached from outside the cluster (Kubernetes' ExternallyAccessible, less externalIPs). */
+export const isExternallyAccessible = (s: Service) => s.spec?.type === "NodePort" || s.spec?.type === "LoadBalancer";
+
+/** Whether the Service's ports get NodePorts: NodePort, and LoadBalancer unless allocateLoadBalancerNodePorts is false. */
+export const needsNodePorts = (s: Service) =>
+  s.spec?.type === "NodePort" || (s.spec?.type === "LoadBalancer" && s.spec.allocateLoadBalancerNodePorts !== false);
+
+/** A LoadBalancer with externalTrafficPolicy Local has a healthCheckNodePort (Kubernetes' NeedsHealthCheck). */
+export const needsHealthCheck = (s: Service) => s.spec?.type === "LoadBalancer" && s.spec.externalTrafficPolicy === "Local";
+
+/** kubectl's EXTERNAL-IP: externalIPs, and for a LoadBalancer its ingress addresses first, or <pending> while it has none. */
+export function serviceExternalIp(s: Service, wide = false): string {
+  const external = s.spec?.externalIps ?? [];
+  if (s.spec?.type !== "LoadBalancer") return external.length ? external.join(",") : "<none>";
+  let lb = (s.status?.loadBalancer?.ingress ?? [])
+    .map((i) => i.ip || i.hostname)
+    .filter(Boolean)
+    .join(",");
+  // kubectl shortens a long list unless -o wide.
+  if (!wide && lb.length > 16) lb = `${lb.slice(0, 13)}...`;
+  const all = [...(lb ? lb.split(",") : []), ...external];
+  return all.length ? all.join(",") : "<pending>";
+}
+
+/** Kubernetes' IsValidCIDR for an IPv4 range ("10.0.0.0/8"); the lab has no IPv6. */
+export function isValidIPv4Cidr(v: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
 
 /** A Service port's target: a number, or a container port's name. */
 export function targetPortOf(v: Value | undefined, port: number): number | string {
@@ -51,9 +84,71 @@ function validatePorts(s: Service): FieldError[] {
     }
     if (p.nodePort && nodePorts.has(p.nodePort)) errs.push(duplicate(`${f}.nodePort`, p.nodePort));
     if (p.nodePort) nodePorts.add(p.nodePort);
-    if (p.nodePort && s.spec?.type !== "NodePort")
+    if (p.nodePort && !isExternallyAccessible(s))
       errs.push(forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${s.spec?.type}'`));
   });
+  return errs;
+}
+
+/**
+ * Kubernetes' dropTypeDependentFields: an update that changes a Service's type (or its traffic
+ * policy) drops what only the old one needed — NodePorts, the healthCheckNodePort,
+ * allocateLoadBalancerNodePorts, loadBalancerClass, externalTrafficPolicy — when the client left
+ * them as they were (a value the client changed is its own, and validation judges it).
+ */
+function dropTypeDependentFields(s: Service, old: Service): void {
+  const spec = s.spec;
+  const was = old.spec;
+  if (!spec || !was) return;
+  if (!needsNodePorts(s) && spec.type !== "LoadBalancer") {
+    for (const p of spec.ports) if (p.nodePort && was.ports.some((o) => o.nodePort === p.nodePort)) p.nodePort = 0;
+  }
+  if (!needsHealthCheck(s) && spec.healthCheckNodePort === was.healthCheckNodePort) spec.healthCheckNodePort = 0;
+  if (spec.type !== "LoadBalancer") {
+    if (spec.allocateLoadBalancerNodePorts === was.allocateLoadBalancerNodePorts) spec.allocateLoadBalancerNodePorts = undefined;
+    if (spec.loadBalancerClass === was.loadBalancerClass) spec.loadBalancerClass = undefined;
+  }
+  if (!isExternallyAccessible(s) && spec.externalTrafficPolicy === was.externalTrafficPolicy) spec.externalTrafficPolicy = "";
+}
+
+/** Kubernetes' checks of the fields only externally reachable Services, or only LoadBalancers, may set. */
+function validateLoadBalancerFields(s: Service): FieldError[] {
+  const spec = s.spec!;
+  const errs: FieldError[] = [];
+  const lb = spec.type === "LoadBalancer";
+  if (!isExternallyAccessible(s)) {
+    if (spec.externalTrafficPolicy)
+      errs.push(invalid("spec.externalTrafficPolicy", spec.externalTrafficPolicy, "may only be set for externally-accessible services"));
+    if (spec.healthCheckNodePort)
+      errs.push(invalid("spec.healthCheckNodePort", spec.healthCheckNodePort, "may only be set for externally-accessible services"));
+  } else {
+    if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy as never))
+      errs.push(notSupported("spec.externalTrafficPolicy", spec.externalTrafficPolicy, TRAFFIC_POLICIES));
+    if (spec.healthCheckNodePort && !needsHealthCheck(s))
+      errs.push(
+        invalid(
+          "spec.healthCheckNodePort",
+          spec.healthCheckNodePort,
+          "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+        ),
+      );
+  }
+  if (spec.allocateLoadBalancerNodePorts !== undefined && !lb)
+    errs.push(forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"));
+  if (spec.loadBalancerClass !== undefined) {
+    if (!lb) errs.push(forbidden("spec.loadBalancerClass", "may only be used when service type is 'LoadBalancer'"));
+    for (const m of qualifiedNameErrors(spec.loadBalancerClass)) errs.push(invalid("spec.loadBalancerClass", spec.loadBalancerClass, m));
+  }
+  if (spec.loadBalancerSourceRanges.length > 0) {
+    // Kubernetes' own field path, capital L (a leftover of the annotation it replaced).
+    const f = "spec.LoadBalancerSourceRanges";
+    if (!lb) errs.push(forbidden(f, "may only be used when `type` is 'LoadBalancer'"));
+    spec.loadBalancerSourceRanges.forEach((r, i) => {
+      if (!isValidIPv4Cidr(r.trim()))
+        errs.push(invalid(`${f}[${i}]`, r, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"));
+    });
+  }
+  if (spec.loadBalancerIp && !lb) errs.push(forbidden("spec.loadBalancerIP", "may only be used when `type` is 'LoadBalancer'"));
   return errs;
 }
 
@@ -69,6 +164,7 @@ registerKind<Service>({
   nameRule: "label",
   hasStatus: true,
   selectableFields: { "spec.clusterIP": (s) => s.spec?.clusterIp ?? "", "spec.type": (s) => s.spec?.type ?? "" },
+  prepareForUpdate: dropTypeDependentFields,
   defaults: (s) => {
     const spec = s.spec;
     if (!spec) return;
@@ -80,7 +176,8 @@ registerKind<Service>({
       spec.sessionAffinityConfig.clientIp.timeoutSeconds ??= 10800;
     }
     if (!spec.internalTrafficPolicy) spec.internalTrafficPolicy = "Cluster";
-    if (spec.type === "NodePort" && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = "Cluster";
+    if (isExternallyAccessible(s) && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = "Cluster";
+    if (spec.type === "LoadBalancer") spec.allocateLoadBalancerNodePorts ??= true;
     for (const p of spec.ports) {
       if (!p.protocol) p.protocol = "TCP";
       // Kubernetes defaults an empty targetPort, 0 or "" (what a typed client sends for none), to the port.
@@ -102,6 +199,7 @@ registerKind<Service>({
     if (isHeadless(s) && spec.type === "NodePort")
       errs.push(invalid("spec.clusterIPs[0]", "None", "may not be set to 'None' for NodePort services"));
     errs.push(...validateLabels("spec.selector", spec.selector));
+    errs.push(...validateLoadBalancerFields(s));
     return errs;
   },
   validateUpdate: (s, old) => {
@@ -109,12 +207,15 @@ registerKind<Service>({
     const now = s.spec?.clusterIp ?? "";
     // An update that leaves clusterIP out keeps the allocated one (the allocator copies it over).
     if (was && now && was !== now) return [invalid("spec.clusterIPs[0]", now, "may not change once set")];
+    // A load balancer's class is chosen once: another implementation cannot take it over.
+    if (old.spec?.type === "LoadBalancer" && s.spec?.type === "LoadBalancer" && old.spec.loadBalancerClass !== s.spec.loadBalancerClass)
+      return [invalid("spec.loadBalancerClass", s.spec.loadBalancerClass ?? null, "may not change once set")];
     return [];
   },
   columns: [
     { name: "TYPE", value: (s) => s.spec?.type ?? "" },
     { name: "CLUSTER-IP", value: (s) => s.spec?.clusterIp || "<none>" },
-    { name: "EXTERNAL-IP", value: (s) => (s.spec?.externalIps.length ? s.spec.externalIps.join(",") : "<none>") },
+    { name: "EXTERNAL-IP", value: (s) => serviceExternalIp(s) },
     {
       name: "PORT(S)",
       value: (s) => (s.spec?.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`).join(",") || "<none>",

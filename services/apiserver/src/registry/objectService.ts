@@ -416,6 +416,7 @@ export class ObjectService {
       if (def.hasStatus) next.status = old.status;
     }
     next.metadata!.resourceVersion = String(cur.rev);
+    if (subresource === "") def.prepareForUpdate?.(next, old);
     def.defaults?.(next);
     const errs = [...validateObjectMeta(def, next), ...validateObjectMetaUpdate(next, old), ...(def.validate?.(next) ?? [])];
     if (subresource === "") errs.push(...(def.validateUpdate?.(next, old) ?? []));

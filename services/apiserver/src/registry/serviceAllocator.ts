@@ -1,4 +1,4 @@
-import { invalid, isHeadless, type FieldError, type KubeObject, type Service } from "@kubelab/api";
+import { invalid, isHeadless, needsHealthCheck, needsNodePorts, type FieldError, type KubeObject, type Service } from "@kubelab/api";
 import { formatIPv4, parseIPv4, parseIPv4Cidr } from "@kubelab/service-kit";
 
 /** What an allocator does for a kind: fill in and check unique resources, and name them as claims. */
@@ -36,7 +36,7 @@ export function parseRanges(r: ServiceRanges): { base: number; size: number; cid
 }
 
 /**
- * ClusterIPs from the service range and NodePorts from the node-port range, as kube-apiserver
+ * ClusterIPs from the service range, and NodePorts and healthCheckNodePorts from the node-port range, as kube-apiserver
  * allocates them: a requested address is checked (in range, not taken), a missing one is picked
  * at random among the free ones. Uniqueness itself is the claims' job (etcd transactions); the
  * in-use set read from the watch cache only makes a first pick likely to succeed.
@@ -57,6 +57,7 @@ export class ServiceAllocator implements Allocator {
     for (const s of this.inUse()) {
       if (s.spec?.clusterIp) ips.add(s.spec.clusterIp);
       for (const p of s.spec?.ports ?? []) if (p.nodePort) ports.add(p.nodePort);
+      if (s.spec?.healthCheckNodePort) ports.add(s.spec.healthCheckNodePort);
     }
     return { ips, ports };
   }
@@ -108,44 +109,56 @@ export class ServiceAllocator implements Allocator {
     }
     if (spec.clusterIp) spec.clusterIps = [spec.clusterIp];
 
-    if (spec.type === "NodePort") {
-      const taken = new Set(used.ports);
+    const taken = new Set(used.ports);
+    const freePort = (): number | undefined =>
+      this.pick(
+        () => this.r.lo + Math.floor(Math.random() * (this.r.hi - this.r.lo + 1)),
+        (c) => !taken.has(c) && !avoid.has(portClaim(c)),
+        2000,
+      );
+    const checkRequested = (field: string, port: number, mine: boolean) => {
+      if (!mine && (port < this.r.lo || port > this.r.hi)) {
+        errs.push(invalid(field, port, `provided port is not in the valid range. The range of valid ports is ${this.r.lo}-${this.r.hi}`));
+      }
+      taken.add(port);
+    };
+    if (needsNodePorts(svc) || (spec.type === "LoadBalancer" && spec.ports.some((p) => p.nodePort))) {
       // Requested (and kept) ports first, so that none is handed out to another port of the same
       // Service before its own request is seen.
       spec.ports.forEach((p, i) => {
-        if (!p.nodePort) {
+        if (!p.nodePort && needsNodePorts(svc)) {
           // The same port keeps its nodePort across an update.
           const before = old?.spec?.ports.find((o) => o.port === p.port && o.protocol === p.protocol)?.nodePort;
           if (before) p.nodePort = before;
         }
         if (!p.nodePort) return;
-        const mine = old?.spec?.ports.some((o) => o.nodePort === p.nodePort);
-        if (!mine && (p.nodePort < this.r.lo || p.nodePort > this.r.hi)) {
-          errs.push(
-            invalid(
-              `spec.ports[${i}].nodePort`,
-              p.nodePort,
-              `provided port is not in the valid range. The range of valid ports is ${this.r.lo}-${this.r.hi}`,
-            ),
-          );
-        }
-        taken.add(p.nodePort);
+        checkRequested(`spec.ports[${i}].nodePort`, p.nodePort, !!old?.spec?.ports.some((o) => o.nodePort === p.nodePort));
       });
-      spec.ports.forEach((p, i) => {
-        if (p.nodePort) return;
-        const port = this.pick(
-          () => this.r.lo + Math.floor(Math.random() * (this.r.hi - this.r.lo + 1)),
-          (c) => !taken.has(c) && !avoid.has(portClaim(c)),
-          2000,
-        );
-        if (port === undefined) errs.push(invalid(`spec.ports[${i}].nodePort`, 0, "failed to allocate a nodePort: range is full"));
-        else {
-          p.nodePort = port;
-          taken.add(port);
-        }
-      });
+      // allocateLoadBalancerNodePorts false: only the NodePorts asked for by value.
+      if (needsNodePorts(svc)) {
+        spec.ports.forEach((p, i) => {
+          if (p.nodePort) return;
+          const port = freePort();
+          if (port === undefined) errs.push(invalid(`spec.ports[${i}].nodePort`, 0, "failed to allocate a nodePort: range is full"));
+          else {
+            p.nodePort = port;
+            taken.add(port);
+          }
+        });
+      }
     } else {
       for (const p of spec.ports) p.nodePort = 0;
+    }
+    if (needsHealthCheck(svc)) {
+      if (!spec.healthCheckNodePort && old?.spec?.healthCheckNodePort && needsHealthCheck(old))
+        spec.healthCheckNodePort = old.spec.healthCheckNodePort;
+      if (spec.healthCheckNodePort) {
+        checkRequested("spec.healthCheckNodePort", spec.healthCheckNodePort, spec.healthCheckNodePort === old?.spec?.healthCheckNodePort);
+      } else {
+        const port = freePort();
+        if (port === undefined) errs.push(invalid("spec.healthCheckNodePort", 0, "failed to allocate a nodePort: range is full"));
+        else spec.healthCheckNodePort = port;
+      }
     }
     return errs;
   }
@@ -156,6 +169,7 @@ export class ServiceAllocator implements Allocator {
     const out: string[] = [];
     if (spec.clusterIp && !isHeadless(obj as Service)) out.push(ipClaim(spec.clusterIp));
     for (const p of spec.ports) if (p.nodePort) out.push(portClaim(p.nodePort));
+    if (spec.healthCheckNodePort) out.push(portClaim(spec.healthCheckNodePort));
     return out;
   }
 
@@ -166,6 +180,7 @@ export class ServiceAllocator implements Allocator {
       return invalid("spec.clusterIPs", [ip], `failed to allocate IP ${ip}: provided IP is already allocated`);
     }
     const port = Number(claim.slice("servicenodeports/".length));
+    if (spec.healthCheckNodePort === port) return invalid("spec.healthCheckNodePort", port, "provided port is already allocated");
     const i = spec.ports.findIndex((p) => p.nodePort === port);
     return invalid(`spec.ports[${i}].nodePort`, port, "provided port is already allocated");
   }

@@ -1,50 +1,6 @@
-import { objectKey, runWorkers, WorkQueue, type ApiClient, type EventRecorder, type InformerFactory } from "@kubelab/client";
-import type { KubeObject } from "@kubelab/api";
+import { QueueController as SharedQueueController, type ControllerContext as SharedControllerContext } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
 
-export interface ControllerContext {
-  client: ApiClient;
-  informers: InformerFactory;
-  recorder: EventRecorder;
-  log: Logger;
-}
-
-/**
- * The shape every controller here has, after client-go's sample-controller: informer handlers
- * turn changes into keys on a rate-limited queue; workers call reconcile(key), which reads the
- * caches, compares desired with actual, acts, and writes status. A failed reconcile comes back
- * with per-key exponential back-off; a periodic resync re-queues everything, so a missed event
- * is never forgotten.
- */
-export abstract class QueueController {
-  abstract readonly name: string;
-  readonly queue = new WorkQueue<string>({ baseDelayMs: 5, maxDelayMs: 60_000 });
-  private resyncTimer: NodeJS.Timeout | undefined;
-
-  constructor(protected readonly ctx: ControllerContext) {}
-
-  abstract reconcile(key: string): Promise<void>;
-
-  /** Keys of everything this controller owns, for the periodic resync. */
-  protected abstract allKeys(): string[];
-
-  enqueue(obj: KubeObject): void {
-    this.queue.add(objectKey(obj));
-  }
-
-  run(workers: number, resyncMs = 30_000): Promise<void> {
-    for (const k of this.allKeys()) this.queue.add(k);
-    this.resyncTimer = setInterval(() => this.allKeys().forEach((k) => this.queue.add(k)), resyncMs);
-    return runWorkers(
-      this.queue,
-      workers,
-      (k) => this.reconcile(k),
-      (key, err) => this.ctx.log.warn(`${this.name}: reconcile failed, will retry`, { key, error: err }),
-    );
-  }
-
-  stop(): void {
-    clearInterval(this.resyncTimer);
-    this.queue.shutdown();
-  }
-}
+// The loop's shape lives in @kubelab/client, shared with the cloud-controller-manager.
+export type ControllerContext = SharedControllerContext<Logger>;
+export abstract class QueueController extends SharedQueueController<ControllerContext> {}

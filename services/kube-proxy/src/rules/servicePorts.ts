@@ -1,4 +1,4 @@
-import { isHeadless, type Endpoints, type Service, type ServicePort } from "@kubelab/api";
+import { isExternallyAccessible, isHeadless, type Endpoints, type Service, type ServicePort } from "@kubelab/api";
 
 export interface Backend {
   ip: string;
@@ -27,6 +27,13 @@ export interface ServicePortRule {
   /** sessionAffinity ClientIP: seconds a client stays with its endpoint; 0 for none. */
   affinitySeconds: number;
   backends: Backend[];
+  /**
+   * Where the NodePort sends: every backend with externalTrafficPolicy Cluster; with Local only
+   * this node's, so a load balancer that health-checks nodes reaches a pod on the node it picked
+   * (and none is reached through a node that has none).
+   */
+  nodePortBackends: Backend[];
+  externalLocal: boolean;
 }
 
 export function backendOf(ip: string, port: number, podName: string, nodeName = ""): Backend {
@@ -55,7 +62,7 @@ export function modeOf(p: ServicePort): ProxyMode {
  * the Service port's name (the endpoints controller resolved named target ports already). UDP
  * and SCTP ports are left out: this proxy carries TCP only.
  */
-export function servicePortRules(svc: Service, eps: Endpoints | undefined): ServicePortRule[] {
+export function servicePortRules(svc: Service, eps: Endpoints | undefined, nodeName = ""): ServicePortRule[] {
   const spec = svc.spec;
   if (!spec || isHeadless(svc) || !spec.clusterIp) return [];
   const service = `${svc.metadata!.namespace}/${svc.metadata!.name}`;
@@ -72,17 +79,44 @@ export function servicePortRules(svc: Service, eps: Endpoints | undefined): Serv
         backends.push(backendOf(a.ip, ep.port, a.targetRef?.name ?? a.ip, a.nodeName ?? ""));
       }
     }
+    backends.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1));
+    const externalLocal = spec.externalTrafficPolicy === "Local";
     rules.push({
       id: `${service}:${p.name}`,
       service,
       portName: p.name,
       clusterIP: spec.clusterIp,
       port: p.port,
-      nodePort: spec.type === "NodePort" ? p.nodePort : 0,
+      nodePort: isExternallyAccessible(svc) ? p.nodePort : 0,
       mode: modeOf(p),
       affinitySeconds,
-      backends: backends.sort((a, b) => (a.ip === b.ip ? a.port - b.port : a.ip < b.ip ? -1 : 1)),
+      backends,
+      nodePortBackends: externalLocal ? backends.filter((b) => b.nodeName === nodeName) : backends,
+      externalLocal,
     });
   }
   return rules;
+}
+
+/**
+ * The Services this node answers health checks for, by healthCheckNodePort: LoadBalancers with
+ * externalTrafficPolicy Local, each with the number of its ready endpoints on this node (pods,
+ * not ports: kube-proxy counts endpoints by address).
+ */
+export function healthCheckServices(
+  services: Service[],
+  endpointsOf: (key: string) => Endpoints | undefined,
+  nodeName: string,
+): Map<number, { namespace: string; name: string; localEndpoints: number }> {
+  const out = new Map<number, { namespace: string; name: string; localEndpoints: number }>();
+  for (const svc of services) {
+    const port = svc.spec?.healthCheckNodePort ?? 0;
+    if (!port || svc.spec?.type !== "LoadBalancer" || svc.spec.externalTrafficPolicy !== "Local") continue;
+    const { namespace, name } = svc.metadata!;
+    const local = new Set<string>();
+    for (const subset of endpointsOf(`${namespace}/${name}`)?.subsets ?? [])
+      for (const a of subset.addresses) if (a.nodeName === nodeName) local.add(a.ip);
+    out.set(port, { namespace, name, localEndpoints: local.size });
+  }
+  return out;
 }
