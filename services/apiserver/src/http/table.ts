@@ -33,11 +33,14 @@ export function tableOf(
   };
 }
 
-/** "NOMINATED NODE" as Kubernetes' column names read ("Nominated Node"); kubectl prints them upper-cased. */
-function titleCase(name: string): string {
+/**
+ * "NOMINATED NODE" as Kubernetes' column names read ("Nominated Node", "Cluster-IP", "External-IP":
+ * words capitalized, IP kept whole); kubectl prints them upper-cased.
+ */
+export function titleCase(name: string): string {
   return name
     .toLowerCase()
     .split(" ")
-    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w))
+    .map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w).replace(/(^|-)ips?(?=$|-)/gi, (m) => m.toUpperCase()))
     .join(" ");
 }
