@@ -120,14 +120,39 @@ spec:
   - name: app
     image: kubelab/shell:dev
     command: [sleep, "3600"]
-    volumeMounts: [{name: creds, mountPath: /etc/creds}]
+    env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+    volumeMounts:
+    - {name: creds, mountPath: /etc/creds}
+    - {name: all, mountPath: /etc/all}
+    - {name: scratch, mountPath: /scratch, subPathExpr: $(POD_NAME)}
   volumes:
-  - {name: creds, secret: {secretName: creds, defaultMode: 256}}
+  - {name: creds, secret: {secretName: creds, defaultMode: 0400}}
+  - {name: scratch, emptyDir: {}}
+  - name: all
+    projected:
+      sources:
+      - secret: {name: creds, items: [{key: password, path: secret/password}]}
+      - configMap: {name: projected-config}
+      - downwardAPI: {items: [{path: namespace, fieldRef: {fieldPath: metadata.namespace}}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: projected-config}
+data: {color: blue}
 `);
       await running("secret");
       expect(await exec("secret", "app", "cat /etc/creds/password")).toBe("hunter2");
       expect(await exec("secret", "app", "stat -L -c %a /etc/creds/password")).toBe("400\n");
       expect(await exec("secret", "app", "grep ' /etc/creds ' /proc/mounts")).toMatch(/^\S+ \/etc\/creds tmpfs ro[, ]/);
+      expect(await exec("secret", "app", "cat /etc/all/secret/password /etc/all/color /etc/all/namespace")).toBe(`hunter2blue${NS}`);
+      expect(await exec("secret", "app", "grep ' /etc/all ' /proc/mounts")).toMatch(/ \/etc\/all tmpfs ro[, ]/);
+      // subPathExpr: the emptyDir's directory named after the pod.
+      expect(await exec("secret", "app", "grep -c ' /scratch ' /proc/mounts")).toBe("1\n");
+      const p = await client.get<Pod>("pods", NS, "secret");
+      await exec("secret", "app", "touch /scratch/mine");
+      expect(await lab.docker("run", "--rm", "-v", `kubelab-${p.metadata!.uid}-scratch:/v`, "kubelab/shell:dev", "ls", "/v/secret")).toBe(
+        "mine\n",
+      );
     });
 
     it("shares an emptyDir between two containers, and a Memory emptyDir is a tmpfs of its sizeLimit", async () => {
@@ -243,6 +268,16 @@ spec:
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('spec.containers[0].volumeMounts[0].name: Not found: "x"');
       expect(r.stderr).toContain("spec.containers[0].volumeMounts.subPath: Invalid value: \"../up\": must not contain '..'");
+    });
+  });
+
+  it("removes volume directories of pods the node no longer has (as after a kubelet restart)", async () => {
+    const node = lab.container("node-1");
+    await lab.docker("exec", node, "mkdir", "-p", "/var/lib/kubelet/pods/no-such-pod/volumes/kubernetes.io~configmap/x");
+    await eventually("the orphan's directory gone", async () => {
+      expect(await lab.docker("exec", node, "sh", "-c", "test -e /var/lib/kubelet/pods/no-such-pod && echo present || echo gone")).toBe(
+        "gone\n",
+      );
     });
   });
 
