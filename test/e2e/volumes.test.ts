@@ -203,9 +203,11 @@ spec:
     volumeMounts:
     - {name: dir, mountPath: /host}
     - {name: file, mountPath: /etc/node-file, readOnly: true}
+    - {name: sock, mountPath: /var/run/node-docker.sock}
   volumes:
   - {name: dir, hostPath: {path: /var/lib/e2e-host-dir, type: DirectoryOrCreate}}
   - {name: file, hostPath: {path: /var/lib/e2e-host-file, type: FileOrCreate}}
+  - {name: sock, hostPath: {path: /var/run/docker.sock, type: Socket}}
 `);
       await running("host");
       const node = lab.container("node-2");
@@ -214,6 +216,8 @@ spec:
       );
       await lab.docker("exec", node, "sh", "-c", "echo from-node > /var/lib/e2e-host-file");
       expect(await exec("host", "app", "cat /etc/node-file")).toBe("from-node\n");
+      // A path the node has from a mount of its own (the Docker socket) is that mount's source.
+      expect(await exec("host", "app", "test -S /var/run/node-docker.sock && echo socket")).toBe("socket\n");
 
       await apply(`
 apiVersion: v1

@@ -43,8 +43,16 @@ export function hostPathOf(fs: NodeFilesystem, nodePath: string): string {
 export async function inspectNodeFilesystem(docker: Docker, containerId: string | undefined): Promise<NodeFilesystem> {
   if (!containerId) return { mounts: [] };
   const info = await docker.getContainer(containerId).inspect();
+  const mounts: NodeMount[] = [];
+  for (const m of info.Mounts ?? []) {
+    mounts.push({ source: m.Source, destination: m.Destination });
+    // Also under its real path (/var/run/docker.sock is /run/docker.sock where /var/run is a
+    // link), as hostPaths are resolved to theirs before they are mapped.
+    const real = await fs.realpath(m.Destination).catch(() => m.Destination);
+    if (real !== m.Destination) mounts.push({ source: m.Source, destination: real });
+  }
   return {
-    mounts: (info.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination })),
+    mounts,
     rootOnHost: (info.GraphDriver?.Data as Record<string, string> | undefined)?.MergedDir,
   };
 }
