@@ -55,7 +55,7 @@ const PLUGIN_DIR = {
  * (persistentvolumeclaims); unless status.phase is "Bound", fail with `persistentvolumeclaim
  * "<name>" is not bound`; get its PersistentVolume (spec.volumeName, persistentvolumes); check its
  * spec.nodeAffinity selects this node; return spec.local.path ?? spec.hostPath.path (local PVs
- * are provisioned under /var/lib/kubelab/storage, a per-node volume in compose.yaml).
+ * are provisioned under LOCAL_STORAGE_DIR, @kubelab/api, a per-node volume in compose.yaml).
  */
 export async function persistentVolumeClaimNodePath(_client: ApiClient, _pod: Pod, claimName: string): Promise<string> {
   throw new VolumeSetupError(`persistentvolumeclaim "${claimName}" not found`);
