@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Pod } from "@kubelab/api";
 import { inApplyOrder, readManifests } from "./manifests.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "kubelab-cli-"));
@@ -21,6 +22,16 @@ describe("readManifests", () => {
     expect(m.map((x) => `${x.def.kind}/${x.obj.metadata!.name}`)).toEqual(["ConfigMap/a", "Namespace/ns"]);
     expect(inApplyOrder(m).map((x) => x.def.kind)).toEqual(["Namespace", "ConfigMap"]);
     expect(m[1].source).toBe(`${p}#3`);
+  });
+
+  it("reads 0400 as the octal file mode kubectl reads (YAML 1.1), other integers as decimals", () => {
+    const p = file(
+      "modes.yaml",
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n  volumes:\n  - {name: s, secret: {secretName: s, defaultMode: 0400, items: [{key: k, path: k, mode: 420}]}}\n",
+    );
+    const secret = (readManifests([p])[0]!.obj as Pod).spec!.volumes[0]!.secret!;
+    expect(secret.defaultMode).toBe(0o400);
+    expect(secret.items[0]!.mode).toBe(0o644);
   });
 
   it("reads a directory's .yaml, .yml and .json files in name order, and stdin", () => {

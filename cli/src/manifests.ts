@@ -13,6 +13,19 @@ export interface Manifest {
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
+/**
+ * YAML 1.1's octal integers (0400), as kubectl reads manifests (go-yaml): file modes are written
+ * so (defaultMode: 0400), where YAML 1.2 would read the decimal 400.
+ */
+const yaml11Octal = {
+  identify: (v: unknown) => typeof v === "number",
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  format: "OCT",
+  test: /^0[0-7]+$/,
+  resolve: (s: string) => Number.parseInt(s, 8),
+};
+
 function filesOf(arg: string): string[] {
   if (arg === "-") return ["-"];
   let st: ReturnType<typeof statSync>;
@@ -38,7 +51,7 @@ export function readManifests(args: readonly string[], readStdin: () => string =
   for (const file of args.flatMap(filesOf)) {
     const text = file === "-" ? readStdin() : readFileSync(file, "utf8");
     const name = file === "-" ? "<stdin>" : file;
-    parseAllDocuments(text).forEach((doc, i) => {
+    parseAllDocuments(text, { customTags: (tags) => [yaml11Octal, ...tags] }).forEach((doc, i) => {
       const source = `${name}#${i + 1}`;
       if (doc.errors.length) {
         problems.push(`${source}: ${doc.errors[0].message}`);

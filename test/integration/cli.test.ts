@@ -37,7 +37,7 @@ describe("kubelab CLI against a real API server", () => {
 
   it("accepts every example in examples/ as written", async () => {
     expect((await kubelab(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata: {name: examples}\n")).code).toBe(0);
-    for (const d of ["examples/pods", "examples/workloads", "examples/quickstart.yaml"]) {
+    for (const d of ["examples/pods", "examples/workloads", "examples/storage", "examples/quickstart.yaml"]) {
       const r = await kubelab(["apply", "-n", "examples", "-f", path.resolve(d)]);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);

@@ -53,6 +53,16 @@ export const kubeletOptions = {
     description: "where the host's cgroup filesystem is mounted in the kubelet's container (read for /metrics/resource)",
     default: "/sys/fs/cgroup",
   },
+  rootDir: {
+    flag: "root-dir",
+    description: "directory of the kubelet's files (pods' configMap and downwardAPI volumes), inside the node",
+    default: "/var/lib/kubelet",
+  },
+  memoryRootDir: {
+    flag: "memory-root-dir",
+    description: "a tmpfs directory for pods' secret and projected volumes, inside the node (never on disk)",
+    default: "/var/lib/kubelet-memory",
+  },
   dockerHost: { flag: "docker-host", description: "Docker Engine socket", default: "/var/run/docker.sock", env: "DOCKER_HOST_SOCKET" },
   podNetwork: {
     flag: "pod-network",

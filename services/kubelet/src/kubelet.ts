@@ -23,6 +23,8 @@ import { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.
 import { discoverNode } from "./runtime/nodeIdentity.js";
 import { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
 import { startKubeletServer, type KubeletServer } from "./server/logServer.js";
+import { inspectNodeFilesystem, isTmpfs } from "./volumes/nodePaths.js";
+import { VolumeManager } from "./volumes/volumeManager.js";
 import { CgroupReader } from "./stats/cgroupReader.js";
 import { ResourceStatsCollector } from "./stats/resourceStatsCollector.js";
 
@@ -74,6 +76,7 @@ export class Kubelet implements RunningKubelet {
     private readonly servers: { logServer: KubeletServer; metrics: MetricsServer; plugin?: PodNetworkPlugin },
     hostIP: string,
     clusterDns: string | undefined,
+    volumes: VolumeManager,
   ) {
     this.nodeName = cfg.nodeName;
     this.port = servers.logServer.port;
@@ -110,6 +113,7 @@ export class Kubelet implements RunningKubelet {
       this.probes,
       this.recorder,
       log,
+      volumes,
     );
     this.informer.addEventHandler({
       onAdd: (p) => this.queue.add(objectKey(p)),
@@ -169,6 +173,13 @@ export class Kubelet implements RunningKubelet {
       { logServer, metrics, plugin },
       internalIP,
       await resolveClusterDns(cfg.clusterDns, log),
+      new VolumeManager(
+        runtime,
+        client,
+        await inspectNodeFilesystem(docker, found.containerId),
+        { rootDir: cfg.rootDir, memoryRootDir: cfg.memoryRootDir, memoryIsTmpfs: await isTmpfs(cfg.memoryRootDir) },
+        log,
+      ),
     );
     kubelet.startNetworkNamespaceSharers(found.containerId);
     log.info("node found", {

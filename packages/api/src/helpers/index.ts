@@ -11,3 +11,4 @@ export {
 } from "./podConditions.js";
 export { scaleOf, type Scalable } from "./scale.js";
 export { isNodeReady } from "./nodeConditions.js";
+export { LOCAL_STORAGE_DIR } from "./storage.js";

@@ -82,11 +82,13 @@ export function defaultPod(pod: Pod): void {
   if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || "default";
   for (const t of spec.tolerations) if (!t.operator) t.operator = "Equal";
   for (const v of spec.volumes) {
-    if (!v.emptyDir && !v.hostPath && !v.configMap && !v.secret && !v.persistentVolumeClaim) {
+    if (!v.emptyDir && !v.hostPath && !v.configMap && !v.secret && !v.persistentVolumeClaim && !v.downwardApi && !v.projected) {
       v.emptyDir = create(EmptyDirVolumeSourceSchema);
     }
     if (v.configMap && v.configMap.defaultMode === undefined) v.configMap.defaultMode = 0o644;
     if (v.secret && v.secret.defaultMode === undefined) v.secret.defaultMode = 0o644;
+    if (v.downwardApi && v.downwardApi.defaultMode === undefined) v.downwardApi.defaultMode = 0o644;
+    if (v.projected && v.projected.defaultMode === undefined) v.projected.defaultMode = 0o644;
   }
   spec.initContainers.forEach(defaultContainer);
   spec.containers.forEach(defaultContainer);

@@ -9,10 +9,11 @@ import {
   type Probe,
   type ResourceRequirements,
 } from "../gen/kubelab/core/v1/pod_pb.js";
-import { type FieldError, duplicate, forbidden, invalid, notFound, notSupported, required } from "../validation/fieldErrors.js";
+import { type FieldError, duplicate, forbidden, invalid, notSupported, required } from "../validation/fieldErrors.js";
 import { validateLabels } from "../validation/labels.js";
 import { dns1123LabelErrors } from "../validation/names.js";
 import { parseQuantity, QUANTITY_REGEX_MESSAGE, QuantityError } from "../quantity.js";
+import { validateVolumeMounts, validateVolumes } from "./volumeValidation.js";
 
 // Pod validation after k8s.io/kubernetes/pkg/apis/core/validation, with its wording.
 
@@ -143,12 +144,7 @@ function validateContainer(field: string, c: Container, volumeNames: Set<string>
     }
   });
   errs.push(...validateResources(`${field}.resources`, c.resources));
-  c.volumeMounts.forEach((m, i) => {
-    const p = `${field}.volumeMounts[${i}]`;
-    if (!m.name) errs.push(required(`${p}.name`));
-    else if (!volumeNames.has(m.name)) errs.push(notFound(`${p}.name`, m.name));
-    if (!m.mountPath) errs.push(required(`${p}.mountPath`));
-  });
+  errs.push(...validateVolumeMounts(`${field}.volumeMounts`, c, volumeNames));
   if (init) {
     for (const k of ["livenessProbe", "readinessProbe", "startupProbe"] as const) {
       if (c[k] && c.restartPolicy !== "Always")
@@ -165,19 +161,8 @@ function validateContainer(field: string, c: Container, volumeNames: Set<string>
 export function validatePodSpec(field: string, spec: PodSpec | undefined): FieldError[] {
   if (!spec) return [required(field)];
   const errs: FieldError[] = [];
-  const volumeNames = new Set<string>();
-  spec.volumes.forEach((v, i) => {
-    const p = `${field}.volumes[${i}]`;
-    if (!v.name) errs.push(required(`${p}.name`));
-    else errs.push(...dns1123LabelErrors(v.name).map((d) => invalid(`${p}.name`, v.name, d)));
-    if (volumeNames.has(v.name)) errs.push(duplicate(`${p}.name`, v.name));
-    volumeNames.add(v.name);
-    const sources = [v.emptyDir, v.hostPath, v.configMap, v.secret, v.persistentVolumeClaim].filter(Boolean).length;
-    if (sources > 1) errs.push(forbidden(p, "may not specify more than 1 volume type"));
-    if (v.configMap && !v.configMap.name) errs.push(required(`${p}.configMap.name`));
-    if (v.secret && !v.secret.secretName) errs.push(required(`${p}.secret.secretName`));
-    if (v.hostPath && !v.hostPath.path) errs.push(required(`${p}.hostPath.path`));
-  });
+  const { errs: volumeErrs, names: volumeNames } = validateVolumes(`${field}.volumes`, spec.volumes);
+  errs.push(...volumeErrs);
   if (spec.containers.length === 0) errs.push(required(`${field}.containers`));
   const names = new Set<string>();
   const check = (list: Container[], key: string, init: boolean) =>

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { PodSchema } from "@kubelab/api";
-import { runtimeSpec, specHash } from "./containerSpec.js";
+import { binds, runtimeSpec, specHash } from "./containerSpec.js";
+import type { MountSource } from "../volumes/volumeManager.js";
 
 const pod = create(PodSchema, {
   metadata: { name: "p", namespace: "default", uid: "u1" },
@@ -23,7 +24,12 @@ const pod = create(PodSchema, {
 
 describe("runtimeSpec", () => {
   it("maps command/args to entrypoint/cmd with expansion, and resources to cgroup settings", () => {
-    const s = runtimeSpec(pod, pod.spec!.containers[0]!, "app", 2, ["GREETING=hi"]);
+    const scratch: MountSource = {
+      kind: "dockerVolume",
+      name: "kubelab-u1-scratch",
+      hostPath: "/var/lib/docker/volumes/kubelab-u1-scratch/_data",
+    };
+    const s = runtimeSpec(pod, pod.spec!.containers[0]!, "app", 2, ["GREETING=hi"], new Map([["scratch", scratch]]));
     expect(s.entrypoint).toEqual(["sh", "-c"]);
     expect(s.cmd).toEqual(["echo hi"]);
     expect(s.nanoCpus).toBe(500_000_000);
@@ -50,5 +56,43 @@ describe("runtimeSpec", () => {
     const b = { ...a, image: "kubelab/echo:v2" };
     expect(specHash(a)).not.toBe(specHash(b));
     expect(specHash(a)).toBe(specHash({ ...a }));
+  });
+
+  it("binds volumes: a Docker volume by name, a subPath (or subPathExpr) below its host path, API data read-only", () => {
+    const p = create(PodSchema, {
+      metadata: { name: "p", namespace: "default", uid: "u1" },
+      spec: {
+        volumes: [
+          { name: "scratch", emptyDir: {} },
+          { name: "cfg", configMap: { name: "c" } },
+          { name: "logs", hostPath: { path: "/var/log" } },
+        ],
+        containers: [
+          {
+            name: "app",
+            image: "i",
+            volumeMounts: [
+              { name: "scratch", mountPath: "/s" },
+              { name: "scratch", mountPath: "/t", subPath: "a/b" },
+              { name: "cfg", mountPath: "/etc/app" },
+              { name: "cfg", mountPath: "/etc/app.conf", subPath: "app.conf" },
+              { name: "logs", mountPath: "/logs", subPathExpr: "$(POD_NAME)", readOnly: true, mountPropagation: "HostToContainer" },
+            ],
+          },
+        ],
+      },
+    });
+    const mounts = new Map<string, MountSource>([
+      ["scratch", { kind: "dockerVolume", name: "kubelab-u1-scratch", hostPath: "/vols/kubelab-u1-scratch/_data" }],
+      ["cfg", { kind: "path", hostPath: "/vols/kubelet/_data/pods/u1/volumes/kubernetes.io~configmap/cfg" }],
+      ["logs", { kind: "path", hostPath: "/merged/var/log" }],
+    ]);
+    expect(binds(p, p.spec!.containers[0]!, mounts, new Map([["POD_NAME", "p"]]))).toEqual([
+      "kubelab-u1-scratch:/s",
+      "/vols/kubelab-u1-scratch/_data/a/b:/t",
+      "/vols/kubelet/_data/pods/u1/volumes/kubernetes.io~configmap/cfg:/etc/app:ro",
+      "/vols/kubelet/_data/pods/u1/volumes/kubernetes.io~configmap/cfg/app.conf:/etc/app.conf:ro",
+      "/merged/var/log/p:/logs:ro,rslave",
+    ]);
   });
 });

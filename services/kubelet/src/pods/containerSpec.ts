@@ -1,29 +1,42 @@
 import { createHash } from "node:crypto";
+import path from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
 import { ContainerSchema, milliValue, wholeValue, type Container, type Pod } from "@kubelab/api";
 import type { ContainerSpecForRuntime } from "../runtime/dockerRuntime.js";
 import { envMap, expand } from "./envResolver.js";
 import { ContainerConfigError } from "./envResolver.js";
+import type { MountSource } from "../volumes/volumeManager.js";
 
 /** A hash of the container's spec: a changed spec (a new image) means a new container. */
 export function specHash(c: Container): string {
   return createHash("sha256").update(toJsonString(ContainerSchema, c)).digest("hex").slice(0, 16);
 }
 
-/** The Docker volume of an emptyDir (shared by the pod's containers, removed with the pod). */
-export function emptyDirVolumeName(pod: Pod, volume: string): string {
-  return `kubelab-${pod.metadata!.uid}-${volume}`;
-}
+/** Propagation as Docker's bind options; None is Docker's default (rprivate). */
+const PROPAGATION: Record<string, string> = { HostToContainer: "rslave", Bidirectional: "rshared" };
 
-function binds(pod: Pod, c: Container): string[] {
+/**
+ * The container's volumeMounts as Docker binds: the volume's source (a Docker volume by name,
+ * anything else by its host path), the subPath (or subPathExpr expanded with the container's
+ * environment) below it, read-only when asked, and always for the volumes the kubelet writes
+ * (configMap, secret, downwardAPI, projected), as Kubernetes mounts them. A subPath is bound
+ * where it points when the container starts: later swaps of ..data do not reach it, as in
+ * Kubernetes.
+ */
+export function binds(pod: Pod, c: Container, mounts: Map<string, MountSource>, env: Map<string, string>): string[] {
   const out: string[] = [];
   for (const m of c.volumeMounts) {
     const v = pod.spec!.volumes.find((x) => x.name === m.name);
-    if (!v) throw new ContainerConfigError(`volume "${m.name}" not found in pod spec`);
-    const mode = m.readOnly ? ":ro" : "";
-    if (v.emptyDir) out.push(`${emptyDirVolumeName(pod, v.name)}:${m.mountPath}${mode}`);
-    else if (v.hostPath) out.push(`${v.hostPath.path}:${m.mountPath}${mode}`);
-    else throw new ContainerConfigError(`volume "${v.name}": only emptyDir and hostPath volumes are supported by this kubelet`);
+    const src = mounts.get(m.name);
+    if (!v || !src) throw new ContainerConfigError(`volume "${m.name}" not found in pod spec`);
+    const sub = m.subPath || (m.subPathExpr ? expand(m.subPathExpr, env) : "");
+    if (sub && (path.posix.isAbsolute(sub) || sub.split("/").includes(".."))) {
+      throw new ContainerConfigError(`failed to prepare subPath for volumeMount "${m.name}" of container "${c.name}"`);
+    }
+    const readOnly = m.readOnly || !!(v.configMap || v.secret || v.downwardApi || v.projected);
+    const source = src.kind === "dockerVolume" && !sub ? src.name : path.posix.join(src.hostPath, sub);
+    const options = [readOnly ? "ro" : "", PROPAGATION[m.mountPropagation] ?? ""].filter(Boolean);
+    out.push(`${source}:${m.mountPath}${options.length ? `:${options.join(",")}` : ""}`);
   }
   return out;
 }
@@ -33,7 +46,14 @@ function binds(pod: Pod, c: Container): string[] {
  * (both with $(VAR) expansion); requests.cpu becomes cpu shares (the scheduler's notion made a
  * weight), limits become CFS quota and the memory cgroup limit.
  */
-export function runtimeSpec(pod: Pod, c: Container, type: "init" | "app", attempt: number, env: string[]): ContainerSpecForRuntime {
+export function runtimeSpec(
+  pod: Pod,
+  c: Container,
+  type: "init" | "app",
+  attempt: number,
+  env: string[],
+  mounts: Map<string, MountSource> = new Map(),
+): ContainerSpecForRuntime {
   const vars = envMap(env);
   const req = c.resources?.requests ?? {};
   const lim = c.resources?.limits ?? {};
@@ -53,7 +73,7 @@ export function runtimeSpec(pod: Pod, c: Container, type: "init" | "app", attemp
     // Kubernetes' MilliCPUToShares: 1024 per core, at least 2.
     cpuShares: cpuRequest ? Math.max(2, Math.floor((milliValue(cpuRequest) * 1024) / 1000)) : 2,
     memoryBytes: lim.memory ? wholeValue(lim.memory) : 0,
-    binds: binds(pod, c),
+    binds: binds(pod, c, mounts, vars),
     tty: c.tty,
     stdin: c.stdin,
   };

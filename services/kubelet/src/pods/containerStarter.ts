@@ -5,6 +5,7 @@ import type { Backoff } from "./backoff.js";
 import { runtimeSpec } from "./containerSpec.js";
 import { ContainerConfigError, resolveEnv } from "./envResolver.js";
 import type { Waiting } from "./podStatus.js";
+import type { MountSource } from "../volumes/volumeManager.js";
 
 export interface StartContext {
   pod: Pod;
@@ -13,6 +14,8 @@ export interface StartContext {
   sandboxStarted: Promise<void>;
   podIP: () => Promise<string>;
   hostIP: string;
+  /** The pod's volumes, set up. */
+  mounts: Map<string, MountSource>;
 }
 
 export type StartResult = { started: true; id: string } | { started: false; waiting: Waiting; retryInMs?: number };
@@ -77,7 +80,7 @@ export class ContainerStarter {
     let spec: ReturnType<typeof runtimeSpec>;
     try {
       env = await resolveEnv(this.client, pod, c, { podIP: ctx.podIP, hostIP: ctx.hostIP });
-      spec = runtimeSpec(pod, c, type, attempt, env);
+      spec = runtimeSpec(pod, c, type, attempt, env, ctx.mounts);
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
       this.recorder.event(pod, "Warning", "Failed", `Error: ${e.message}`, fp);

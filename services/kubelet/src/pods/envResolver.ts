@@ -71,7 +71,12 @@ async function fieldRef(pod: Pod, facts: PodFacts, path: string): Promise<string
   throw new ContainerConfigError(`unsupported fieldRef ${path}`);
 }
 
-function resourceRef(pod: Pod, container: Container, ref: { containerName: string; resource: string; divisor: string }): string {
+/** A resourceFieldRef's value: the quantity divided by the divisor, rounded up (Kubernetes' ExtractResourceValueByContainerName). */
+export function resourceRef(
+  pod: Pod,
+  container: Container | undefined,
+  ref: { containerName: string; resource: string; divisor: string },
+): string {
   const target = ref.containerName ? pod.spec?.containers.find((c) => c.name === ref.containerName) : container;
   const [kind, name] = ref.resource.split(".") as [string, string];
   const value = target?.resources?.[kind === "limits" ? "limits" : "requests"][name];

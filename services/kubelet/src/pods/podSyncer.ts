@@ -6,7 +6,8 @@ import type { DockerRuntime, RuntimeContainer } from "../runtime/dockerRuntime.j
 import type { ProbeManager } from "../probes/probeManager.js";
 import { Backoff } from "./backoff.js";
 import { ContainerStarter } from "./containerStarter.js";
-import { emptyDirVolumeName, specHash } from "./containerSpec.js";
+import { specHash } from "./containerSpec.js";
+import { type MountSource, type VolumeManager, VolumeMountError } from "../volumes/volumeManager.js";
 import { PodTerminator } from "./podTerminator.js";
 import { computePodStatus, isExited, type Waiting } from "./podStatus.js";
 import { planContainers, planSandbox, type ContainerAction } from "./podSyncPlan.js";
@@ -23,6 +24,9 @@ export interface PodSyncerOptions {
   clusterDns?: string;
   clusterDomain: string;
 }
+
+/** When a pod whose volumes cannot be set up is tried again (besides every resync). */
+const VOLUME_RETRY_MS = 5_000;
 
 /** Exited attempts kept per container: the last one is what `logs --previous` reads. */
 const KEEP_EXITED = 1;
@@ -48,6 +52,8 @@ const newestSandbox = (sandboxes: RuntimeContainer[]) => [...sandboxes].sort((a,
  */
 export class PodSyncer {
   private readonly waiting = new Map<string, Map<string, Waiting>>();
+  /** The last volumes set up for each pod uid: kept when a later refresh fails, as Kubernetes keeps a mounted volume's files. */
+  private readonly mounted = new Map<string, Map<string, MountSource>>();
   private readonly crashBackoff: Backoff;
   private readonly starter: ContainerStarter;
   readonly terminator: PodTerminator;
@@ -61,6 +67,7 @@ export class PodSyncer {
     private readonly probes: ProbeManager,
     private readonly recorder: EventRecorder,
     private readonly log: Logger,
+    private readonly volumes: VolumeManager,
   ) {
     this.crashBackoff = new Backoff(opts.crashLoopBackOffBaseMs, opts.crashLoopBackOffMaxMs);
     this.starter = new ContainerStarter(runtime, client, recorder, new Backoff(opts.imagePullBackOffBaseMs, opts.imagePullBackOffMaxMs));
@@ -87,12 +94,20 @@ export class PodSyncer {
     }
 
     const waiting = this.waitingOf(uid);
+    const mounts = await this.setUpVolumes(pod);
+    if (!mounts)
+      return this.postPodStatus(
+        pod,
+        all.filter((c) => c.type !== "sandbox"),
+        newestSandbox(sandboxes)?.ip ?? "",
+        waiting,
+      );
     let sandbox: SandboxInUse;
     let containers = all.filter((c) => c.type !== "sandbox");
     if (step.kind === "keep") {
       sandbox = { id: step.sandbox.id, started: this.runtime.ensureWired(step.sandbox.id), ip: async () => step.sandbox.ip };
     } else {
-      const created = await this.recreateSandbox(pod, all, step.replacing);
+      const created = await this.recreateSandbox(pod, all, step.replacing, this.volumes.sandboxBinds(pod, mounts));
       if (!created) return this.postPodStatus(pod, containers, "", waiting);
       if (step.replacing) containers = (await this.runtime.list(uid)).filter((c) => c.type !== "sandbox");
       sandbox = this.startSandbox(pod, created);
@@ -114,7 +129,7 @@ export class PodSyncer {
         podFailed: plan.podFailed,
       });
     }
-    const { acted, retryInMs } = await this.carryOut(pod, plan.actions, sandbox, waiting);
+    const { acted, retryInMs } = await this.carryOut(pod, plan.actions, sandbox, waiting, mounts);
 
     await sandbox.started.catch(() => undefined);
     const afterAll = acted || step.kind === "create" ? await this.runtime.list(uid) : all;
@@ -130,6 +145,25 @@ export class PodSyncer {
     }));
     await this.postPodStatus(pod, after, sandboxIP, waiting);
     if (retryInMs !== undefined) this.queue.addAfter(key, retryInMs + 50);
+  }
+
+  /**
+   * The pod's volumes, set up or refreshed (new ConfigMap, Secret or label contents) on every
+   * sync. One that cannot be set up is a FailedMount event, and the pod's containers do not start
+   * until it can (a pod already running keeps the files it had).
+   */
+  private async setUpVolumes(pod: Pod): Promise<Map<string, MountSource> | undefined> {
+    const m = pod.metadata!;
+    try {
+      const mounts = await this.volumes.setUp(pod);
+      this.mounted.set(m.uid, mounts);
+      return mounts;
+    } catch (e) {
+      if (!(e instanceof VolumeMountError)) throw e;
+      this.recorder.event(pod, "Warning", "FailedMount", e.message);
+      this.queue.addAfter(`${m.namespace}/${m.name}`, VOLUME_RETRY_MS);
+      return this.mounted.get(m.uid);
+    }
   }
 
   /** Starts a new sandbox; its address comes from the network plugin's wiring, or from Docker. */
@@ -153,13 +187,14 @@ export class PodSyncer {
     actions: ContainerAction[],
     sandbox: SandboxInUse,
     waiting: Map<string, Waiting>,
+    mounts: Map<string, MountSource>,
   ): Promise<{ acted: boolean; retryInMs?: number }> {
     let acted = false;
     let retryInMs: number | undefined;
     const retryIn = (ms: number | undefined) => {
       if (ms !== undefined && ms > 0) retryInMs = retryInMs === undefined ? ms : Math.min(retryInMs, ms);
     };
-    const ctx = { pod, sandboxId: sandbox.id, sandboxStarted: sandbox.started, podIP: sandbox.ip, hostIP: this.opts.hostIP };
+    const ctx = { pod, sandboxId: sandbox.id, sandboxStarted: sandbox.started, podIP: sandbox.ip, hostIP: this.opts.hostIP, mounts };
     const start = async (c: Container, type: "init" | "app", attempt: number) => {
       acted = true;
       const r = await this.starter.start(ctx, c, type, attempt);
@@ -228,7 +263,12 @@ export class PodSyncer {
   }
 
   /** A new sandbox (the first, or after the old one died, which takes every container with it). */
-  private async recreateSandbox(pod: Pod, all: RuntimeContainer[], old: RuntimeContainer | undefined): Promise<string | undefined> {
+  private async recreateSandbox(
+    pod: Pod,
+    all: RuntimeContainer[],
+    old: RuntimeContainer | undefined,
+    binds: string[],
+  ): Promise<string | undefined> {
     const m = pod.metadata!;
     if (old) {
       this.recorder.event(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
@@ -240,10 +280,6 @@ export class PodSyncer {
       this.recorder.event(pod, "Warning", "FailedCreatePodSandBox", message);
       this.queue.addAfter(`${m.namespace}/${m.name}`, 10_000);
       return undefined;
-    }
-    for (const v of pod.spec!.volumes) {
-      if (v.emptyDir)
-        await this.runtime.createPodVolume({ name: m.name, namespace: m.namespace, uid: m.uid }, emptyDirVolumeName(pod, v.name));
     }
     try {
       return await this.runtime.createSandbox(
@@ -257,6 +293,7 @@ export class PodSyncer {
         this.opts.pauseImage,
         old ? old.attempt + 1 : 0,
         this.dnsFor(pod),
+        binds,
       );
     } catch (e) {
       return this.sandboxFailed(pod, e as Error);
@@ -325,7 +362,8 @@ export class PodSyncer {
   /** Removes every container and volume of a pod uid (its object is gone or no longer ours). */
   async removePodResources(uid: string): Promise<void> {
     for (const c of await this.runtime.list(uid)) await this.runtime.remove(c.id);
-    await this.runtime.removePodVolumes(uid);
+    await this.volumes.tearDown(uid);
+    this.mounted.delete(uid);
     this.waiting.delete(uid);
     this.crashBackoff.resetPrefix(`${uid}/`);
   }
@@ -349,6 +387,11 @@ export class PodSyncer {
       await this.removePodResources(uid);
     }
     for (const uid of this.waiting.keys()) if (!known.has(uid)) this.waiting.delete(uid);
+    // Volume directories left by pods that went while no kubelet ran; asked again per uid, as a
+    // pod may have arrived (and had its volumes set up) since `known` was taken.
+    await this.volumes.removeOrphans((uid) =>
+      this.informer.indexer.byIndex("uid", uid).some((p) => p.spec?.nodeName === this.opts.nodeName),
+    );
   }
 
   /** Writes the pod's status when it differs from what the API server has. */

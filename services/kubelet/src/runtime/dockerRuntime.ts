@@ -286,6 +286,7 @@ export class DockerRuntime {
     image: string,
     attempt: number,
     dns?: { servers: string[]; searches: string[]; options: string[] },
+    binds: string[] = [],
   ): Promise<string> {
     const plugin = this.podNetworkPlugin;
     const address = plugin ? await plugin.allocate(`${pod.namespace}/${pod.name}`) : undefined;
@@ -324,6 +325,9 @@ export class DockerRuntime {
         MemorySwap: 16 * 1024 * 1024,
         // For the route the sandbox adds as it starts: it alone holds the capability, not the pod's containers.
         CapAdd: route && !plugin ? ["NET_ADMIN"] : undefined,
+        // The pod's memory-backed volumes: a tmpfs volume is mounted while a container uses it,
+        // so the sandbox holds it for the pod's life, across its containers' restarts.
+        Binds: binds.length ? binds : undefined,
       },
     });
     return c.id;
@@ -395,9 +399,19 @@ export class DockerRuntime {
     await this.docker.getContainer(id).start();
   }
 
-  /** A Docker volume for one of a pod's volumes (an emptyDir), labelled as the pod's containers are. */
-  async createPodVolume(pod: PodRef, volumeName: string): Promise<void> {
-    await this.docker.createVolume({ Name: volumeName, Labels: this.baseLabels(pod) });
+  /**
+   * A Docker volume for one of a pod's volumes (an emptyDir), labelled as the pod's containers
+   * are; with `tmpfs`, a memory-backed one of at most `sizeBytes` (0: the kernel's default, half
+   * of RAM). Idempotent. Returns where the host has it (its Mountpoint).
+   */
+  async createPodVolume(pod: PodRef, volumeName: string, tmpfs?: { sizeBytes: number }): Promise<string> {
+    await this.docker.createVolume({
+      Name: volumeName,
+      Labels: this.baseLabels(pod),
+      // The local driver's tmpfs; its size goes in the mount options ("size" alone asks for a disk quota).
+      DriverOpts: tmpfs ? { type: "tmpfs", device: "tmpfs", ...(tmpfs.sizeBytes ? { o: `size=${tmpfs.sizeBytes}` } : {}) } : undefined,
+    });
+    return (await this.docker.getVolume(volumeName).inspect()).Mountpoint;
   }
 
   /** Removes every volume of a pod uid (its object is gone or no longer this node's). */
