@@ -60,7 +60,7 @@ function get(ip: string, localAddress = "127.0.0.1"): Promise<{ status: number; 
 }
 
 describe("LoadBalancer Services on the composed lab", () => {
-  const lab = new TestLab();
+  const lab = TestLab.shared();
   let client: ApiClient;
 
   const apply = async (yaml: string) => {

@@ -11,7 +11,7 @@ const NS = "volumes-e2e";
 const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000) => eventuallyWithin(what, fn, timeoutMs);
 
 describe("pod volumes on the composed lab", () => {
-  const lab = new TestLab();
+  const lab = TestLab.shared();
   let client: ApiClient;
 
   const apply = async (yaml: string) => {

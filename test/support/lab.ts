@@ -122,6 +122,7 @@ export class TestLab {
         Object.assign(this, { project: state.project, ports: state.ports, httpPorts: state.httpPorts });
         this.nodePortBase = state.nodePortBase;
         this.composeEnv = state.composeEnv;
+        this.loadBalancerIpRange = state.composeEnv.KUBELAB_LOAD_BALANCER_IP_RANGE ?? "";
         await tools.waitHealthy(this.project);
         return;
       }
