@@ -184,16 +184,47 @@ describe("the composed lab", () => {
       async () => expect((await lab.kubelab(["get", "nodes", "--no-headers"])).stdout).toMatch(/^node-4\s+Ready\s/m),
       90_000,
     );
+    // A pod pinned to the new node, and a Deployment's pod that prefers it (weight 100).
     const applied = await lab.kubelab(
       ["apply", "-f", "-"],
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: on-node-4, namespace: default}\nspec:\n  nodeSelector: {kubernetes.io/hostname: node-4}\n  containers: [{name: app, image: kubelab/echo:dev}]\n",
+      `apiVersion: v1
+kind: Pod
+metadata: {name: on-node-4, namespace: default}
+spec:
+  nodeSelector: {kubernetes.io/hostname: node-4}
+  containers: [{name: app, image: kubelab/echo:dev}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: prefers-node-4, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: prefers-node-4}}
+  template:
+    metadata: {labels: {app: prefers-node-4}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      affinity:
+        nodeAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            preference: {matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-4]}]}
+      containers: [{name: app, image: kubelab/echo:dev}]
+`,
     );
     expect(applied.stderr).toBe("");
-    await eventually("a pod Running on node-4", async () => {
+    const podsOf = async (selector: string) =>
+      (JSON.parse((await lab.kubelab(["get", "pods", "-l", selector, "-o", "json"])).stdout) as { items: PodView[] }).items;
+    await eventually("both pods Running on node-4", async () => {
       const pod = JSON.parse((await lab.kubelab(["get", "pod", "on-node-4", "-o", "json"])).stdout) as PodView;
       expect(pod.spec.nodeName).toBe("node-4");
       expect(pod.status.phase).toBe("Running");
+      const [preferring] = await podsOf("app=prefers-node-4");
+      expect(preferring?.spec.nodeName).toBe("node-4");
+      expect(preferring?.status.phase).toBe("Running");
     });
+    const node4 = JSON.parse((await lab.kubelab(["get", "node", "node-4", "-o", "json"])).stdout) as { spec: { providerID?: string } };
+    expect(node4.spec.providerID).toMatch(/^kubelab:\/\/[0-9a-f]{64}$/);
     const ofNode4 = async () =>
       (
         await lab.docker("ps", "-aq", "--filter", `label=io.kubelab.project=${lab.project}`, "--filter", "label=io.kubelab.node=node-4")
@@ -215,9 +246,27 @@ describe("the composed lab", () => {
     const again = await lab.kubelab(["node", "remove", "node-4", "--project", lab.project]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('no node named "node-4"');
-    // The Node object stays until the cloud controller manager sees its machine gone; the test cleans it up itself.
-    await lab.kubelab(["delete", "pod", "on-node-4", "--grace-period=0"]);
-    await lab.kubelab(["delete", "node", "node-4"]);
+    // The cloud controller manager deletes the Node whose machine is gone; the pod garbage
+    // collector then deletes its pods, and the Deployment's comes back on another node.
+    await eventually(
+      "node-4 deleted from the API",
+      async () => expect((await lab.kubelab(["get", "node", "node-4"])).stderr).toContain('nodes "node-4" not found'),
+      60_000,
+    );
+    await eventually(
+      "node-4's pods gone, the Deployment's replaced on another node",
+      async () => {
+        expect((await lab.kubelab(["get", "pod", "on-node-4"])).stderr).toContain('pods "on-node-4" not found');
+        const pods = await podsOf("app=prefers-node-4");
+        expect(pods).toHaveLength(1);
+        expect(pods[0]!.spec.nodeName).toMatch(/^node-[123]$/);
+        expect(ready(pods[0]!)).toBe(true);
+      },
+      90_000,
+    );
+    const events = await lab.kubelab(["get", "events", "--field-selector", "involvedObject.name=node-4", "-n", "default"]);
+    expect(events.stdout).toContain("Deleting node node-4 because it does not exist in the cloud provider");
+    await lab.kubelab(["delete", "deployment", "prefers-node-4"]);
   });
 
   describe("compose run by hand in the repository's root", () => {

@@ -14,6 +14,9 @@ import { ConfigError, leaderElectionStatus, startMetricsServer, type Logger } fr
 import os from "node:os";
 import type { CloudControllerManagerConfig } from "./config.js";
 import { ServiceController } from "./controllers/service/serviceController.js";
+import { CloudNodeLifecycleController } from "./controllers/nodelifecycle/cloudNodeLifecycleController.js";
+import { DockerInstances } from "./docker/dockerInstances.js";
+import Docker from "dockerode";
 import { LoopbackCloud } from "./loopback/loopbackCloud.js";
 import { loadBalancerMetrics } from "./loopback/metrics.js";
 
@@ -26,13 +29,13 @@ export interface RunningCloudControllerManager {
   close(): Promise<void>;
 }
 
-const KNOWN_CONTROLLERS = ["service"];
+const KNOWN_CONTROLLERS = ["service", "cloud-node-lifecycle"];
 
 /**
  * Kubernetes' cloud-controller-manager for the lab's "cloud" (the host's loopback): the
  * controllers that need the cloud, over one set of informers, run by the leader of the
- * cloud-controller-manager Lease. Only the service controller is here; a node controller
- * (nodes appearing and going at run time) would be one more entry in `controllers`.
+ * cloud-controller-manager Lease: the service controller (load balancers on the loopback) and the
+ * cloud node lifecycle controller (nodes whose machine, a Docker container, is gone or stopped).
  */
 export async function startCloudControllerManager(cfg: CloudControllerManagerConfig, log: Logger): Promise<RunningCloudControllerManager> {
   const enabled = cfg.controllers
@@ -75,6 +78,10 @@ export async function startCloudControllerManager(cfg: CloudControllerManagerCon
   const controllers: Array<[QueueController<ControllerContext<Logger>>, number]> = [];
   if (enabled.includes("service"))
     controllers.push([new ServiceController(ctx, cloud, { loadBalancerClass: cfg.loadBalancerClass }), cfg.concurrentServiceSyncs]);
+  if (enabled.includes("cloud-node-lifecycle")) {
+    const instances = new DockerInstances(new Docker({ socketPath: cfg.dockerHost }));
+    controllers.push([new CloudNodeLifecycleController(ctx, instances, cfg.nodeMonitorPeriodSeconds * 1000), 1]);
+  }
 
   let running: Promise<unknown> | undefined;
   const component = {

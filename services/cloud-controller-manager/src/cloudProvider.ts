@@ -13,3 +13,9 @@ export interface LoadBalancerProvider {
   /** Deletes the load balancer if it exists; no error when it does not. */
   ensureLoadBalancerDeleted(svc: Service): Promise<void>;
 }
+
+/** Kubernetes' cloudprovider.InstancesV2, as far as the node lifecycle controller asks it. */
+export interface InstancesProvider {
+  /** The state of the machine a providerID names ("unknown" when it is not this cloud's). */
+  instanceState(providerID: string): Promise<"running" | "shutdown" | "missing" | "unknown">;
+}

@@ -13,8 +13,19 @@ export const cloudControllerManagerOptions = {
   concurrentServiceSyncs: { flag: "concurrent-service-syncs", description: "Services reconciled at once", default: 1 },
   controllers: {
     flag: "controllers",
-    description: "controllers to run (service; a node controller can come beside it)",
-    default: "service",
+    description: "controllers to run (service, cloud-node-lifecycle)",
+    default: "service,cloud-node-lifecycle",
+  },
+  nodeMonitorPeriodSeconds: {
+    flag: "node-monitor-period",
+    description: "how often each node's machine is looked up in the cloud (Docker)",
+    default: 5,
+    duration: true,
+  },
+  dockerHost: {
+    flag: "docker-host",
+    description: "the Docker socket: the lab's cloud, whose containers are the nodes' machines",
+    default: "/var/run/docker.sock",
   },
   loadBalancerIpRange: {
     flag: "load-balancer-ip-range",

@@ -29,6 +29,18 @@ export const controllerManagerOptions = {
     default: 5,
     duration: true,
   },
+  podGcCheckPeriodSeconds: {
+    flag: "pod-gc-check-period",
+    description: "seconds between two passes of the pod garbage collector (Kubernetes' gcCheckPeriod: 20 s)",
+    default: 20,
+    duration: true,
+  },
+  podGcOrphanQuarantineSeconds: {
+    flag: "pod-gc-orphan-quarantine",
+    description: "seconds a node must be gone before the pods bound to it are deleted (Kubernetes: 40 s)",
+    default: 40,
+    duration: true,
+  },
   jobPodFailureBackoffSeconds: {
     flag: "job-pod-failure-backoff",
     description: "seconds of a Job's first back-off after a failed pod (doubles up to 6 min)",

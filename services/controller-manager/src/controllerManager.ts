@@ -8,6 +8,7 @@ import { GarbageCollector } from "./controllers/garbagecollector/garbageCollecto
 import { JobController } from "./controllers/job/jobController.js";
 import { NamespaceController } from "./controllers/namespace/namespaceController.js";
 import { NodeLifecycleController } from "./controllers/nodelifecycle/nodeLifecycleController.js";
+import { PodGCController } from "./controllers/podgc/podGCController.js";
 import { HorizontalController } from "./controllers/podautoscaler/horizontalController.js";
 import type { ControllerContext, QueueController } from "./controllers/queueController.js";
 import { ReplicaSetController } from "./controllers/replicaset/replicaSetController.js";
@@ -49,6 +50,13 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
         initialReadinessDelaySeconds: cfg.horizontalPodAutoscalerInitialReadinessDelaySeconds,
       }),
       cfg.concurrentHorizontalPodAutoscalerSyncs,
+    ],
+    [
+      new PodGCController(ctx, {
+        checkPeriodSeconds: cfg.podGcCheckPeriodSeconds,
+        orphanQuarantineSeconds: cfg.podGcOrphanQuarantineSeconds,
+      }),
+      1,
     ],
     [
       new NodeLifecycleController(ctx, {

@@ -7,6 +7,11 @@ export const kubeletOptions = {
   nodeName: { flag: "hostname-override", description: "the Node's name (default: the host name)", default: "" },
   nodeLabels: { flag: "node-labels", description: "labels of the Node, key=value,...", default: [] as string[] },
   registerWithTaints: { flag: "register-with-taints", description: "taints of the Node, key=value:Effect,...", default: [] as string[] },
+  providerId: {
+    flag: "provider-id",
+    description: "the Node's spec.providerID, its machine in the cloud (default in the lab: kubelab://<this node's container id>)",
+    default: "",
+  },
   capacityCpu: { flag: "capacity-cpu", description: "cpu the node claims (emulated; any quantity)", default: "4" },
   capacityMemory: { flag: "capacity-memory", description: "memory the node claims (emulated)", default: "8Gi" },
   maxPods: { flag: "max-pods", description: "pods the node takes", default: 110 },

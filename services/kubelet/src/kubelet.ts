@@ -21,6 +21,7 @@ import { ProbeManager, probeFailureMessage } from "./probes/probeManager.js";
 import { DockerRuntime } from "./runtime/dockerRuntime.js";
 import { startNetworkNamespaceSharers } from "./runtime/networkNamespaceSharers.js";
 import { discoverNode } from "./runtime/nodeIdentity.js";
+import { KUBELAB_PROVIDER_PREFIX } from "@kubelab/api";
 import { PodNetworkPlugin } from "./runtime/podNetworkPlugin.js";
 import { startKubeletServer, type KubeletServer } from "./server/logServer.js";
 import { inspectNodeFilesystem, isTmpfs } from "./volumes/nodePaths.js";
@@ -158,6 +159,8 @@ export class Kubelet implements RunningKubelet {
       name: cfg.nodeName,
       labels: parseLabels(cfg.nodeLabels),
       taints: cfg.registerWithTaints.map(parseTaint),
+      // As a kubelet given --provider-id: the lab's machine is this container.
+      providerID: cfg.providerId || (found.containerId ? `${KUBELAB_PROVIDER_PREFIX}${found.containerId}` : ""),
       capacity: { cpu: cfg.capacityCpu, memory: cfg.capacityMemory, pods: String(cfg.maxPods) },
       internalIP,
       kubeletPort: logServer.port,

@@ -12,3 +12,4 @@ export {
 export { scaleOf, type Scalable } from "./scale.js";
 export { isNodeReady } from "./nodeConditions.js";
 export { LOCAL_STORAGE_DIR } from "./storage.js";
+export { KUBELAB_PROVIDER_PREFIX, containerOfProviderID } from "./providerId.js";

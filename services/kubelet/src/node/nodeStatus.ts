@@ -7,6 +7,8 @@ export interface NodeFacts {
   name: string;
   labels: Record<string, string>;
   taints: Taint[];
+  /** The machine the node is, for the cloud controller manager ("" when unknown). */
+  providerID: string;
   capacity: Record<string, string>;
   internalIP: string;
   kubeletPort: number;
@@ -93,7 +95,7 @@ export class NodeStatusUpdater {
         name: this.facts.name,
         labels: { "kubernetes.io/hostname": this.facts.name, "kubernetes.io/os": "linux", ...this.facts.labels },
       },
-      spec: { taints: this.facts.taints },
+      spec: { taints: this.facts.taints, providerId: this.facts.providerID },
     });
     node.status = statusOf(this.facts, undefined, false, "kubelet is starting");
     try {
@@ -101,7 +103,12 @@ export class NodeStatusUpdater {
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       // Re-registration after a restart: labels are the kubelet's to set; taints others may have added stay.
-      this.last = await this.client.patch<Node>("nodes", "", this.facts.name, { metadata: { labels: node.metadata!.labels } });
+      // The providerID is set when it was empty (Kubernetes' kubelet never changes it once set).
+      const existing = await this.client.get<Node>("nodes", "", this.facts.name);
+      this.last = await this.client.patch<Node>("nodes", "", this.facts.name, {
+        metadata: { labels: node.metadata!.labels },
+        ...(!existing.spec?.providerId && this.facts.providerID ? { spec: { providerID: this.facts.providerID } } : {}),
+      });
     }
     return this.last;
   }

@@ -9,6 +9,7 @@ import { nodeResourcesFit } from "./nodeResourcesFit.js";
 import { leastAllocated } from "./leastAllocated.js";
 import { balancedAllocation } from "./balancedAllocation.js";
 import { ownerSpread } from "./ownerSpread.js";
+import { preferredNodeAffinity } from "./preferredNodeAffinity.js";
 
 export const defaultFilters: FilterPlugin[] = [nodeUnschedulable, nodeReady, taintToleration, nodeAffinity, nodeResourcesFit];
-export const defaultScores: ScorePlugin[] = [leastAllocated, balancedAllocation, ownerSpread];
+export const defaultScores: ScorePlugin[] = [leastAllocated, balancedAllocation, ownerSpread, preferredNodeAffinity];
