@@ -10,3 +10,4 @@ export {
   podReadySinceMs,
 } from "./podConditions.js";
 export { scaleOf, type Scalable } from "./scale.js";
+export * from "./storage.js";
