@@ -11,6 +11,9 @@ import { NodeLifecycleController } from "./controllers/nodelifecycle/nodeLifecyc
 import { HorizontalController } from "./controllers/podautoscaler/horizontalController.js";
 import type { ControllerContext, QueueController } from "./controllers/queueController.js";
 import { ReplicaSetController } from "./controllers/replicaset/replicaSetController.js";
+import { LocalPathProvisioner } from "./controllers/volume/localProvisioner.js";
+import { PvProtectionController, PvcProtectionController } from "./controllers/volume/protectionControllers.js";
+import { PersistentVolumeController } from "./controllers/volume/pvController.js";
 
 export interface RunningControllerManager {
   metricsPort: number;
@@ -40,6 +43,10 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
     [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],
+    [new PersistentVolumeController(ctx), 2],
+    [new PvcProtectionController(ctx), 1],
+    [new PvProtectionController(ctx), 1],
+    [new LocalPathProvisioner(ctx), 1],
     [
       new HorizontalController(ctx, {
         syncPeriodSeconds: cfg.horizontalPodAutoscalerSyncPeriodSeconds,

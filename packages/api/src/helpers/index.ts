@@ -11,3 +11,4 @@ export {
 } from "./podConditions.js";
 export { scaleOf, type Scalable } from "./scale.js";
 export * from "./storage.js";
+export * from "./volumeMatch.js";
