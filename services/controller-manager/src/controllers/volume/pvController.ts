@@ -232,7 +232,7 @@ export class PersistentVolumeController extends QueueController {
   /** pv_controller.go's syncVolume: Available when free, Bound when its claim has it, Released (then reclaimed) when its claim is gone. */
   private async syncVolume(volume: PersistentVolume): Promise<void> {
     const ref = volume.spec?.claimRef;
-    if (!ref || !ref.uid) {
+    if (!ref?.uid) {
       await this.volumePhase(volume, "Available");
       return;
     }
