@@ -1,6 +1,6 @@
 // PersistentVolume, PersistentVolumeClaim (core/v1) and StorageClass (storage.k8s.io/v1), with
 // Kubernetes' defaults and validation (pkg/apis/core/validation, pkg/apis/storage/validation).
-import { create, equals } from "@bufbuild/protobuf";
+import { clone, create, equals } from "@bufbuild/protobuf";
 import {
   PersistentVolumeClaimSchema,
   PersistentVolumeClaimSpecSchema,
@@ -166,7 +166,7 @@ export function validatePersistentVolumeClaim(pvc: PersistentVolumeClaim): Field
 export function validatePersistentVolumeClaimUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): FieldError[] {
   const errs = validatePersistentVolumeClaim(pvc);
   if (!pvc.spec || !old.spec) return errs;
-  const cmp = create(PersistentVolumeClaimSpecSchema, pvc.spec);
+  const cmp = clone(PersistentVolumeClaimSpecSchema, pvc.spec);
   if (!old.spec.volumeName) cmp.volumeName = "";
   if (old.spec.storageClassName === undefined) cmp.storageClassName = undefined;
   const bound = old.status?.phase === "Bound";
