@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { clone, create } from "@bufbuild/protobuf";
-import { PersistentVolumeClaimSchema, PodSchema, PodStatusSchema, type PersistentVolume, type Pod } from "@kubelab/api";
+import {
+  PersistentVolumeClaimSchema,
+  PersistentVolumeStatusSchema,
+  PodSchema,
+  PodStatusSchema,
+  type StorageClass,
+  type PersistentVolume,
+  type Pod,
+} from "@kubelab/api";
 import { newFixture } from "../testing/fakes.js";
 import { finalizerAction } from "./protectionControllers.js";
 import {
@@ -26,6 +34,13 @@ const claim = (annotations: Record<string, string> = {}) =>
     status: { phase: "Pending" },
   });
 const handed = { "volume.kubernetes.io/storage-provisioner": "kubelab.io/local-path", "volume.kubernetes.io/selected-node": "node-2" };
+
+/** The provisioner's volume for the claim, its claim gone. */
+const released = (sc: StorageClass): PersistentVolume => {
+  const pv = provisionedVolume(claim(handed), sc, "node-2");
+  pv.status = create(PersistentVolumeStatusSchema, { phase: "Released" });
+  return pv;
+};
 
 describe("the local-path provisioner", () => {
   it("provisions pvc-<uid>: a directory on the selected node, the claim's size and modes, the class's policy, bound to the claim", () => {
@@ -56,14 +71,7 @@ describe("the local-path provisioner", () => {
   });
 
   it("removes a Released volume's directory with a helper pod on its node, then deletes the volume and the pod", async () => {
-    const pv = provisionedVolume(claim(handed), defaultStorageClass(), "node-2");
-    pv.status = {
-      $typeName: "kubelab.core.v1.PersistentVolumeStatus",
-      phase: "Released",
-      message: "",
-      reason: "",
-      lastPhaseTransitionTime: "",
-    };
+    const pv = released(defaultStorageClass());
     const f = newFixture(pv);
     const p = new LocalPathProvisioner(f.ctx);
     await p.reconcile("volume:pvc-1234");
@@ -87,14 +95,7 @@ describe("the local-path provisioner", () => {
   it("leaves a Retain volume alone", async () => {
     const sc = defaultStorageClass();
     sc.reclaimPolicy = "Retain";
-    const pv = provisionedVolume(claim(handed), sc, "node-2");
-    pv.status = {
-      $typeName: "kubelab.core.v1.PersistentVolumeStatus",
-      phase: "Released",
-      message: "",
-      reason: "",
-      lastPhaseTransitionTime: "",
-    };
+    const pv = released(sc);
     const f = newFixture(pv);
     await new LocalPathProvisioner(f.ctx).reconcile("volume:pvc-1234");
     expect(f.client.writes()).toEqual([]);
