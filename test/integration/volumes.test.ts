@@ -258,6 +258,47 @@ describe("persistent volumes against a real API server", () => {
     });
   });
 
+  it("binds a WaitForFirstConsumer claim to the local volume of the node its pod goes to", async () => {
+    await client.create(
+      obj({
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: "local" },
+        provisioner: "kubernetes.io/no-provisioner",
+        volumeBindingMode: "WaitForFirstConsumer",
+      }),
+    );
+    await client.create(
+      obj<PersistentVolume>({
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: "local-n2" },
+        spec: {
+          capacity: { storage: "1Gi" },
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "local",
+          local: { path: "/mnt/disk" },
+          nodeAffinity: {
+            required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: ["n2"] }] }] },
+          },
+        },
+      }),
+    );
+    await client.create(claim("local-data", { storageClassName: "local" }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await getClaim("local-data")).status?.phase).toBe("Pending");
+    await client.create(podUsing("local-user", "local-data"));
+    const pod = await eventually("the pod scheduled", async () => {
+      const p = await client.get<Pod>("pods", NS, "local-user");
+      expect(p.spec?.nodeName).toBeTruthy();
+      return p;
+    });
+    expect(pod.spec!.nodeName).toBe("n2");
+    const c = await getClaim("local-data");
+    expect([c.status?.phase, c.spec?.volumeName]).toEqual(["Bound", "local-n2"]);
+    expect((await getVolume("local-n2")).status?.phase).toBe("Bound");
+  });
+
   it("keeps a pod whose claim is missing unschedulable, saying which claim", async () => {
     await client.create(podUsing("orphan", "nothing"));
     await eventually("the pod unschedulable", async () => {
