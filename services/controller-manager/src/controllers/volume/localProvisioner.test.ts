@@ -10,7 +10,6 @@ import {
   type Pod,
 } from "@kubelab/api";
 import { newFixture } from "../testing/fakes.js";
-import { finalizerAction } from "./protectionControllers.js";
 import {
   LocalPathProvisioner,
   defaultStorageClass,
@@ -99,14 +98,5 @@ describe("the local-path provisioner", () => {
     const f = newFixture(pv);
     await new LocalPathProvisioner(f.ctx).reconcile("volume:pvc-1234");
     expect(f.client.writes()).toEqual([]);
-  });
-});
-
-describe("protection finalizers", () => {
-  it("adds the finalizer to a live object, removes it from a deleted one nothing uses, keeps it while in use", () => {
-    expect(finalizerAction(false, false, false)).toBe("add");
-    expect(finalizerAction(true, false, true)).toBeUndefined();
-    expect(finalizerAction(true, true, true)).toBeUndefined();
-    expect(finalizerAction(true, true, false)).toBe("remove");
   });
 });
