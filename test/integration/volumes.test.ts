@@ -79,7 +79,8 @@ describe("persistent volumes against a real API server", () => {
       defaultControllerManagerConfig({ server: address, metricsPort: 0, nodeMonitorGracePeriodSeconds: 3600 }),
       quiet,
     );
-    scheduler = await startScheduler(defaultSchedulerConfig({ server: address, metricsPort: 0 }), quiet);
+    // A short volume binding timeout, for the claim nobody provisions.
+    scheduler = await startScheduler(defaultSchedulerConfig({ server: address, metricsPort: 0, bindTimeoutSeconds: 2 }), quiet);
   });
   afterAll(async () => {
     await scheduler?.close();
@@ -297,6 +298,28 @@ describe("persistent volumes against a real API server", () => {
     const c = await getClaim("local-data");
     expect([c.status?.phase, c.spec?.volumeName]).toEqual(["Bound", "local-n2"]);
     expect((await getVolume("local-n2")).status?.phase).toBe("Bound");
+  });
+
+  it("sends a pod back to the queue with an event when its claim is not bound in time", async () => {
+    await client.create(
+      obj({
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name: "nobody" },
+        provisioner: "example.com/absent",
+        volumeBindingMode: "WaitForFirstConsumer",
+      }),
+    );
+    await client.create(claim("never", { storageClassName: "nobody" }));
+    await client.create(podUsing("waiting", "never"));
+    await eventually("a FailedScheduling event of the PreBind", async () =>
+      expect(await eventsOf("waiting")).toContain(
+        'FailedScheduling: running PreBind plugin "VolumeBinding": binding volumes: context deadline exceeded',
+      ),
+    );
+    const p = await client.get<Pod>("pods", NS, "waiting");
+    expect(p.spec?.nodeName).toBe("");
+    expect((await getClaim("never")).metadata!.annotations["volume.kubernetes.io/selected-node"]).toMatch(/^n[12]$/);
   });
 
   it("keeps a pod whose claim is missing unschedulable, saying which claim", async () => {
