@@ -28,6 +28,49 @@ const podDef = kindFor("v1", "Pod")!;
 const now = new Date("2026-01-01T00:05:00Z");
 
 describe("printers", () => {
+  it("prints kubectl's columns of storage classes, volumes and claims, the default class marked", () => {
+    const sc = decodeObject({
+      apiVersion: "storage.k8s.io/v1",
+      kind: "StorageClass",
+      metadata: {
+        name: "standard",
+        creationTimestamp: "2026-01-01T00:00:00Z",
+        annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+      },
+      provisioner: "kubelab.io/local-path",
+      reclaimPolicy: "Delete",
+      volumeBindingMode: "WaitForFirstConsumer",
+    }).obj;
+    expect(
+      renderTable(kindFor("storage.k8s.io/v1", "StorageClass")!, [sc], { wide: false, withNamespace: false, headers: true, now }),
+    ).toBe(
+      [
+        "NAME                 PROVISIONER             RECLAIMPOLICY   VOLUMEBINDINGMODE      ALLOWVOLUMEEXPANSION   AGE",
+        "standard (default)   kubelab.io/local-path   Delete          WaitForFirstConsumer   false                  5m",
+      ].join("\n"),
+    );
+    const pv = decodeObject({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: "pv1", creationTimestamp: "2026-01-01T00:00:00Z" },
+      spec: {
+        capacity: { storage: "1Gi" },
+        accessModes: ["ReadWriteMany", "ReadWriteOnce"],
+        persistentVolumeReclaimPolicy: "Retain",
+        claimRef: { namespace: "default", name: "data" },
+        storageClassName: "manual",
+        hostPath: { path: "/tmp/pv1" },
+      },
+      status: { phase: "Bound" },
+    }).obj;
+    expect(
+      renderTable(kindFor("v1", "PersistentVolume")!, [pv], { wide: false, withNamespace: false, headers: true, now }).split("\n"),
+    ).toEqual([
+      "NAME   CAPACITY   ACCESS MODES   RECLAIM POLICY   STATUS   CLAIM          STORAGECLASS   VOLUMEATTRIBUTESCLASS   REASON   AGE",
+      "pv1    1Gi        RWO,RWX        Retain           Bound    default/data   manual         <unset>                          5m",
+    ]);
+  });
+
   it("prints kubectl's pod table, with wide columns and namespaces on request", () => {
     expect(renderTable(podDef, [pod("web-1")], { wide: false, withNamespace: false, headers: true, now })).toBe(
       ["NAME    READY   STATUS    RESTARTS   AGE", "web-1   1/2     Running   3          5m"].join("\n"),

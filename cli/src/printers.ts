@@ -1,6 +1,6 @@
 import table from "text-table";
 import { stringify } from "yaml";
-import { objectToJson, type KindDefinition, type KubeObject } from "@kubelab/api";
+import { objectToJson, printedName, type KindDefinition, type KubeObject } from "@kubelab/api";
 
 export type OutputFormat = "" | "wide" | "yaml" | "json" | "name";
 
@@ -17,11 +17,7 @@ export function renderTable(
   const rows: string[][] = [];
   if (opts.headers) rows.push([...(opts.withNamespace ? ["NAMESPACE"] : []), "NAME", ...columns.map((c) => c.name)]);
   for (const o of objects) {
-    rows.push([
-      ...(opts.withNamespace ? [o.metadata?.namespace ?? ""] : []),
-      o.metadata?.name ?? "",
-      ...columns.map((c) => c.value(o, now)),
-    ]);
+    rows.push([...(opts.withNamespace ? [o.metadata?.namespace ?? ""] : []), printedName(def, o), ...columns.map((c) => c.value(o, now))]);
   }
   return table(rows, { hsep: "   " });
 }

@@ -1,5 +1,16 @@
 import { stringify } from "yaml";
-import { age, objectToJson, type Endpoints, type HorizontalPodAutoscaler, type KubeObject, type Service } from "@kubelab/api";
+import {
+  age,
+  objectToJson,
+  type Endpoints,
+  type HorizontalPodAutoscaler,
+  type KubeObject,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
+  type Pod,
+  type Service,
+  type StorageClass,
+} from "@kubelab/api";
 import { ignoreNotFound } from "@kubelab/client";
 import table from "text-table";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
@@ -7,6 +18,7 @@ import { resolveKinds } from "./resolve.js";
 import { UsageError } from "../errors.js";
 import { serviceDetails } from "./describeService.js";
 import { hpaDetails } from "./describeHpa.js";
+import { pvDetails, pvcDetails, storageClassDetails } from "./describeStorage.js";
 
 const indent = (text: string, by = "  ") =>
   text
@@ -45,6 +57,16 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
         lines.push(...serviceDetails(obj as Service, eps));
       } else if (def.resource === "horizontalpodautoscalers") {
         lines.push(...hpaDetails(obj as HorizontalPodAutoscaler));
+      } else if (def.resource === "persistentvolumes") {
+        lines.push(...pvDetails(obj as PersistentVolume));
+      } else if (def.resource === "persistentvolumeclaims") {
+        const pods = await client.listAll<Pod>("pods", { namespace: ns });
+        const usedBy = pods.items
+          .filter((p) => p.spec?.volumes.some((v) => v.persistentVolumeClaim?.claimName === name))
+          .map((p) => p.metadata!.name);
+        lines.push(...pvcDetails(obj as PersistentVolumeClaim, usedBy));
+      } else if (def.resource === "storageclasses") {
+        lines.push(...storageClassDetails(obj as StorageClass));
       } else {
         lines.push(...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`));
       }

@@ -4,6 +4,7 @@ import { file_kubelab_apps_v1_apps } from "./gen/kubelab/apps/v1/apps_pb.js";
 import { file_kubelab_autoscaling_v2_hpa } from "./gen/kubelab/autoscaling/v2/hpa_pb.js";
 import { file_kubelab_batch_v1_job } from "./gen/kubelab/batch/v1/job_pb.js";
 import { file_kubelab_core_v1_node } from "./gen/kubelab/core/v1/node_pb.js";
+import { file_kubelab_core_v1_persistentvolume } from "./gen/kubelab/core/v1/persistentvolume_pb.js";
 import { file_kubelab_core_v1_pod } from "./gen/kubelab/core/v1/pod_pb.js";
 import { file_kubelab_core_v1_service } from "./gen/kubelab/core/v1/service_pb.js";
 import { file_kubelab_meta_v1_meta } from "./gen/kubelab/meta/v1/meta_pb.js";
@@ -47,6 +48,7 @@ describe("patchStrategyOf", () => {
       file_kubelab_apps_v1_apps,
       file_kubelab_batch_v1_job,
       file_kubelab_autoscaling_v2_hpa,
+      file_kubelab_core_v1_persistentvolume,
     );
     for (const [typeName, fields] of patchStrategies) {
       const desc = registry.getMessage(typeName);

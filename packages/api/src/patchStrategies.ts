@@ -15,7 +15,7 @@ const mergeOn = (mergeKey: string): FieldPatchStrategy => Object.freeze({ strate
 
 /**
  * The struct tags, by our message's full name and the field's JSON name, for the fields our protos
- * carry. Read from k8s.io/api (core/v1, apps/v1, batch/v1, autoscaling/v2 types.go) and
+ * carry. Read from k8s.io/api (core/v1, storage/v1, apps/v1, batch/v1, autoscaling/v2 types.go) and
  * k8s.io/apimachinery (pkg/apis/meta/v1/types.go). A field that Kubernetes leaves untagged is left
  * out, and so is a tagged Kubernetes field our protos lack (ephemeralContainers, schedulingGates,
  * resourceClaims, volumeDevices, ...). Untagged on purpose upstream, and so here: PodSpec.tolerations,
@@ -46,6 +46,10 @@ export const patchStrategies: ReadonlyMap<string, ReadonlyMap<string, FieldPatch
       conditions: mergeOn("type"),
       hostIPs: mergeOn("ip"),
       podIPs: mergeOn("ip"),
+    },
+
+    "kubelab.core.v1.PersistentVolumeClaimStatus": {
+      conditions: mergeOn("type"),
     },
 
     "kubelab.core.v1.ServiceSpec": {

@@ -69,6 +69,8 @@ export interface KindDefinition<T extends KubeObject = KubeObject> {
   validate?: (obj: T) => FieldError[];
   validateUpdate?: (obj: T, old: T) => FieldError[];
   columns: readonly PrintColumn<T>[];
+  /** The NAME column, when kubectl prints more than the name (a default StorageClass's "(default)"). */
+  printName?: (obj: T) => string;
 }
 
 const byResource = new Map<string, KindDefinition>();
@@ -139,6 +141,11 @@ export function selectableFieldValue(def: KindDefinition, obj: KubeObject, field
   if (field === "metadata.name") return obj.metadata?.name ?? "";
   if (field === "metadata.namespace") return obj.metadata?.namespace ?? "";
   return def.selectableFields?.[field]?.(obj) ?? "";
+}
+
+/** The NAME column of an object, as kubectl prints it. */
+export function printedName(def: KindDefinition, obj: KubeObject): string {
+  return def.printName?.(obj) ?? obj.metadata?.name ?? "";
 }
 
 export function hasField(schema: DescMessage, name: string): boolean {

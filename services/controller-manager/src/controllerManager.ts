@@ -12,6 +12,9 @@ import { PodGCController } from "./controllers/podgc/podGCController.js";
 import { HorizontalController } from "./controllers/podautoscaler/horizontalController.js";
 import type { ControllerContext, QueueController } from "./controllers/queueController.js";
 import { ReplicaSetController } from "./controllers/replicaset/replicaSetController.js";
+import { LocalPathProvisioner } from "./controllers/volume/localProvisioner.js";
+import { PvProtectionController, PvcProtectionController } from "./controllers/volume/protectionControllers.js";
+import { PersistentVolumeController } from "./controllers/volume/pvController.js";
 
 export interface RunningControllerManager {
   metricsPort: number;
@@ -41,6 +44,10 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
     [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],
+    [new PersistentVolumeController(ctx), 2],
+    [new PvcProtectionController(ctx), 1],
+    [new PvProtectionController(ctx), 1],
+    [new LocalPathProvisioner(ctx), 1],
     [
       new HorizontalController(ctx, {
         syncPeriodSeconds: cfg.horizontalPodAutoscalerSyncPeriodSeconds,

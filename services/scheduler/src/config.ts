@@ -19,6 +19,11 @@ export const schedulerOptions = {
     description: "longest wait before an unschedulable pod is tried again",
     default: 10,
   },
+  bindTimeoutSeconds: {
+    flag: "bind-timeout-seconds",
+    description: "how long a pod's volumes may take to bind before it goes back to the queue (VolumeBindingArgs.bindTimeoutSeconds)",
+    default: 60,
+  },
   parallelism: { flag: "parallelism", description: "bindings in flight at once", default: 16 },
   ...leaderElectionOptions,
   leaderElectResourceName: {

@@ -1,6 +1,17 @@
 import os from "node:os";
 import { create, equals } from "@bufbuild/protobuf";
-import { NodeSpecSchema, PodConditionSchema, PodSchema, formatTime, isPodTerminal, type Node, type Pod } from "@kubelab/api";
+import {
+  NodeSpecSchema,
+  PodConditionSchema,
+  PodSchema,
+  formatTime,
+  isPodTerminal,
+  type Node,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
+  type Pod,
+  type StorageClass,
+} from "@kubelab/api";
 import {
   ApiClient,
   EventRecorder,
@@ -19,6 +30,8 @@ import type { SchedulerConfig } from "./config.js";
 import { findNode } from "./framework/findNode.js";
 import type { FilterPlugin, ScorePlugin } from "./framework/types.js";
 import { defaultFilters, defaultScores } from "./plugins/index.js";
+import { volumeBinding, type VolumeListers } from "./plugins/volumeBinding.js";
+import { bindPodVolumes } from "./framework/volumeBinder.js";
 import { SchedulingQueue } from "./queue/schedulingQueue.js";
 
 export interface RunningScheduler {
@@ -43,6 +56,9 @@ function schedulingRelevantChange(a: Node, b: Node): boolean {
     JSON.stringify(a.status?.allocatable) !== JSON.stringify(b.status?.allocatable)
   );
 }
+
+/** A PreBind step failed: the pod was not bound and goes back to the queue. */
+class PreBindError extends Error {}
 
 /**
  * Starts a scheduler: its informers synced (a standby keeps its cache warm), then the scheduling
@@ -83,6 +99,10 @@ export class Scheduler {
   private readonly queue: SchedulingQueue;
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
+  private readonly claims: Informer<PersistentVolumeClaim>;
+  private readonly volumes: Informer<PersistentVolume>;
+  private readonly classes: Informer<StorageClass>;
+  private readonly volumeListers: VolumeListers;
   private readonly filters: FilterPlugin[];
   private readonly scores: ScorePlugin[];
   private readonly attempts: Counter<"result">;
@@ -98,9 +118,19 @@ export class Scheduler {
     plugins: SchedulerPlugins,
     private readonly metrics: MetricsServer,
   ) {
-    this.filters = plugins.filters ?? defaultFilters;
-    this.scores = plugins.scores ?? defaultScores;
     this.client = new ApiClient(cfg.server, { timeoutMs: 15_000 });
+    this.claims = new Informer<PersistentVolumeClaim>(this.client, "persistentvolumeclaims");
+    this.volumes = new Informer<PersistentVolume>(this.client, "persistentvolumes");
+    this.classes = new Informer<StorageClass>(this.client, "storageclasses");
+    this.volumeListers = {
+      claim: (ns, name) => this.claims.get(`${ns}/${name}`),
+      volume: (name) => this.volumes.get(name),
+      volumes: () => this.volumes.list(),
+      storageClass: (name) => this.classes.get(name),
+    };
+    // VolumeBinding comes last, as in kube-scheduler's default profile.
+    this.filters = plugins.filters ?? [...defaultFilters, volumeBinding(this.volumeListers)];
+    this.scores = plugins.scores ?? defaultScores;
     // reportingInstance as kube-scheduler writes it: which copy placed the pod.
     this.recorder = new EventRecorder(
       this.client,
@@ -133,16 +163,18 @@ export class Scheduler {
     });
     this.watchNodes();
     this.watchPods();
+    this.watchVolumes();
   }
 
   get ready(): boolean {
-    return this.nodes.hasSynced && this.pods.hasSynced;
+    return this.nodes.hasSynced && this.pods.hasSynced && this.claims.hasSynced && this.volumes.hasSynced && this.classes.hasSynced;
   }
 
   /** Lists and watches nodes and pods: the cache and the queue fill, nothing is scheduled yet. */
   async sync(): Promise<void> {
     await this.nodes.start();
     await this.pods.start();
+    await Promise.all([this.claims.start(), this.volumes.start(), this.classes.start()]);
   }
 
   /** Starts the scheduling loop (this copy leads, or runs alone). */
@@ -162,6 +194,9 @@ export class Scheduler {
     await this.stopActing();
     this.nodes.stop();
     this.pods.stop();
+    this.claims.stop();
+    this.volumes.stop();
+    this.classes.stop();
     await this.recorder.flush();
     await this.metrics.close();
     this.client.close();
@@ -210,6 +245,13 @@ export class Scheduler {
     });
   }
 
+  /** A claim bound, a volume freed or a class added may let a waiting pod fit: it gets another look. */
+  private watchVolumes(): void {
+    const changed = () => this.queue.moveAllToActive();
+    for (const inf of [this.claims, this.volumes, this.classes] as Informer<PersistentVolumeClaim | PersistentVolume | StorageClass>[])
+      inf.addEventHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
+  }
+
   /** One pod at a time: place it, or say why it fits nowhere; at most --parallelism binds in flight. */
   private async scheduleLoop(): Promise<void> {
     for (;;) {
@@ -235,8 +277,15 @@ export class Scheduler {
   private bindPod(pod: Pod, key: string, node: string): void {
     const m = pod.metadata!;
     this.inflight++;
-    const p = this.client
-      .bind(m.namespace, m.name, node, m.uid)
+    const nodeObj = this.nodes.get(node);
+    const p = (
+      nodeObj ? bindPodVolumes(pod, nodeObj, this.volumeListers, this.client, this.cfg.bindTimeoutSeconds * 1000) : Promise.resolve()
+    )
+      .catch((e: unknown) => {
+        // PreBind failed: the pod goes back to the queue, as kube-scheduler's failure handler does.
+        throw new PreBindError(`running PreBind plugin "VolumeBinding": ${e instanceof Error ? e.message : String(e)}`);
+      })
+      .then(() => this.client.bind(m.namespace, m.name, node, m.uid))
       .then(() => {
         this.attempts.inc({ result: "scheduled" });
         const created = Date.parse(m.creationTimestamp);
@@ -245,6 +294,12 @@ export class Scheduler {
       })
       .catch((e) => {
         this.cache.forget(m.uid);
+        if (e instanceof PreBindError) {
+          this.attempts.inc({ result: "error" });
+          this.recorder.event(pod, "Warning", "FailedScheduling", e.message);
+          this.queue.addUnschedulable(key);
+          return;
+        }
         // Someone else placed it, or it is gone: nothing left to do.
         if (isConflict(e) || isNotFound(e)) return;
         this.attempts.inc({ result: "error" });

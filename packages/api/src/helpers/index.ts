@@ -11,5 +11,6 @@ export {
 } from "./podConditions.js";
 export { scaleOf, type Scalable } from "./scale.js";
 export { isNodeReady } from "./nodeConditions.js";
-export { LOCAL_STORAGE_DIR } from "./storage.js";
 export { KUBELAB_PROVIDER_PREFIX, containerOfProviderID } from "./providerId.js";
+export * from "./storage.js";
+export * from "./volumeMatch.js";

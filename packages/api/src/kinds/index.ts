@@ -12,3 +12,4 @@ import "./job.js";
 import "./service.js";
 import "./horizontalPodAutoscaler.js";
 import "./resourceMetrics.js";
+import "./storage.js";

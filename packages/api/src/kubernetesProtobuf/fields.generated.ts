@@ -19,6 +19,9 @@ export const kubernetesProtobufRoots: Readonly<Record<string, string>> = {
   "v1/ConfigMap": "core.v1.ConfigMap",
   "v1/Secret": "core.v1.Secret",
   "v1/Binding": "core.v1.Binding",
+  "v1/PersistentVolume": "core.v1.PersistentVolume",
+  "v1/PersistentVolumeClaim": "core.v1.PersistentVolumeClaim",
+  "storage.k8s.io/v1/StorageClass": "storage.v1.StorageClass",
   "apps/v1/Deployment": "apps.v1.Deployment",
   "apps/v1/ReplicaSet": "apps.v1.ReplicaSet",
   "batch/v1/Job": "batch.v1.Job",
@@ -130,11 +133,15 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.AttachedVolume": "1:name:string 2:devicePath:string",
   "core.v1.AWSElasticBlockStoreVolumeSource": "1:volumeID:string 2:fsType:string 3:partition:int32 4:readOnly:bool",
   "core.v1.AzureDiskVolumeSource": "1:diskName:string 2:diskURI:string 3:cachingMode:string 4:fsType:string 5:readOnly:bool 6:kind:string",
+  "core.v1.AzureFilePersistentVolumeSource": "1:secretName:string 2:shareName:string 3:readOnly:bool 4:secretNamespace:string",
   "core.v1.AzureFileVolumeSource": "1:secretName:string 2:shareName:string 3:readOnly:bool",
   "core.v1.Binding": "1:metadata:meta.v1.ObjectMeta 2:target:core.v1.ObjectReference",
   "core.v1.Capabilities": "1:add:[]string 2:drop:[]string",
+  "core.v1.CephFSPersistentVolumeSource":
+    "1:monitors:[]string 2:path:string 3:user:string 4:secretFile:string 5:secretRef:core.v1.SecretReference 6:readOnly:bool",
   "core.v1.CephFSVolumeSource":
     "1:monitors:[]string 2:path:string 3:user:string 4:secretFile:string 5:secretRef:core.v1.LocalObjectReference 6:readOnly:bool",
+  "core.v1.CinderPersistentVolumeSource": "1:volumeID:string 2:fsType:string 3:readOnly:bool 4:secretRef:core.v1.SecretReference",
   "core.v1.CinderVolumeSource": "1:volumeID:string 2:fsType:string 3:readOnly:bool 4:secretRef:core.v1.LocalObjectReference",
   "core.v1.ClientIPConfig": "1:timeoutSeconds:int32",
   "core.v1.ClusterTrustBundleProjection":
@@ -163,6 +170,8 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.ContainerStatus":
     "1:name:string 2:state:core.v1.ContainerState 3:lastState:core.v1.ContainerState 4:ready:bool 5:restartCount:int32 6:image:string 7:imageID:string 8:containerID:string 9:started:bool 10:allocatedResources:{}resource.Quantity 11:resources:core.v1.ResourceRequirements 12:volumeMounts:[]core.v1.VolumeMountStatus 13:user:core.v1.ContainerUser 14:allocatedResourcesStatus:[]core.v1.ResourceStatus 15:stopSignal:string",
   "core.v1.ContainerUser": "1:linux:core.v1.LinuxContainerUser",
+  "core.v1.CSIPersistentVolumeSource":
+    "1:driver:string 2:volumeHandle:string 3:readOnly:bool 4:fsType:string 5:volumeAttributes:{}string 6:controllerPublishSecretRef:core.v1.SecretReference 7:nodeStageSecretRef:core.v1.SecretReference 8:nodePublishSecretRef:core.v1.SecretReference 9:controllerExpandSecretRef:core.v1.SecretReference 10:nodeExpandSecretRef:core.v1.SecretReference",
   "core.v1.CSIVolumeSource":
     "1:driver:string 2:readOnly:bool 3:fsType:string 4:volumeAttributes:{}string 5:nodePublishSecretRef:core.v1.LocalObjectReference",
   "core.v1.DaemonEndpoint": "1:Port:int32",
@@ -192,10 +201,13 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.ExecAction": "1:command:[]string",
   "core.v1.FCVolumeSource": "1:targetWWNs:[]string 2:lun:int32 3:fsType:string 4:readOnly:bool 5:wwids:[]string",
   "core.v1.FileKeySelector": "1:volumeName:string 2:path:string 3:key:string 4:optional:bool",
+  "core.v1.FlexPersistentVolumeSource":
+    "1:driver:string 2:fsType:string 3:secretRef:core.v1.SecretReference 4:readOnly:bool 5:options:{}string",
   "core.v1.FlexVolumeSource": "1:driver:string 2:fsType:string 3:secretRef:core.v1.LocalObjectReference 4:readOnly:bool 5:options:{}string",
   "core.v1.FlockerVolumeSource": "1:datasetName:string 2:datasetUUID:string",
   "core.v1.GCEPersistentDiskVolumeSource": "1:pdName:string 2:fsType:string 3:partition:int32 4:readOnly:bool",
   "core.v1.GitRepoVolumeSource": "1:repository:string 2:revision:string 3:directory:string",
+  "core.v1.GlusterfsPersistentVolumeSource": "1:endpoints:string 2:path:string 3:readOnly:bool 4:endpointsNamespace:string",
   "core.v1.GlusterfsVolumeSource": "1:endpoints:string 2:path:string 3:readOnly:bool",
   "core.v1.GRPCAction": "1:port:int32 2:service:string 3:mode:string",
   "core.v1.HostAlias": "1:ip:string 2:hostnames:[]string",
@@ -206,6 +218,8 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.HTTPHeader": "1:name:string 2:value:string",
   "core.v1.ImageVolumeSource": "1:reference:string 2:pullPolicy:string",
   "core.v1.ImageVolumeStatus": "1:imageRef:string",
+  "core.v1.ISCSIPersistentVolumeSource":
+    "1:targetPortal:string 2:iqn:string 3:lun:int32 4:iscsiInterface:string 5:fsType:string 6:readOnly:bool 7:portals:[]string 8:chapAuthDiscovery:bool 11:chapAuthSession:bool 10:secretRef:core.v1.SecretReference 12:initiatorName:string",
   "core.v1.ISCSIVolumeSource":
     "1:targetPortal:string 2:iqn:string 3:lun:int32 4:iscsiInterface:string 5:fsType:string 6:readOnly:bool 7:portals:[]string 8:chapAuthDiscovery:bool 11:chapAuthSession:bool 10:secretRef:core.v1.LocalObjectReference 12:initiatorName:string",
   "core.v1.KeyToPath": "1:key:string 2:path:string 3:mode:int32 4:user:int64",
@@ -216,6 +230,8 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.LoadBalancerIngress": "1:ip:string 2:hostname:string 3:ipMode:string 4:ports:[]core.v1.PortStatus",
   "core.v1.LoadBalancerStatus": "1:ingress:[]core.v1.LoadBalancerIngress",
   "core.v1.LocalObjectReference": "1:name:string",
+  "core.v1.LocalVolumeSource": "1:path:string 2:fsType:string",
+  "core.v1.ModifyVolumeStatus": "1:targetVolumeAttributesClassName:string 2:status:string",
   "core.v1.Namespace": "1:metadata:meta.v1.ObjectMeta 2:spec:core.v1.NamespaceSpec 3:status:core.v1.NamespaceStatus",
   "core.v1.NamespaceCondition": "1:type:string 2:status:string 4:lastTransitionTime:meta.v1.Time 5:reason:string 6:message:string",
   "core.v1.NamespaceSpec": "1:finalizers:[]string",
@@ -252,10 +268,22 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.ObjectFieldSelector": "1:apiVersion:string 2:fieldPath:string",
   "core.v1.ObjectReference":
     "1:kind:string 2:namespace:string 3:name:string 4:uid:string 5:apiVersion:string 6:resourceVersion:string 7:fieldPath:string",
+  "core.v1.PersistentVolume": "1:metadata:meta.v1.ObjectMeta 2:spec:core.v1.PersistentVolumeSpec 3:status:core.v1.PersistentVolumeStatus",
+  "core.v1.PersistentVolumeClaim":
+    "1:metadata:meta.v1.ObjectMeta 2:spec:core.v1.PersistentVolumeClaimSpec 3:status:core.v1.PersistentVolumeClaimStatus",
+  "core.v1.PersistentVolumeClaimCondition":
+    "1:type:string 2:status:string 3:lastProbeTime:meta.v1.Time 4:lastTransitionTime:meta.v1.Time 5:reason:string 6:message:string",
   "core.v1.PersistentVolumeClaimSpec":
     "1:accessModes:[]string 4:selector:meta.v1.LabelSelector 2:resources:core.v1.VolumeResourceRequirements 3:volumeName:string 5:storageClassName:string 6:volumeMode:string 7:dataSource:core.v1.TypedLocalObjectReference 8:dataSourceRef:core.v1.TypedObjectReference 9:volumeAttributesClassName:string",
+  "core.v1.PersistentVolumeClaimStatus":
+    "1:phase:string 2:accessModes:[]string 3:capacity:{}resource.Quantity 4:conditions:[]core.v1.PersistentVolumeClaimCondition 5:allocatedResources:{}resource.Quantity 7:allocatedResourceStatuses:{}string 8:currentVolumeAttributesClassName:string 9:modifyVolumeStatus:core.v1.ModifyVolumeStatus 10:healthStatus:core.v1.VolumeHealthStatus",
   "core.v1.PersistentVolumeClaimTemplate": "1:metadata:meta.v1.ObjectMeta 2:spec:core.v1.PersistentVolumeClaimSpec",
   "core.v1.PersistentVolumeClaimVolumeSource": "1:claimName:string 2:readOnly:bool",
+  "core.v1.PersistentVolumeSource":
+    "1:gcePersistentDisk:core.v1.GCEPersistentDiskVolumeSource 2:awsElasticBlockStore:core.v1.AWSElasticBlockStoreVolumeSource 3:hostPath:core.v1.HostPathVolumeSource 4:glusterfs:core.v1.GlusterfsPersistentVolumeSource 5:nfs:core.v1.NFSVolumeSource 6:rbd:core.v1.RBDPersistentVolumeSource 7:iscsi:core.v1.ISCSIPersistentVolumeSource 8:cinder:core.v1.CinderPersistentVolumeSource 9:cephfs:core.v1.CephFSPersistentVolumeSource 10:fc:core.v1.FCVolumeSource 11:flocker:core.v1.FlockerVolumeSource 12:flexVolume:core.v1.FlexPersistentVolumeSource 13:azureFile:core.v1.AzureFilePersistentVolumeSource 14:vsphereVolume:core.v1.VsphereVirtualDiskVolumeSource 15:quobyte:core.v1.QuobyteVolumeSource 16:azureDisk:core.v1.AzureDiskVolumeSource 17:photonPersistentDisk:core.v1.PhotonPersistentDiskVolumeSource 18:portworxVolume:core.v1.PortworxVolumeSource 19:scaleIO:core.v1.ScaleIOPersistentVolumeSource 20:local:core.v1.LocalVolumeSource 21:storageos:core.v1.StorageOSPersistentVolumeSource 22:csi:core.v1.CSIPersistentVolumeSource",
+  "core.v1.PersistentVolumeSpec":
+    "1:capacity:{}resource.Quantity 2:persistentVolumeSource:core.v1.PersistentVolumeSource 3:accessModes:[]string 4:claimRef:core.v1.ObjectReference 5:persistentVolumeReclaimPolicy:string 6:storageClassName:string 7:mountOptions:[]string 8:volumeMode:string 9:nodeAffinity:core.v1.VolumeNodeAffinity 10:volumeAttributesClassName:string",
+  "core.v1.PersistentVolumeStatus": "1:phase:string 2:message:string 3:reason:string 4:lastPhaseTransitionTime:meta.v1.Time",
   "core.v1.PhotonPersistentDiskVolumeSource": "1:pdID:string 2:fsType:string",
   "core.v1.Pod": "1:metadata:meta.v1.ObjectMeta 2:spec:core.v1.PodSpec 3:status:core.v1.PodStatus",
   "core.v1.PodAffinity":
@@ -295,6 +323,8 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
     "1:exec:core.v1.ExecAction 2:httpGet:core.v1.HTTPGetAction 3:tcpSocket:core.v1.TCPSocketAction 4:grpc:core.v1.GRPCAction",
   "core.v1.ProjectedVolumeSource": "1:sources:[]core.v1.VolumeProjection 2:defaultMode:int32 3:defaultUser:int64",
   "core.v1.QuobyteVolumeSource": "1:registry:string 2:volume:string 3:readOnly:bool 4:user:string 5:group:string 6:tenant:string",
+  "core.v1.RBDPersistentVolumeSource":
+    "1:monitors:[]string 2:image:string 3:fsType:string 4:pool:string 5:user:string 6:keyring:string 7:secretRef:core.v1.SecretReference 8:readOnly:bool",
   "core.v1.RBDVolumeSource":
     "1:monitors:[]string 2:image:string 3:fsType:string 4:pool:string 5:user:string 6:keyring:string 7:secretRef:core.v1.LocalObjectReference 8:readOnly:bool",
   "core.v1.ResourceClaim": "1:name:string 2:request:string",
@@ -302,6 +332,8 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.ResourceHealth": "1:resourceID:string 2:health:string 6:message:string",
   "core.v1.ResourceRequirements": "1:limits:{}resource.Quantity 2:requests:{}resource.Quantity 3:claims:[]core.v1.ResourceClaim",
   "core.v1.ResourceStatus": "1:name:string 2:resources:[]core.v1.ResourceHealth",
+  "core.v1.ScaleIOPersistentVolumeSource":
+    "1:gateway:string 2:system:string 3:secretRef:core.v1.SecretReference 4:sslEnabled:bool 5:protectionDomain:string 6:storagePool:string 7:storageMode:string 8:volumeName:string 9:fsType:string 10:readOnly:bool",
   "core.v1.ScaleIOVolumeSource":
     "1:gateway:string 2:system:string 3:secretRef:core.v1.LocalObjectReference 4:sslEnabled:bool 5:protectionDomain:string 6:storagePool:string 7:storageMode:string 8:volumeName:string 9:fsType:string 10:readOnly:bool",
   "core.v1.SeccompProfile": "1:type:string 2:localhostProfile:string",
@@ -309,6 +341,7 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.SecretEnvSource": "1:localObjectReference:core.v1.LocalObjectReference 2:optional:bool",
   "core.v1.SecretKeySelector": "1:localObjectReference:core.v1.LocalObjectReference 2:key:string 3:optional:bool",
   "core.v1.SecretProjection": "1:localObjectReference:core.v1.LocalObjectReference 2:items:[]core.v1.KeyToPath 4:optional:bool",
+  "core.v1.SecretReference": "1:name:string 2:namespace:string",
   "core.v1.SecretVolumeSource": "1:secretName:string 2:items:[]core.v1.KeyToPath 3:defaultMode:int32 4:optional:bool 5:defaultUser:int64",
   "core.v1.SecurityContext":
     "1:capabilities:core.v1.Capabilities 2:privileged:bool 3:seLinuxOptions:core.v1.SELinuxOptions 10:windowsOptions:core.v1.WindowsSecurityContextOptions 4:runAsUser:int64 8:runAsGroup:int64 5:runAsNonRoot:bool 6:readOnlyRootFilesystem:bool 7:allowPrivilegeEscalation:bool 9:procMount:string 11:seccompProfile:core.v1.SeccompProfile 12:appArmorProfile:core.v1.AppArmorProfile",
@@ -322,12 +355,16 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.ServiceStatus": "1:loadBalancer:core.v1.LoadBalancerStatus 2:conditions:[]meta.v1.Condition",
   "core.v1.SessionAffinityConfig": "1:clientIP:core.v1.ClientIPConfig",
   "core.v1.SleepAction": "1:seconds:int64",
+  "core.v1.StorageOSPersistentVolumeSource":
+    "1:volumeName:string 2:volumeNamespace:string 3:fsType:string 4:readOnly:bool 5:secretRef:core.v1.ObjectReference",
   "core.v1.StorageOSVolumeSource":
     "1:volumeName:string 2:volumeNamespace:string 3:fsType:string 4:readOnly:bool 5:secretRef:core.v1.LocalObjectReference",
   "core.v1.Sysctl": "1:name:string 2:value:string",
   "core.v1.Taint": "1:key:string 2:value:string 3:effect:string 4:timeAdded:meta.v1.Time",
   "core.v1.TCPSocketAction": "1:port:intstr.IntOrString 2:host:string",
   "core.v1.Toleration": "1:key:string 2:operator:string 3:value:string 4:effect:string 5:tolerationSeconds:int64",
+  "core.v1.TopologySelectorLabelRequirement": "1:key:string 2:values:[]string",
+  "core.v1.TopologySelectorTerm": "1:matchLabelExpressions:[]core.v1.TopologySelectorLabelRequirement",
   "core.v1.TopologySpreadConstraint":
     "1:maxSkew:int32 2:topologyKey:string 3:whenUnsatisfiable:string 4:labelSelector:meta.v1.LabelSelector 5:minDomains:int32 6:nodeAffinityPolicy:string 7:nodeTaintsPolicy:string 8:matchLabelKeys:[]string",
   "core.v1.TypedLocalObjectReference": "1:apiGroup:string 2:kind:string 3:name:string",
@@ -335,10 +372,12 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "core.v1.Volume": "1:name:string 2:volumeSource:core.v1.VolumeSource",
   "core.v1.VolumeDevice": "1:name:string 2:devicePath:string",
   "core.v1.VolumeHealthCondition": "1:status:string 2:reason:string 3:message:string",
+  "core.v1.VolumeHealthStatus": "1:healthConditions:[]core.v1.VolumeHealthCondition 2:lastTransitionTime:meta.v1.Time",
   "core.v1.VolumeMount":
     "1:name:string 2:readOnly:bool 7:recursiveReadOnly:string 3:mountPath:string 4:subPath:string 5:mountPropagation:string 6:subPathExpr:string 8:bindMountOptions:[]string",
   "core.v1.VolumeMountStatus":
     "1:name:string 2:mountPath:string 3:readOnly:bool 4:recursiveReadOnly:string 5:volumeStatus:core.v1.VolumeStatus",
+  "core.v1.VolumeNodeAffinity": "1:required:core.v1.NodeSelector",
   "core.v1.VolumeProjection":
     "1:secret:core.v1.SecretProjection 2:downwardAPI:core.v1.DownwardAPIProjection 3:configMap:core.v1.ConfigMapProjection 4:serviceAccountToken:core.v1.ServiceAccountTokenProjection 5:clusterTrustBundle:core.v1.ClusterTrustBundleProjection 6:podCertificate:core.v1.PodCertificateProjection",
   "core.v1.VolumeResourceRequirements": "1:limits:{}resource.Quantity 2:requests:{}resource.Quantity",
@@ -381,6 +420,8 @@ export const kubernetesProtobufMessages: Readonly<Record<string, string>> = {
   "scheduling.v1alpha3.WorkloadPodGroupSchedulingPolicy":
     "1:basic:scheduling.v1alpha3.WorkloadPodGroupBasicSchedulingPolicy 2:gang:scheduling.v1alpha3.WorkloadPodGroupGangSchedulingPolicy",
   "scheduling.v1alpha3.WorkloadPodGroupSingleDisruptionMode": "",
+  "storage.v1.StorageClass":
+    "1:metadata:meta.v1.ObjectMeta 2:provisioner:string 3:parameters:{}string 4:reclaimPolicy:string 5:mountOptions:[]string 6:allowVolumeExpansion:bool 7:volumeBindingMode:string 8:allowedTopologies:[]core.v1.TopologySelectorTerm",
 };
 
 /** Messages that wrap one list (Go's `type AttestationValue []string`, "+protobuf.nullable=true"): in JSON, the list. */

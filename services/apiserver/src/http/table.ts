@@ -1,4 +1,4 @@
-import { objectToJson, type KindDefinition, type KubeObject } from "@kubelab/api";
+import { objectToJson, printedName, type KindDefinition, type KubeObject } from "@kubelab/api";
 
 /** Whether the client asked for meta.k8s.io Tables first (kubectl get does), as its Accept header lists them. */
 export function wantsTable(accept: string | undefined): boolean {
@@ -27,7 +27,7 @@ export function tableOf(
       ...def.columns.map((c) => ({ name: titleCase(c.name), type: "string", format: "", description: "", priority: c.wide ? 1 : 0 })),
     ],
     rows: objects.map((o) => ({
-      cells: [o.metadata?.name ?? "", ...def.columns.map((c) => c.value(o, now))],
+      cells: [printedName(def, o), ...def.columns.map((c) => c.value(o, now))],
       object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: objectToJson(o).metadata ?? {} },
     })),
   };

@@ -15,6 +15,7 @@ import {
   type FieldError,
   type KindDefinition,
   type KubeObject,
+  type StorageClass,
 } from "@kubelab/api";
 import {
   alreadyExists,
@@ -33,7 +34,7 @@ import { FutureRevisionError, RevisionCompactedError } from "../storage/etcdClie
 import { storedEncoding, type ObjectStore, type Versioned, type WriteResult } from "../storage/objectStore.js";
 import { CacheEntry, type Filter, type WatchCache } from "../storage/watchCache.js";
 import { storageKey, prefixEnd, resourcePrefix } from "../storage/keys.js";
-import { admitOnCreate, type AdmissionOptions } from "./admission.js";
+import { admitOnCreate, type AdmissionLookups, type AdmissionOptions } from "./admission.js";
 import { objectFilter } from "./selectors.js";
 import { ClaimAttempts } from "./claimAttempts.js";
 import { decodeContinue, encodeContinue } from "./continueToken.js";
@@ -113,6 +114,14 @@ export class ObjectService {
     private readonly opts: ObjectServiceOptions,
   ) {}
 
+  /** Admission reads the watch cache: what a create is checked against may be a moment old, as Kubernetes' informer-fed plugins. */
+  private readonly admissionLookups: AdmissionLookups = {
+    storageClasses: () => {
+      const def = kindForResource("storageclasses")!;
+      return this.cache.list(def.resource, resourcePrefix(def)).map((e) => e.obj as StorageClass);
+    },
+  };
+
   resolve(resource: string): KindDefinition {
     const def = kindForResource(resource);
     if (!def) throw notFoundResource(resource);
@@ -134,7 +143,7 @@ export class ObjectService {
     meta.generation = hasField(def.schema, "spec") ? 1 : 0;
     def.prepareForCreate?.(obj);
     def.defaults?.(obj);
-    admitOnCreate(obj, this.opts);
+    admitOnCreate(obj, this.opts, this.admissionLookups);
     throwIfInvalid(def, obj, [...validateObjectMeta(def, obj), ...(def.validate?.(obj) ?? [])]);
     if (def.namespaced) await this.checkNamespace(def, meta.namespace, meta.name);
     const alloc = this.opts.allocators?.[def.kind];

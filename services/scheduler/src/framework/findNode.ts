@@ -17,6 +17,11 @@ export function fitErrorMessage(total: number, reasons: Map<string, number>): st
 /** One scheduling cycle's decision: filter every node, score the ones that fit, pick the best. */
 export function findNode(pod: Pod, nodes: NodeInfo[], filters: FilterPlugin[], scores: ScorePlugin[], random = Math.random): Placement {
   const state = new CycleState(podRequests(pod));
+  for (const f of filters) {
+    const r = f.preFilter?.(state, pod);
+    // As kube-scheduler: a PreFilter's rejection holds for every node, and is the whole message.
+    if (r && !r.ok) return { node: undefined, message: `0/${nodes.length} nodes are available: ${r.reasons.join(", ")}.` };
+  }
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
   for (const n of nodes) {

@@ -34,9 +34,14 @@ export class CycleState {
   }
 }
 
-/** kube-scheduler's Filter extension point: may this node run the pod? */
+/**
+ * kube-scheduler's PreFilter and Filter extension points: preFilter, once per cycle, may find the
+ * pod unschedulable on every node (UnschedulableAndUnresolvable: a claim that does not exist) and
+ * keep what filter needs in the state; filter asks: may this node run the pod?
+ */
 export interface FilterPlugin {
   readonly name: string;
+  preFilter?(state: CycleState, pod: Pod): FilterResult;
   filter(state: CycleState, pod: Pod, node: NodeInfo): FilterResult;
 }
 
