@@ -1,4 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
+import { parseDurationSeconds } from "../helpers/time.js";
 
 // CronJob schedules as Kubernetes reads them: robfig/cron's ParseStandard (five fields, the
 // @yearly…@hourly macros, @every DURATION, an optional TZ= or CRON_TZ= prefix), with its error
@@ -101,15 +102,12 @@ function parseField(field: string, b: FieldBounds): string {
   return [...new Set(parts.flatMap((p) => p.values))].sort((x, y) => x - y).join(",");
 }
 
-const GO_DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Go's time.ParseDuration, for @every. */
+/** Go's time.ParseDuration, for @every: a bare number other than 0 has no unit and is refused. */
 function parseGoDurationMs(s: string): number {
-  const m = /^([+-]?)((?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+|0)$/.exec(s);
-  if (!m) throw new ScheduleParseError(`failed to parse duration @every ${s}: time: invalid duration ${JSON.stringify(s)}`);
-  let ms = 0;
-  for (const [, n, unit] of m[2]!.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) ms += Number(n) * GO_DURATION_UNITS_MS[unit!]!;
-  return m[1] === "-" ? -ms : ms;
+  const seconds = /^[+-]?[\d.]+$/.test(s) && Number(s) !== 0 ? undefined : parseDurationSeconds(s);
+  if (seconds === undefined)
+    throw new ScheduleParseError(`failed to parse duration @every ${s}: time: invalid duration ${JSON.stringify(s)}`);
+  return seconds * 1000;
 }
 
 /** Whether the IANA zone is known here (Go's time.LoadLocation, with "" and "UTC" as UTC). */
