@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { age, objectToJson, type Endpoints, type HorizontalPodAutoscaler, type KubeObject, type Service } from "@kubelab/api";
+import { age, objectToJson, type CronJob, type Endpoints, type HorizontalPodAutoscaler, type KubeObject, type Service } from "@kubelab/api";
 import { ignoreNotFound } from "@kubelab/client";
 import table from "text-table";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
@@ -7,6 +7,7 @@ import { resolveKinds } from "./resolve.js";
 import { UsageError } from "../errors.js";
 import { serviceDetails } from "./describeService.js";
 import { hpaDetails } from "./describeHpa.js";
+import { cronJobDetails } from "./describeCronJob.js";
 
 const indent = (text: string, by = "  ") =>
   text
@@ -45,6 +46,8 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
         lines.push(...serviceDetails(obj as Service, eps));
       } else if (def.resource === "horizontalpodautoscalers") {
         lines.push(...hpaDetails(obj as HorizontalPodAutoscaler));
+      } else if (def.resource === "cronjobs") {
+        lines.push(...cronJobDetails(obj as CronJob));
       } else {
         lines.push(...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`));
       }
