@@ -17,6 +17,7 @@ import { createLogger } from "@kubelab/service-kit";
 import { EtcdCluster } from "../support/etcdCluster.js";
 import { startTestApiServer } from "../support/apiServer.js";
 import { eventually as eventuallyWithin } from "../support/eventually.js";
+import { kubectlPath, kubectlWith, noteMissingKubectl, writePlainKubeconfig } from "../support/kubectl.js";
 
 // The CronJob controller against a real API server on real etcd, on a clock the test sets: each
 // step moves it to a minute of an every-minute schedule and wakes the controller, so no test waits
@@ -25,6 +26,7 @@ import { eventually as eventuallyWithin } from "../support/eventually.js";
 const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 20_000) => eventuallyWithin(what, fn, timeoutMs, 100);
 const NS = "cron";
 const bin = path.resolve("cli/bin/kubelab.js");
+noteMissingKubectl("cronjob.test.ts");
 
 const cronJob = (name: string, spec: Record<string, unknown> = {}) =>
   decodeObject({
@@ -51,6 +53,8 @@ describe("CronJob controller against a real API server", () => {
   let recorder: EventRecorder;
   let controller: CronJobController;
   let running: Promise<void>;
+  let kubeconfig: string;
+  const kubectl = kubectlWith(() => kubeconfig);
   /** The controller's clock, stopped; each test sets it before its CronJob is made, then moves it. */
   let nowMs = 0;
 
@@ -96,6 +100,7 @@ describe("CronJob controller against a real API server", () => {
     await etcd.start();
     ({ server, client } = await startTestApiServer(etcd.endpoints));
     await client.create(decodeObject({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } }).obj);
+    kubeconfig = writePlainKubeconfig(`http://127.0.0.1:${server.httpPort}`);
     const controllerClient = new ApiClient(`127.0.0.1:${server.port}`);
     informers = new InformerFactory(controllerClient);
     recorder = new EventRecorder(controllerClient, { component: "cronjob-controller", instance: "test" });
@@ -253,4 +258,35 @@ describe("CronJob controller against a real API server", () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('cronjobs.batch "nope" not found');
   });
+
+  it.skipIf(!kubectlPath)(
+    "works with kubectl: create cronjob (a protobuf body), get cronjobs, create job --from, and its validation errors",
+    async () => {
+      nowMs = Date.now() - 2000;
+      expect(
+        (await kubectl(["create", "cronjob", "kc", "-n", NS, "--image=kubelab/shell:dev", "--schedule=*/5 * * * *", "--", "echo", "hi"]))
+          .stdout,
+      ).toBe("cronjob.batch/kc created\n");
+      const table = (await kubectl(["get", "cj", "kc", "-n", NS, "-o", "wide"])).stdout.split("\n");
+      expect(table[0]!.split(/\s{2,}/)).toEqual([
+        "NAME",
+        "SCHEDULE",
+        "TIMEZONE",
+        "SUSPEND",
+        "ACTIVE",
+        "LAST SCHEDULE",
+        "AGE",
+        "CONTAINERS",
+        "IMAGES",
+        "SELECTOR",
+      ]);
+      expect(table[1]!.split(/\s{2,}/).slice(0, 6)).toEqual(["kc", "*/5 * * * *", "<none>", "False", "0", "<none>"]);
+      expect((await kubectl(["create", "job", "kc-now", "-n", NS, "--from=cronjob/kc"])).stdout).toBe("job.batch/kc-now created\n");
+      const job = await client.get<Job>("jobs", NS, "kc-now");
+      expect(job.metadata!.annotations[CRONJOB_INSTANTIATE_ANNOTATION]).toBe("manual");
+      expect(job.metadata!.ownerReferences.map((r) => [r.kind, r.name])).toEqual([["CronJob", "kc"]]);
+      const bad = await kubectl(["create", "cronjob", "bad", "-n", NS, "--image=busybox", "--schedule=61 * * * *"]);
+      expect(bad.stderr).toContain('spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61');
+    },
+  );
 });
