@@ -1,5 +1,4 @@
-import { create } from "@bufbuild/protobuf";
-import { CRONJOB_INSTANTIATE_ANNOTATION, JobSchema, type CronJob, type Job } from "@kubelab/api";
+import { CRONJOB_INSTANTIATE_ANNOTATION, jobFromCronJobTemplate, type CronJob, type Job } from "@kubelab/api";
 import { connect, namespaceOf, type GlobalOptions } from "../context.js";
 import { UsageError } from "../errors.js";
 import { resolveKinds } from "./resolve.js";
@@ -14,19 +13,8 @@ export interface CreateJobOptions extends GlobalOptions {
  * CronJob controller neither counts it as active nor cleans it up with its history.
  */
 export function jobFromCronJob(cj: CronJob, name: string): Job {
-  const t = cj.spec?.jobTemplate;
-  return create(JobSchema, {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: {
-      name,
-      namespace: cj.metadata!.namespace,
-      annotations: { [CRONJOB_INSTANTIATE_ANNOTATION]: "manual", ...t?.metadata?.annotations },
-      labels: { ...t?.metadata?.labels },
-      ownerReferences: [{ apiVersion: "batch/v1", kind: "CronJob", name: cj.metadata!.name, uid: cj.metadata!.uid }],
-    },
-    spec: t?.spec,
-  });
+  const owner = { apiVersion: "batch/v1", kind: "CronJob", name: cj.metadata!.name, uid: cj.metadata!.uid };
+  return jobFromCronJobTemplate(cj, name, owner, { defaults: { [CRONJOB_INSTANTIATE_ANNOTATION]: "manual" } });
 }
 
 /** kubectl create job NAME --from=cronjob/CRONJOB. */

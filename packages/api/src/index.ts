@@ -56,6 +56,7 @@ export {
   CRONJOB_INSTANTIATE_ANNOTATION,
   CRONJOB_NAME_MAX_LENGTH,
   CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION,
+  jobFromCronJobTemplate,
 } from "./kinds/cronJob.js";
 export {
   isKnownTimeZone,

@@ -1,4 +1,7 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { CronJobSchema, type CronJob, type CronJobSpec, type JobTemplateSpec } from "../gen/kubelab/batch/v1/cronjob_pb.js";
+import { JobSchema, type Job } from "../gen/kubelab/batch/v1/job_pb.js";
+import type { OwnerReferenceSchema } from "../gen/kubelab/meta/v1/meta_pb.js";
 import { isKnownTimeZone, scheduleError } from "../cron/schedule.js";
 import { registerKind } from "../registry.js";
 import { type FieldError, invalid, notSupported, required } from "../validation/fieldErrors.js";
@@ -19,6 +22,32 @@ export const CONCURRENCY_POLICIES = ["Allow", "Forbid", "Replace"] as const;
  * CronJob's name, and a Job's name must stay within 63 (its pods' job-name label value).
  */
 export const CRONJOB_NAME_MAX_LENGTH = 52;
+
+/**
+ * A Job of a CronJob's job template: its labels, annotations and spec, in the CronJob's namespace,
+ * with the name and owner reference given; `annotations.defaults` yield to the template's,
+ * `annotations.overrides` win over them.
+ */
+export function jobFromCronJobTemplate(
+  cj: CronJob,
+  name: string,
+  ownerReference: MessageInitShape<typeof OwnerReferenceSchema>,
+  annotations: { defaults?: Record<string, string>; overrides?: Record<string, string> },
+): Job {
+  const t = cj.spec?.jobTemplate;
+  return create(JobSchema, {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: {
+      name,
+      namespace: cj.metadata!.namespace,
+      labels: { ...t?.metadata?.labels },
+      annotations: { ...annotations.defaults, ...t?.metadata?.annotations, ...annotations.overrides },
+      ownerReferences: [ownerReference],
+    },
+    spec: t?.spec,
+  });
+}
 
 // Kubernetes' validTimeZoneCharacters: a part of an IANA name, legacy names' digits and + tolerated.
 const TIME_ZONE_PART = /^[A-Za-z.\-_0-9+]{1,14}$/;

@@ -2,13 +2,13 @@ import { create, equals } from "@bufbuild/protobuf";
 import {
   CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION,
   CronJobStatusSchema,
-  JobSchema,
   ObjectReferenceSchema,
   formatTime,
   formatTimeInZone,
   isAlreadyExists,
   isKnownTimeZone,
   isNotFound,
+  jobFromCronJobTemplate,
   parseSchedule,
   ScheduleParseError,
   type CronJob,
@@ -42,21 +42,8 @@ export function jobReference(job: Job): ObjectReference {
 
 /** The Job a CronJob makes for a scheduled time (Kubernetes' getJobFromTemplate2). */
 export function jobFromTemplate(cj: CronJob, scheduled: Date): Job {
-  const t = cj.spec?.jobTemplate;
-  return create(JobSchema, {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: {
-      name: jobNameFor(cj.metadata!.name, scheduled),
-      namespace: cj.metadata!.namespace,
-      labels: { ...t?.metadata?.labels },
-      annotations: {
-        ...t?.metadata?.annotations,
-        [CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION]: formatTimeInZone(scheduled, cj.spec?.timeZone),
-      },
-      ownerReferences: [newControllerRef(cj, "batch/v1", "CronJob")],
-    },
-    spec: t?.spec,
+  return jobFromCronJobTemplate(cj, jobNameFor(cj.metadata!.name, scheduled), newControllerRef(cj, "batch/v1", "CronJob"), {
+    overrides: { [CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION]: formatTimeInZone(scheduled, cj.spec?.timeZone) },
   });
 }
 
