@@ -1,4 +1,4 @@
-import type { CronJob } from "@kubelab/api";
+import { formatRfc1123z, type CronJob } from "@kubelab/api";
 
 const VALUE_COLUMN = 31;
 const pad = (label: string) => `${label}:`.padEnd(VALUE_COLUMN);
@@ -8,9 +8,6 @@ const labelsText = (m: Record<string, string> | undefined) =>
   Object.entries(m ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(",") || "<none>";
-
-/** Go's time.RFC1123Z, as kubectl describe prints times: "Sun, 01 Mar 2026 12:00:00 +0000". */
-const rfc1123z = (t: string) => new Date(t).toUTCString().replace(/GMT$/, "+0000");
 
 /** kubectl describe cronjob's body: the schedule and policies, the job template, the last schedule and the active Jobs. */
 export function cronJobDetails(cj: CronJob): string[] {
@@ -39,6 +36,6 @@ export function cronJobDetails(cj: CronJob): string[] {
   }
   const last = cj.status?.lastScheduleTime;
   const active = (cj.status?.active ?? []).map((a) => a.name).join(", ");
-  lines.push(`${pad("Last Schedule Time")}${last ? rfc1123z(last) : "<unset>"}`, `${pad("Active Jobs")}${active || "<none>"}`);
+  lines.push(`${pad("Last Schedule Time")}${last ? formatRfc1123z(last) : "<unset>"}`, `${pad("Active Jobs")}${active || "<none>"}`);
   return lines;
 }

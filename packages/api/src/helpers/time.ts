@@ -39,3 +39,8 @@ export function formatTimeInZone(at: Date | number, zone = "UTC"): string {
   if (offsetMs === 0) return formatTime(d);
   return `${new Date(Math.floor(d.getTime() / 1000) * 1000 + offsetMs).toISOString().slice(0, 19)}${sign}${hh}:${mm}`;
 }
+
+/** Go's time.RFC1123Z in UTC ("Sun, 01 Mar 2026 12:00:00 +0000"), as kubectl describe and the CronJob controller's events print times. */
+export function formatRfc1123z(at: Date | number | string): string {
+  return new Date(at).toUTCString().replace(/GMT$/, "+0000");
+}

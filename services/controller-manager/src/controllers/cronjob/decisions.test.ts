@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { CronJobSchema, JobSchema, parseSchedule, type CronJob, type Job } from "@kubelab/api";
 import { describe, expect, it } from "vitest";
-import { historyToDelete, reconcileActive, rfc1123z, startDecision } from "./decisions.js";
+import { historyToDelete, reconcileActive, startDecision } from "./decisions.js";
 
 const T1 = new Date("2016-05-19T10:00:00Z");
 const plus = (t: Date, seconds: number) => new Date(t.getTime() + seconds * 1000);
@@ -185,11 +185,5 @@ describe("historyToDelete", () => {
   it("deletes nothing within the limits, or without them", () => {
     expect(historyToDelete(cronJob({ successfulLimit: 3, failedLimit: 2 }), finished)).toEqual([]);
     expect(historyToDelete(cronJob(), finished)).toEqual([]);
-  });
-});
-
-describe("rfc1123z", () => {
-  it("writes Go's time.RFC1123Z in UTC", () => {
-    expect(rfc1123z(T1)).toBe("Thu, 19 May 2016 10:00:00 +0000");
   });
 });

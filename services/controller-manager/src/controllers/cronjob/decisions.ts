@@ -1,4 +1,4 @@
-import { jobFinishedCondition, type CronJob, type CronSchedule, type Job, type ObjectReference } from "@kubelab/api";
+import { formatRfc1123z, jobFinishedCondition, type CronJob, type CronSchedule, type Job, type ObjectReference } from "@kubelab/api";
 import { jobNameFor, mostRecentScheduleTime, nextScheduleDelayMs } from "./schedule.js";
 
 // What the CronJob controller does, decided from what it sees (after Kubernetes'
@@ -12,11 +12,6 @@ export interface CronJobEvent {
 
 const warning = (reason: string, message: string): CronJobEvent => ({ type: "Warning", reason, message });
 const normal = (reason: string, message: string): CronJobEvent => ({ type: "Normal", reason, message });
-
-/** Go's time.RFC1123Z, as the MissSchedule event prints the missed time: "Sun, 01 Mar 2026 12:00:00 +0000". */
-export function rfc1123z(t: Date): string {
-  return t.toUTCString().replace(/GMT$/, "+0000");
-}
 
 export interface ActiveReconciliation {
   /** status.active with the finished Jobs taken out. */
@@ -109,7 +104,7 @@ export function startDecision(cj: CronJob, now: Date, schedule: CronSchedule): S
   }
   const deadline = cj.spec?.startingDeadlineSeconds;
   if (deadline !== undefined && scheduled.getTime() + deadline * 1000 < now.getTime()) {
-    return wait(...events, warning("MissSchedule", `Missed scheduled time to start a job: ${rfc1123z(scheduled)}`));
+    return wait(...events, warning("MissSchedule", `Missed scheduled time to start a job: ${formatRfc1123z(scheduled)}`));
   }
   const active = cj.status?.active ?? [];
   const name = jobNameFor(cj.metadata!.name, scheduled);
