@@ -120,6 +120,15 @@ describe("CronJobController.reconcile", () => {
     expect(addAfter).toHaveBeenCalledWith(KEY, 3598_100);
   });
 
+  it("looks again within a day at the latest, however far the next time is (@yearly)", async () => {
+    const cj = cronJob();
+    cj.spec!.schedule = "@yearly";
+    await start(cj);
+    const addAfter = vi.spyOn(cc.queue, "addAfter");
+    await cc.reconcile(KEY);
+    expect(addAfter).toHaveBeenCalledWith(KEY, 24 * 3600_000);
+  });
+
   it("writes the scheduled time in the CronJob's time zone", async () => {
     await start(cronJob({ timeZone: "Europe/Berlin" }));
 

@@ -22,6 +22,12 @@ import { QueueController, type ControllerContext } from "../queueController.js";
 import { historyToDelete, reconcileActive, startDecision, type CronJobEvent } from "./decisions.js";
 import { jobNameFor, nextScheduleDelayMs } from "./schedule.js";
 
+/**
+ * The longest a CronJob waits in the queue before it is looked at again: a timer cannot wait
+ * longer than about 24.8 days (Node fires it at once instead), and a @yearly schedule would.
+ */
+export const MAX_REQUEUE_MS = 24 * 3600_000;
+
 export interface CronJobControllerOptions {
   /** The controller's clock (tests move it; the queue's delays still pass in real time). */
   now?: () => Date;
@@ -95,7 +101,7 @@ export class CronJobController extends QueueController {
       return;
     }
     const delayMs = nextScheduleDelayMs(cj, this.now(), schedule);
-    if (delayMs !== undefined) this.queue.addAfter(objectKey(cj), Math.max(0, delayMs));
+    if (delayMs !== undefined) this.queue.addAfter(objectKey(cj), Math.min(MAX_REQUEUE_MS, Math.max(0, delayMs)));
   }
 
   private schedule(cj: CronJob): CronSchedule | undefined {
@@ -161,7 +167,7 @@ export class CronJobController extends QueueController {
 
     try {
       const requeueAfterMs = await this.startJob(cj, status);
-      if (requeueAfterMs !== undefined) this.queue.addAfter(key, Math.max(0, requeueAfterMs));
+      if (requeueAfterMs !== undefined) this.queue.addAfter(key, Math.min(MAX_REQUEUE_MS, Math.max(0, requeueAfterMs)));
     } finally {
       if (!equals(CronJobStatusSchema, status, cj.status ?? create(CronJobStatusSchema))) {
         await writeStatus(this.ctx.client, cj, status);
