@@ -214,6 +214,21 @@ describe("CronJobController.reconcile", () => {
     expect(f.recorder.lines()).toEqual(["Normal SawCompletedJob Saw completed job: hello-done, condition: Complete"]);
   });
 
+  it("reads the CronJob again before calling a running Job unexpected: the cache may lag behind its own status write", async () => {
+    const running = ownedJob(`hello-${T1_MINUTES}`);
+    await start(cronJob({ last: "2026-03-01T12:00:00Z" }), running);
+    // The stored CronJob lists the Job; the cached one does not yet.
+    f.client.seed(cronJob({ active: [running], last: "2026-03-01T12:00:00Z" }));
+
+    await cc.reconcile(KEY);
+    expect(f.recorder.lines()).toEqual([]);
+
+    // A running Job it never listed (made by hand with a controller reference) is reported.
+    f.seed(ownedJob("hello-adopted"));
+    await cc.reconcile(KEY);
+    expect(f.recorder.lines()).toEqual(["Warning UnexpectedJob Saw a job that the controller did not create or forgot: hello-adopted"]);
+  });
+
   it("drops an active Job the API server no longer has (MissingJob)", async () => {
     const gone = ownedJob("hello-gone");
     await start(cronJob({ active: [gone], last: "2026-03-01T12:00:00Z" }));

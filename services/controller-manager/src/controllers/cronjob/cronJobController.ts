@@ -8,6 +8,7 @@ import {
   isAlreadyExists,
   isKnownTimeZone,
   isNotFound,
+  jobFinishedCondition,
   jobFromCronJobTemplate,
   parseSchedule,
   ScheduleParseError,
@@ -135,10 +136,18 @@ export class CronJobController extends QueueController {
   }
 
   async reconcile(key: string): Promise<void> {
-    const cj = this.cronJobs.get(key);
+    let cj = this.cronJobs.get(key);
     if (!cj) return;
     const namespace = cj.metadata!.namespace;
-    const jobs = this.jobs.indexer.byIndex("namespace", namespace).filter((j) => isControlledBy(j, cj));
+    const jobs = this.jobs.indexer.byIndex("namespace", namespace).filter((j) => isControlledBy(j, cj!));
+    const listed = new Set((cj.status?.active ?? []).map((a) => a.uid));
+    if (jobs.some((j) => !jobFinishedCondition(j) && !listed.has(j.metadata!.uid))) {
+      // A Job it just created may be cached before the status that lists it: ask the API server
+      // before calling the Job unexpected (Kubernetes re-reads the CronJob too).
+      const fresh = await ignoreNotFound(this.ctx.client.get<CronJob>("cronjobs", namespace, cj.metadata!.name));
+      if (!fresh || fresh.metadata!.uid !== cj.metadata!.uid) return;
+      cj = fresh;
+    }
     const status = create(CronJobStatusSchema, {
       active: [...(cj.status?.active ?? [])],
       lastScheduleTime: cj.status?.lastScheduleTime ?? "",
