@@ -54,6 +54,12 @@ describe("CronJob controller against a real API server", () => {
   let controller: CronJobController;
   let running: Promise<void>;
   let kubeconfig: string;
+  const kubelabCli = (args: string[]) =>
+    new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
+      execFile(process.execPath, [bin, "-s", `127.0.0.1:${server.port}`, "-n", NS, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+      ),
+    );
   const kubectl = kubectlWith(() => kubeconfig);
   /** The controller's clock, stopped; each test sets it before its CronJob is made, then moves it. */
   let nowMs = 0;
@@ -231,15 +237,27 @@ describe("CronJob controller against a real API server", () => {
 
   it("kubelab create job --from=cronjob/NAME makes a Job of the template, marked manual and owned by the CronJob", async () => {
     await createCronJob("manual", { suspend: true });
-    const r = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) =>
-      execFile(
-        process.execPath,
-        [bin, "-s", `127.0.0.1:${server.port}`, "-n", NS, "create", "job", "manual-now", "--from=cronjob/manual"],
-        { timeout: 30_000 },
-        (err, stdout, stderr) => resolve({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
-      ),
-    );
+    const r = await kubelabCli(["create", "job", "manual-now", "--from=cronjob/manual"]);
     expect(r).toEqual({ stdout: "job.batch/manual-now created\n", stderr: "", code: 0 });
+    const get = await kubelabCli(["get", "cj", "manual"]);
+    expect(get.stdout.split("\n")[0]!.split(/\s{2,}/)).toEqual([
+      "NAME",
+      "SCHEDULE",
+      "TIMEZONE",
+      "SUSPEND",
+      "ACTIVE",
+      "LAST SCHEDULE",
+      "AGE",
+    ]);
+    expect(
+      get.stdout
+        .split("\n")[1]!
+        .split(/\s{2,}/)
+        .slice(0, 6),
+    ).toEqual(["manual", "* * * * *", "<none>", "True", "0", "<none>"]);
+    const described = (await kubelabCli(["describe", "cronjob", "manual"])).stdout;
+    expect(described).toContain("Schedule:                      * * * * *");
+    expect(described).toContain("Suspend:                       True");
     const job = await client.get<Job>("jobs", NS, "manual-now");
     const cj = await client.get<CronJob>("cronjobs", NS, "manual");
     expect(job.metadata!.annotations[CRONJOB_INSTANTIATE_ANNOTATION]).toBe("manual");
@@ -247,14 +265,7 @@ describe("CronJob controller against a real API server", () => {
     expect(job.metadata!.ownerReferences.map((r) => [r.kind, r.name, r.uid])).toEqual([["CronJob", "manual", cj.metadata!.uid]]);
     expect(job.spec!.template!.spec!.containers[0]!.image).toBe("kubelab/shell:dev");
 
-    const missing = await new Promise<{ stderr: string; code: number }>((resolve) =>
-      execFile(
-        process.execPath,
-        [bin, "-s", `127.0.0.1:${server.port}`, "-n", NS, "create", "job", "x", "--from=cronjob/nope"],
-        { timeout: 30_000 },
-        (err, _stdout, stderr) => resolve({ stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
-      ),
-    );
+    const missing = await kubelabCli(["create", "job", "x", "--from=cronjob/nope"]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('cronjobs.batch "nope" not found');
   });
