@@ -13,6 +13,7 @@ import { portForward } from "./commands/portForward.js";
 import { rolloutHistory, rolloutPatch, rolloutStatus, rolloutUndo } from "./commands/rollout.js";
 import { scale, setImage } from "./commands/scale.js";
 import { autoscale, type AutoscaleOptions } from "./commands/autoscale.js";
+import { createJob, type CreateJobOptions } from "./commands/createJob.js";
 import { topNodes, topPods, type TopOptions } from "./commands/top.js";
 import { nodeAdd, nodeRemove, type NodeOptions } from "./commands/node.js";
 import {
@@ -137,6 +138,15 @@ program
   .argument("<target...>", "deployment/NAME or deployment NAME")
   .requiredOption("--replicas <count>", "the new number of replicas")
   .action((args: string[], _o: unknown, cmd: Command) => scale(args, globals(cmd) as GlobalOptions & { replicas?: string }));
+
+program
+  .command("create")
+  .description("create an object of a kind from another (kubectl create's job --from)")
+  .command("job")
+  .description("create a Job from a CronJob's job template")
+  .argument("<name>")
+  .requiredOption("--from <source>", "the object to take the job template from: cronjob/NAME")
+  .action((name: string, _o: unknown, cmd: Command) => createJob(name, globals(cmd) as CreateJobOptions));
 
 program
   .command("autoscale")

@@ -2,6 +2,7 @@ import { stringify } from "yaml";
 import {
   age,
   objectToJson,
+  type CronJob,
   type Endpoints,
   type HorizontalPodAutoscaler,
   type KubeObject,
@@ -19,6 +20,7 @@ import { UsageError } from "../errors.js";
 import { serviceDetails } from "./describeService.js";
 import { hpaDetails } from "./describeHpa.js";
 import { pvDetails, pvcDetails, storageClassDetails } from "./describeStorage.js";
+import { cronJobDetails } from "./describeCronJob.js";
 
 const indent = (text: string, by = "  ") =>
   text
@@ -67,6 +69,8 @@ export async function describe(kindArg: string, names: string[], opts: GlobalOpt
         lines.push(...pvcDetails(obj as PersistentVolumeClaim, usedBy));
       } else if (def.resource === "storageclasses") {
         lines.push(...storageClassDetails(obj as StorageClass));
+      } else if (def.resource === "cronjobs") {
+        lines.push(...cronJobDetails(obj as CronJob));
       } else {
         lines.push(...Object.entries(json).map(([k, v]) => `${k[0].toUpperCase()}${k.slice(1)}:\n${indent(stringify(v).trimEnd())}`));
       }

@@ -61,7 +61,23 @@ export { hpaTargets, HPA_RESOURCE_NAMES } from "./kinds/horizontalPodAutoscaler.
 export * from "./kinds/hpaBehavior.js";
 export { cpuUsageQuantity, memoryUsageQuantity, topCpu, topMemory } from "./kinds/resourceMetrics.js";
 export { intOrPercent } from "./kinds/deployment.js";
-export { JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from "./kinds/job.js";
+export { JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL, jobFinishedCondition } from "./kinds/job.js";
+export * from "./gen/kubelab/batch/v1/cronjob_pb.js";
+export {
+  CONCURRENCY_POLICIES,
+  CRONJOB_INSTANTIATE_ANNOTATION,
+  CRONJOB_NAME_MAX_LENGTH,
+  CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION,
+  jobFromCronJobTemplate,
+} from "./kinds/cronJob.js";
+export {
+  isKnownTimeZone,
+  parseSchedule,
+  scheduleError,
+  scheduleTimesBetween,
+  ScheduleParseError,
+  type CronSchedule,
+} from "./cron/schedule.js";
 export * from "./gen/kubelab/apiserver/v1/api_pb.js";
 export { KUBELAB_VERSION } from "./version.js";
 export { apiResources } from "./discovery.js";

@@ -11,6 +11,7 @@ export const controllerManagerOptions = {
   concurrentReplicasetSyncs: { flag: "concurrent-replicaset-syncs", description: "ReplicaSets reconciled at once", default: 5 },
   concurrentDeploymentSyncs: { flag: "concurrent-deployment-syncs", description: "Deployments reconciled at once", default: 5 },
   concurrentJobSyncs: { flag: "concurrent-job-syncs", description: "Jobs reconciled at once", default: 5 },
+  concurrentCronJobSyncs: { flag: "concurrent-cron-job-syncs", description: "CronJobs reconciled at once", default: 5 },
   concurrentEndpointSyncs: {
     flag: "concurrent-endpoint-syncs",
     description: "Services whose Endpoints are reconciled at once",

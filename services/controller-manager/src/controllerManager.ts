@@ -2,6 +2,7 @@ import os from "node:os";
 import { ApiClient, EventRecorder, InformerFactory, leaderElectionConfig, runLeaderElected, type LeaderElection } from "@kubelab/client";
 import { leaderElectionStatus, startMetricsServer, type Logger } from "@kubelab/service-kit";
 import type { ControllerManagerConfig } from "./config.js";
+import { CronJobController } from "./controllers/cronjob/cronJobController.js";
 import { DeploymentController } from "./controllers/deployment/deploymentController.js";
 import { EndpointsController } from "./controllers/endpoints/endpointsController.js";
 import { GarbageCollector } from "./controllers/garbagecollector/garbageCollector.js";
@@ -41,6 +42,7 @@ export async function startControllerManager(cfg: ControllerManagerConfig, log: 
     [new ReplicaSetController(ctx), cfg.concurrentReplicasetSyncs],
     [new DeploymentController(ctx), cfg.concurrentDeploymentSyncs],
     [new JobController(ctx, { podFailureBackoffSeconds: cfg.jobPodFailureBackoffSeconds }), cfg.concurrentJobSyncs],
+    [new CronJobController(ctx), cfg.concurrentCronJobSyncs],
     [new GarbageCollector(ctx), cfg.concurrentGcSyncs],
     [new EndpointsController(ctx), cfg.concurrentEndpointSyncs],
     [new NamespaceController(ctx), 2],

@@ -1,4 +1,4 @@
-export { formatMicroTime, formatTime, parseDurationSeconds } from "./time.js";
+export { formatMicroTime, formatTime, formatTimeInZone, formatRfc1123z, parseDurationSeconds } from "./time.js";
 export { TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, TAINT_NODE_UNSCHEDULABLE, toleratesTaint, type TaintLike } from "./taints.js";
 export {
   isPodActive,

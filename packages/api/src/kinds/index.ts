@@ -9,6 +9,7 @@ import "./lease.js";
 import "./replicaSet.js";
 import "./deployment.js";
 import "./job.js";
+import "./cronJob.js";
 import "./service.js";
 import "./horizontalPodAutoscaler.js";
 import "./resourceMetrics.js";

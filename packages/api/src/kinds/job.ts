@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { LabelSelectorSchema, ObjectMetaSchema } from "../gen/kubelab/meta/v1/meta_pb.js";
-import { JobSchema, type Job } from "../gen/kubelab/batch/v1/job_pb.js";
+import { JobSchema, type Job, type JobSpec } from "../gen/kubelab/batch/v1/job_pb.js";
 import { registerKind } from "../registry.js";
 import { type FieldError, invalid, notSupported } from "../validation/fieldErrors.js";
 import { age, humanDuration } from "./print.js";
@@ -15,6 +15,30 @@ import {
 
 export const JOB_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid";
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
+
+export const JOB_RESTART_POLICIES = ["OnFailure", "Never"] as const;
+
+/** A Job spec's own fields (not its selector and template), at `path`: a Job's spec or a CronJob's jobTemplate.spec. */
+export function validateJobSpecFields(path: string, s: JobSpec | undefined): FieldError[] {
+  const errs: FieldError[] = [
+    ...nonNegative(`${path}.parallelism`, s?.parallelism),
+    ...nonNegative(`${path}.completions`, s?.completions),
+    ...nonNegative(`${path}.backoffLimit`, s?.backoffLimit),
+    ...nonNegative(`${path}.ttlSecondsAfterFinished`, s?.ttlSecondsAfterFinished),
+  ];
+  if (s?.activeDeadlineSeconds !== undefined && s.activeDeadlineSeconds <= 0) {
+    errs.push(invalid(`${path}.activeDeadlineSeconds`, s.activeDeadlineSeconds, "must be greater than 0"));
+  }
+  if (s?.completionMode && s.completionMode !== "NonIndexed")
+    errs.push(notSupported(`${path}.completionMode`, s.completionMode, ["NonIndexed"]));
+  return errs;
+}
+
+/** Whether a Job has finished: its Complete or Failed condition is True (Kubernetes' IsJobFinished). */
+export function jobFinishedCondition(j: Job): "Complete" | "Failed" | undefined {
+  const c = (j.status?.conditions ?? []).find((x) => (x.type === "Complete" || x.type === "Failed") && x.status === "True");
+  return c?.type as "Complete" | "Failed" | undefined;
+}
 
 function jobStatus(j: Job): string {
   const c = j.status?.conditions ?? [];
@@ -69,22 +93,10 @@ registerKind<Job>({
     if (s.manualSelector === undefined) s.manualSelector = false;
     defaultTemplate(s.template);
   },
-  validate: (j) => {
-    const s = j.spec;
-    const errs: FieldError[] = [
-      ...nonNegative("spec.parallelism", s?.parallelism),
-      ...nonNegative("spec.completions", s?.completions),
-      ...nonNegative("spec.backoffLimit", s?.backoffLimit),
-      ...nonNegative("spec.ttlSecondsAfterFinished", s?.ttlSecondsAfterFinished),
-      ...validateTemplate(s?.template, s?.selector, "Job", ["OnFailure", "Never"]),
-    ];
-    if (s?.activeDeadlineSeconds !== undefined && s.activeDeadlineSeconds <= 0) {
-      errs.push(invalid("spec.activeDeadlineSeconds", s.activeDeadlineSeconds, "must be greater than 0"));
-    }
-    if (s?.completionMode && s.completionMode !== "NonIndexed")
-      errs.push(notSupported("spec.completionMode", s.completionMode, ["NonIndexed"]));
-    return errs;
-  },
+  validate: (j) => [
+    ...validateJobSpecFields("spec", j.spec),
+    ...validateTemplate(j.spec?.template, j.spec?.selector, "Job", JOB_RESTART_POLICIES),
+  ],
   validateUpdate: (j, old) => validateSelectorImmutable(j.spec?.selector, old.spec?.selector),
   columns: [
     { name: "STATUS", value: jobStatus },

@@ -29,7 +29,6 @@ export function validateTemplate(
   }
   if (!template) return [...errs, required("spec.template")];
   const labels = template.metadata?.labels ?? {};
-  errs.push(...validateLabels("spec.template.metadata.labels", labels));
   if (selector) {
     try {
       if (!LabelSelector.fromMessage(selector).matches(labels)) {
@@ -40,9 +39,18 @@ export function validateTemplate(
       errs.push(invalid("spec.selector.matchExpressions", "", e.message));
     }
   }
-  errs.push(...validatePodSpec("spec.template.spec", template.spec));
+  errs.push(...validatePodTemplate("spec.template", template, restartPolicies));
+  return errs;
+}
+
+/** A pod template's labels and pod spec, with the restart policies its kind allows; `path` is the template's field. */
+export function validatePodTemplate(path: string, template: PodTemplateSpec, restartPolicies: readonly string[]): FieldError[] {
+  const errs = [
+    ...validateLabels(`${path}.metadata.labels`, template.metadata?.labels ?? {}),
+    ...validatePodSpec(`${path}.spec`, template.spec),
+  ];
   const policy = template.spec?.restartPolicy;
-  if (policy && !restartPolicies.includes(policy)) errs.push(notSupported("spec.template.spec.restartPolicy", policy, restartPolicies));
+  if (policy && !restartPolicies.includes(policy)) errs.push(notSupported(`${path}.spec.restartPolicy`, policy, restartPolicies));
   return errs;
 }
 

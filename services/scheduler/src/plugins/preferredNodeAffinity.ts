@@ -25,7 +25,7 @@ export const preferredNodeAffinity: ScorePlugin = {
   },
   score(state, _pod, info) {
     const sums = state.read<Map<string, number>>(this.name);
-    const max = sums && sums.size ? Math.max(...sums.values()) : 0;
+    const max = sums?.size ? Math.max(...sums.values()) : 0;
     if (max === 0) return 0;
     return Math.round(((sums!.get(info.node.metadata!.name) ?? 0) / max) * MAX_NODE_SCORE);
   },

@@ -6,6 +6,7 @@ import {
   formatTime,
   isPodActive,
   isPodReady,
+  jobFinishedCondition,
   type Job,
   type JobCondition,
   type Pod,
@@ -23,8 +24,7 @@ export interface JobControllerOptions {
 
 const MAX_BACKOFF_MS = 6 * 60_000;
 
-const isFinished = (j: Job) =>
-  (j.status?.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True");
+const isFinished = (j: Job) => jobFinishedCondition(j) !== undefined;
 
 /**
  * Kubernetes' Job controller: runs pods until `completions` succeed, at most `parallelism` at a
