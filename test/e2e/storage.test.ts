@@ -4,11 +4,10 @@ import { ApiClient, isNotFound } from "@kubelab/client";
 import { eventually as eventuallyWithin } from "../support/eventually.js";
 import { TestLab } from "../support/lab.js";
 
-// Storage on the composed lab, as far as the control plane goes: the default class the
-// leader-elected controller manager creates, a claim provisioned on the node the scheduler chose
-// for its pod, and the volume's removal by a helper pod on that node once the claim is deleted.
-// Whether the pod's container gets the directory mounted (data kept across pods) is the
-// kubelet's part, tested with it.
+// Storage on the composed lab: the default class the leader-elected controller manager creates, a
+// claim provisioned on the node the scheduler chose for its pod, its data outliving the pod (a
+// new pod on the same claim reads what the old one wrote), the volume's removal by a helper pod
+// on that node once the claim is deleted, and a Retain class keeping the data after its claim.
 const NS = "storage-e2e";
 
 const eventually = <T>(what: string, fn: () => Promise<T>, timeoutMs = 120_000) => eventuallyWithin(what, fn, timeoutMs);
@@ -29,7 +28,7 @@ spec:
   containers:
   - name: writer
     image: kubelab/shell:dev
-    command: [sh, -c, 'date >> /data/log; sleep 3600']
+    command: [sh, -c, 'echo written-by-writer >> /data/log; sleep 3600']
     volumeMounts: [{name: data, mountPath: /data}]
   volumes:
   - name: data
@@ -37,7 +36,7 @@ spec:
 `;
 
 describe("storage on the composed lab", () => {
-  const lab = new TestLab();
+  const lab = TestLab.shared();
   let client: ApiClient;
 
   beforeAll(async () => {
@@ -78,7 +77,23 @@ describe("storage on the composed lab", () => {
     const got = await lab.kubelab(["get", "pvc", "-n", NS, "data", "--no-headers"]);
     expect(got.stdout.split(/\s+/).slice(0, 6)).toEqual(["data", "Bound", pvName, "10Mi", "RWO", "standard"]);
 
+    await eventually("the writer Running", async () => expect((await client.get<Pod>("pods", NS, "writer")).status?.phase).toBe("Running"));
+    const dir = pv.spec!.local!.path;
+    const nodeContainer = lab.container(node);
+    expect(await lab.docker("exec", nodeContainer, "cat", `${dir}/log`)).toBe("written-by-writer\n");
+
+    // The data outlives the pod: a new pod on the claim (on the same node: the volume's affinity) reads it.
     await lab.kubelab(["delete", "-n", NS, "pod", "writer", "--grace-period=0"]);
+    const reader = manifest
+      .split("---")[1]!
+      .replace("name: writer}", "name: reader}")
+      .replace("echo written-by-writer >> /data/log; sleep 3600", "cat /data/log; sleep 3600");
+    expect((await lab.kubelab(["apply", "-n", NS, "-f", "-"], reader)).stderr).toBe("");
+    await eventually("the reader reads what the writer wrote", async () => {
+      expect((await client.get<Pod>("pods", NS, "reader")).spec?.nodeName).toBe(node);
+      expect((await lab.kubelab(["logs", "-n", NS, "reader"])).stdout).toBe("written-by-writer\n");
+    });
+    await lab.kubelab(["delete", "-n", NS, "pod", "reader", "--grace-period=0"]);
     await lab.kubelab(["delete", "-n", NS, "pvc", "data"]);
     await eventually(
       "the volume deleted",
@@ -95,5 +110,40 @@ describe("storage on the composed lab", () => {
       const helpers = await client.list<Pod>("pods", { namespace: "kube-system", labelSelector: `kubelab.io/local-path-volume=${pvName}` });
       expect(helpers.items).toEqual([]);
     });
+    expect(await lab.docker("exec", nodeContainer, "sh", "-c", `test -e ${dir} && echo present || echo gone`)).toBe("gone\n");
+  });
+
+  it("keeps a Retain volume's data after its claim is deleted: the volume Released, its directory there", async () => {
+    const retained = `
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: retained}
+provisioner: kubelab.io/local-path
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+---
+${manifest
+  .replace("metadata: {name: data}", "metadata: {name: kept}")
+  .replace("accessModes: [ReadWriteOnce]", "accessModes: [ReadWriteOnce]\n  storageClassName: retained")
+  .replace("name: writer}", "name: keeper}")
+  .replace("claimName: data", "claimName: kept")}`;
+    expect((await lab.kubelab(["apply", "-n", NS, "-f", "-"], retained)).stderr).toBe("");
+    const pod = await eventually("the keeper Running", async () => {
+      const p = await client.get<Pod>("pods", NS, "keeper");
+      expect(p.status?.phase).toBe("Running");
+      return p;
+    });
+    const claim = await client.get<PersistentVolumeClaim>("persistentvolumeclaims", NS, "kept");
+    const pv = await client.get<PersistentVolume>("persistentvolumes", "", claim.spec!.volumeName);
+    expect(pv.spec!.persistentVolumeReclaimPolicy).toBe("Retain");
+    const nodeContainer = lab.container(pod.spec!.nodeName);
+    await lab.kubelab(["delete", "-n", NS, "pod", "keeper", "--grace-period=0"]);
+    await lab.kubelab(["delete", "-n", NS, "pvc", "kept"]);
+    await eventually("the volume Released", async () =>
+      expect((await client.get<PersistentVolume>("persistentvolumes", "", pv.metadata!.name)).status?.phase).toBe("Released"),
+    );
+    expect(await lab.docker("exec", nodeContainer, "cat", `${pv.spec!.local!.path}/log`)).toBe("written-by-writer\n");
+    await lab.kubelab(["delete", "pv", pv.metadata!.name]);
+    await lab.kubelab(["delete", "sc", "retained"]);
   });
 });

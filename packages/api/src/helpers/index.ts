@@ -14,3 +14,4 @@ export { isNodeReady } from "./nodeConditions.js";
 export { KUBELAB_PROVIDER_PREFIX, containerOfProviderID } from "./providerId.js";
 export * from "./storage.js";
 export * from "./volumeMatch.js";
+export { termMatches } from "./nodeSelector.js";

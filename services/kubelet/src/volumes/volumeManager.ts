@@ -1,6 +1,17 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { type ConfigMap, type Pod, type Secret, type Volume, wholeValue } from "@kubelab/api";
+import {
+  LOCAL_STORAGE_DIR,
+  termMatches,
+  type ConfigMap,
+  type Node,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
+  type Pod,
+  type Secret,
+  type Volume,
+  wholeValue,
+} from "@kubelab/api";
 import { type ApiClient, ignoreNotFound } from "@kubelab/client";
 import type { Logger } from "@kubelab/service-kit";
 import type { DockerRuntime } from "../runtime/dockerRuntime.js";
@@ -49,16 +60,35 @@ const PLUGIN_DIR = {
 
 /**
  * The PersistentVolumeClaim -> PersistentVolume -> path inside this node lookup: the one place a
- * claim becomes a directory, mounted as a hostPath is (hostPathOf).
- *
- * TODO(PersistentVolume, PersistentVolumeClaim kinds): get the claim in the pod's namespace
- * (persistentvolumeclaims); unless status.phase is "Bound", fail with `persistentvolumeclaim
- * "<name>" is not bound`; get its PersistentVolume (spec.volumeName, persistentvolumes); check its
- * spec.nodeAffinity selects this node; return spec.local.path ?? spec.hostPath.path (local PVs
- * are provisioned under LOCAL_STORAGE_DIR, @kubelab/api, a per-node volume in compose.yaml).
+ * claim becomes a directory, mounted as a hostPath is (hostPathOf). The claim must be Bound, its
+ * volume's node affinity must select this node (a local volume is on one node only), and the
+ * volume is its local path (made here the first time: the local-path provisioner leaves the
+ * directory to the node) or its hostPath, of the type it declares.
  */
-export async function persistentVolumeClaimNodePath(_client: ApiClient, _pod: Pod, claimName: string): Promise<string> {
-  throw new VolumeSetupError(`persistentvolumeclaim "${claimName}" not found`);
+export async function persistentVolumeClaimNodePath(
+  client: ApiClient,
+  pod: Pod,
+  claimName: string,
+): Promise<{ path: string; type: string }> {
+  const namespace = pod.metadata!.namespace;
+  const claim = await ignoreNotFound(client.get<PersistentVolumeClaim>("persistentvolumeclaims", namespace, claimName));
+  if (!claim) throw new VolumeSetupError(`persistentvolumeclaim "${claimName}" not found`);
+  if (claim.status?.phase !== "Bound" || !claim.spec?.volumeName)
+    throw new VolumeSetupError(`persistentvolumeclaim "${claimName}" is not bound`);
+  const pv = await ignoreNotFound(client.get<PersistentVolume>("persistentvolumes", "", claim.spec.volumeName));
+  if (!pv) throw new VolumeSetupError(`persistentvolume "${claim.spec.volumeName}" not found`);
+  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+  if (terms.length) {
+    const node = await client.get<Node>("nodes", "", pod.spec!.nodeName);
+    if (!terms.some((t) => termMatches(node, t)))
+      throw new VolumeSetupError(
+        `persistentvolume "${pv.metadata!.name}" is not available on node "${pod.spec!.nodeName}" (its node affinity)`,
+      );
+  }
+  if (pv.spec?.local?.path)
+    return { path: pv.spec.local.path, type: pv.spec.local.path.startsWith(`${LOCAL_STORAGE_DIR}/`) ? "DirectoryOrCreate" : "Directory" };
+  if (pv.spec?.hostPath?.path) return { path: pv.spec.hostPath.path, type: pv.spec.hostPath.type ?? "" };
+  throw new VolumeSetupError(`persistentvolume "${pv.metadata!.name}" has no local or hostPath source this kubelet mounts`);
 }
 
 /**
@@ -117,8 +147,10 @@ export class VolumeManager {
   private async setUpVolume(pod: Pod, v: Volume, sources: VolumeSources): Promise<MountSource> {
     if (v.emptyDir) return this.emptyDir(pod, v);
     if (v.hostPath) return this.nodePath(v.hostPath.path, v.hostPath.type);
-    if (v.persistentVolumeClaim)
-      return this.nodePath(await persistentVolumeClaimNodePath(this.client, pod, v.persistentVolumeClaim.claimName), "Directory");
+    if (v.persistentVolumeClaim) {
+      const { path: claimed, type } = await persistentVolumeClaimNodePath(this.client, pod, v.persistentVolumeClaim.claimName);
+      return this.nodePath(claimed, type);
+    }
     const payload = volumePayload(pod, v, sources);
     if (!payload) throw new VolumeSetupError("volume type not supported by this kubelet");
     const dir = this.podVolumeDir(pod.metadata!.uid, v);
