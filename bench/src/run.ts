@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ default: () => Promise<void> }>> =
   autoscaling: () => import("./autoscaling.js"),
   http: () => import("./http.js"),
   loadbalancer: () => import("./loadBalancer.js"),
+  storage: () => import("./storage.js"),
 };
 
 const name = process.argv[2];
