@@ -219,7 +219,7 @@ const chaos = program
     `
 TARGET is a component by its short name (etcd-0, apiserver-2, scheduler-1, controller-manager-2,
 node-3, kube-proxy-1, dns, metrics-server, pod-network), or a role resolved now: leader:etcd, leader:scheduler,
-leader:controller-manager, random:node (random:etcd, random:apiserver... from --seed).
+leader:controller-manager, leader:cloud-controller-manager, random:node (random:etcd, random:apiserver... from --seed).
 `,
   );
 const chaosOpts = (cmd: Command) => cmd.optsWithGlobals<ChaosOptions & Record<string, never>>();

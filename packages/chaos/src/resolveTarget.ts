@@ -11,6 +11,7 @@ import { chooseSeeded, type LeaderRole, type Target } from "./targets.js";
 export const LEADER_LEASES: Record<Exclude<LeaderRole, "etcd">, string> = {
   scheduler: "kube-scheduler",
   "controller-manager": "kube-controller-manager",
+  "cloud-controller-manager": "cloud-controller-manager",
 };
 
 /** The hostname in a Lease's holderIdentity (`<hostname>_<uuid>`, as client-go writes it). */

@@ -264,7 +264,7 @@ steps:
     {
       name: "a leader of something without a leader",
       text: yamlOf([kill({ target: "leader:apiserver" })]),
-      want: 'steps[0].target "leader:apiserver": a leader is one of leader:etcd, leader:scheduler, leader:controller-manager',
+      want: 'steps[0].target "leader:apiserver": a leader is one of leader:etcd, leader:scheduler, leader:controller-manager, leader:cloud-controller-manager',
     },
     {
       name: "a random pick of an unknown kind",

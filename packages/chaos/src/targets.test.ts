@@ -26,7 +26,7 @@ describe("parseTarget", () => {
     {
       name: "a leader of a component that elects none",
       text: "leader:apiserver",
-      want: 'target "leader:apiserver": a leader is one of leader:etcd, leader:scheduler, leader:controller-manager',
+      want: 'target "leader:apiserver": a leader is one of leader:etcd, leader:scheduler, leader:controller-manager, leader:cloud-controller-manager',
     },
     { name: "a leader of nothing", text: "leader:", want: 'target "leader:": a leader is one of' },
     { name: "a leader with a trailing part", text: "leader:etcd:1", want: 'target "leader:etcd:1": a leader is one of' },

@@ -5,11 +5,19 @@ import { ChaosError } from "./errors.js";
 
 export type Target = { kind: "component"; name: string } | { kind: "leader"; of: LeaderRole } | { kind: "random"; of: string };
 
-export const LEADER_ROLES = ["etcd", "scheduler", "controller-manager"] as const;
+export const LEADER_ROLES = ["etcd", "scheduler", "controller-manager", "cloud-controller-manager"] as const;
 export type LeaderRole = (typeof LEADER_ROLES)[number];
 
 /** Component kinds a random: target may name, each the prefix of its components' names. */
-export const RANDOM_KINDS = ["node", "etcd", "apiserver", "kube-proxy", "scheduler", "controller-manager"] as const;
+export const RANDOM_KINDS = [
+  "node",
+  "etcd",
+  "apiserver",
+  "kube-proxy",
+  "scheduler",
+  "controller-manager",
+  "cloud-controller-manager",
+] as const;
 
 export function parseTarget(text: string): Target {
   const t = text.trim();

@@ -54,6 +54,7 @@ export async function startCloudControllerManager(cfg: CloudControllerManagerCon
     (e) => log.warn("event not recorded", { error: e }),
   );
   const ctx: ControllerContext<Logger> = { client, informers, recorder, log };
+  const recorders = [recorder];
   let leading = false;
   let synced = false;
   const metrics = await startMetricsServer(cfg.metricsPort, {
@@ -80,7 +81,17 @@ export async function startCloudControllerManager(cfg: CloudControllerManagerCon
     controllers.push([new ServiceController(ctx, cloud, { loadBalancerClass: cfg.loadBalancerClass }), cfg.concurrentServiceSyncs]);
   if (enabled.includes("cloud-node-lifecycle")) {
     const instances = new DockerInstances(new Docker({ socketPath: cfg.dockerHost }));
-    controllers.push([new CloudNodeLifecycleController(ctx, instances, cfg.nodeMonitorPeriodSeconds * 1000), 1]);
+    // Kubernetes' node lifecycle events come from "cloud-node-lifecycle-controller".
+    const nodeRecorder = new EventRecorder(
+      client,
+      { component: "cloud-node-lifecycle-controller", instance: `cloud-controller-manager-${os.hostname()}` },
+      (e) => log.warn("event not recorded", { error: e }),
+    );
+    recorders.push(nodeRecorder);
+    controllers.push([
+      new CloudNodeLifecycleController({ ...ctx, recorder: nodeRecorder }, instances, cfg.nodeMonitorPeriodSeconds * 1000),
+      1,
+    ]);
   }
 
   let running: Promise<unknown> | undefined;
@@ -119,7 +130,7 @@ export async function startCloudControllerManager(cfg: CloudControllerManagerCon
       await election?.stop();
       await component.stopActing();
       informers.stop();
-      await recorder.flush();
+      await Promise.all(recorders.map((r) => r.flush()));
       await metrics.close();
       client.close();
     },
