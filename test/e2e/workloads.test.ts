@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment, Job, Pod, ReplicaSet } from "@kubelab/api";
 import { ApiClient, Informer } from "@kubelab/client";
@@ -37,7 +36,6 @@ spec:
 describe("workloads on the composed lab", () => {
   const lab = TestLab.shared();
   let client: ApiClient;
-  const hostDirs: string[] = [];
 
   const kubelab = async (...args: string[]) => lab.kubelab(["-n", NS, ...args]);
   const apply = async (yaml: string) => {
@@ -66,7 +64,6 @@ describe("workloads on the composed lab", () => {
   afterAll(() => {
     client?.close();
     lab.stop();
-    for (const d of hostDirs) rmSync(d, { recursive: true, force: true });
   });
 
   it("rolls 10 replicas with maxUnavailable 0 without dropping below 10 ready, and undoes it", async () => {
@@ -126,8 +123,8 @@ describe("workloads on the composed lab", () => {
   });
 
   it("completes a Job whose pods fail twice, and fails one that always fails at its backoffLimit", async () => {
+    // The attempts count in a hostPath, which is inside a node: the Job's pods all run on node-1.
     const dir = `/tmp/kubelab-e2e-job-${randomUUID()}`;
-    hostDirs.push(dir);
     await apply(`
 apiVersion: batch/v1
 kind: Job
@@ -137,7 +134,8 @@ spec:
   template:
     spec:
       restartPolicy: Never
-      volumes: [{name: state, hostPath: {path: ${dir}}}]
+      nodeSelector: {kubernetes.io/hostname: node-1}
+      volumes: [{name: state, hostPath: {path: ${dir}, type: DirectoryOrCreate}}]
       containers:
       - name: work
         image: kubelab/shell:dev
