@@ -16,6 +16,7 @@ import { autoscale, type AutoscaleOptions } from "./commands/autoscale.js";
 import { createJob, type CreateJobOptions } from "./commands/createJob.js";
 import { topNodes, topPods, type TopOptions } from "./commands/top.js";
 import { nodeAdd, nodeRemove, type NodeOptions } from "./commands/node.js";
+import { cordon } from "./commands/cordon.js";
 import {
   chaosFault,
   chaosHeal,
@@ -193,6 +194,17 @@ program
   .argument("<target>", "deployment/NAME")
   .argument("<pairs...>", "CONTAINER=IMAGE (or *=IMAGE for all)")
   .action((target: string, pairs: string[], _o: unknown, cmd: Command) => setImage([target, ...pairs], globals(cmd)));
+
+for (const [verb, unschedulable] of [
+  ["cordon", true],
+  ["uncordon", false],
+] as const) {
+  program
+    .command(verb)
+    .description(unschedulable ? "mark nodes unschedulable (their pods stay)" : "mark nodes schedulable again")
+    .argument("<node...>")
+    .action((names: string[], _o: unknown, cmd: Command) => cordon(names, unschedulable, globals(cmd)));
+}
 
 const node = program
   .command("node")

@@ -5,6 +5,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningApiServer } from "@kubelab/apiserver";
 import type { ApiClient } from "@kubelab/client";
+import { create } from "@bufbuild/protobuf";
+import { NodeSchema, type Node } from "@kubelab/api";
 import { EtcdCluster } from "../support/etcdCluster.js";
 import { startTestApiServer } from "../support/apiServer.js";
 
@@ -114,6 +116,18 @@ describe("kubelab CLI against a real API server", () => {
     expect(described).toMatch(/Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n[\s-]+\n\s+Normal\s+Tested\s+\S+\s+test\s+described here/);
     const missing = await kubelab(["get", "nosuchkind"]);
     expect(missing.stderr).toBe('error: the server doesn\'t have a resource type "nosuchkind"\n');
+  });
+
+  it("cordons and uncordons nodes, saying so as kubectl does", async () => {
+    await client.create(create(NodeSchema, { metadata: { name: "cordoned-1" } }));
+    expect((await kubelab(["cordon", "cordoned-1"])).stdout).toBe("node/cordoned-1 cordoned\n");
+    expect((await client.get<Node>("nodes", "", "cordoned-1")).spec?.unschedulable).toBe(true);
+    expect((await kubelab(["cordon", "cordoned-1"])).stdout).toBe("node/cordoned-1 already cordoned\n");
+    expect((await kubelab(["uncordon", "cordoned-1"])).stdout).toBe("node/cordoned-1 uncordoned\n");
+    expect((await client.get<Node>("nodes", "", "cordoned-1")).spec?.unschedulable ?? false).toBe(false);
+    const missing = await kubelab(["cordon", "no-such-node"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('Error from server (NotFound): nodes "no-such-node" not found');
   });
 
   it("watches changes with get -w", async () => {
