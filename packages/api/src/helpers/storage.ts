@@ -1,5 +1,7 @@
 // Kubernetes' storage annotations, finalizers and the small helpers every storage component
 // shares (k8s.io/component-helpers/storage/volume and pkg/controller/volume/persistentvolume/util).
+import { create } from "@bufbuild/protobuf";
+import { ObjectReferenceSchema, type ObjectReference } from "../gen/kubelab/core/v1/event_pb.js";
 import type { PersistentVolume, PersistentVolumeClaim } from "../gen/kubelab/core/v1/persistentvolume_pb.js";
 import type { StorageClass } from "../gen/kubelab/storage/v1/storageclass_pb.js";
 
@@ -29,6 +31,19 @@ export const VOLUME_BINDING_IMMEDIATE = "Immediate";
 export const VOLUME_BINDING_WAIT = "WaitForFirstConsumer";
 /** The provisioner name of classes whose volumes are only ever created by hand. */
 export const NO_PROVISIONER = "kubernetes.io/no-provisioner";
+
+/** A volume's spec.claimRef to a claim, as the PV controller, the scheduler and provisioners write it. */
+export function claimRefOf(claim: PersistentVolumeClaim): ObjectReference {
+  const m = claim.metadata!;
+  return create(ObjectReferenceSchema, {
+    kind: "PersistentVolumeClaim",
+    apiVersion: "v1",
+    namespace: m.namespace,
+    name: m.name,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+  });
+}
 
 /** Whether a class is annotated as the default one (either annotation, "true"). */
 export function isDefaultStorageClass(sc: StorageClass): boolean {

@@ -1,9 +1,9 @@
-import { clone, create } from "@bufbuild/protobuf";
+import { clone } from "@bufbuild/protobuf";
 import {
+  claimRefOf,
   ANN_BIND_COMPLETED,
   ANN_BOUND_BY_CONTROLLER,
   ANN_SELECTED_NODE,
-  ObjectReferenceSchema,
   PersistentVolumeClaimSchema,
   PersistentVolumeSchema,
   type Node,
@@ -41,15 +41,7 @@ export async function bindPodVolumes(
   if ("reason" in d) throw new Error(d.reason);
   for (const { claim, volume } of d.staticBindings) {
     const next = clone(PersistentVolumeSchema, volume);
-    const m = claim.metadata!;
-    next.spec!.claimRef = create(ObjectReferenceSchema, {
-      kind: "PersistentVolumeClaim",
-      apiVersion: "v1",
-      namespace: m.namespace,
-      name: m.name,
-      uid: m.uid,
-      resourceVersion: m.resourceVersion,
-    });
+    next.spec!.claimRef = claimRefOf(claim);
     next.metadata!.annotations[ANN_BOUND_BY_CONTROLLER] = "yes";
     await client.update(next);
   }

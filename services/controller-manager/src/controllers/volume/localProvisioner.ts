@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
+  claimRefOf,
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_DYNAMICALLY_PROVISIONED,
   ANN_IS_DEFAULT_CLASS,
@@ -66,14 +67,7 @@ export function provisionedVolume(pvc: PersistentVolumeClaim, sc: StorageClass, 
       storageClassName: sc.metadata!.name,
       mountOptions: [...sc.mountOptions],
       volumeMode: pvc.spec?.volumeMode ?? "Filesystem",
-      claimRef: {
-        kind: "PersistentVolumeClaim",
-        apiVersion: "v1",
-        namespace: m.namespace,
-        name: m.name,
-        uid: m.uid,
-        resourceVersion: m.resourceVersion,
-      },
+      claimRef: claimRefOf(pvc),
       nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: "In", values: [node] }] }] } },
       local: { path: volumeDirectory(pvc) },
     },

@@ -1,5 +1,6 @@
 import { clone, create } from "@bufbuild/protobuf";
 import {
+  claimRefOf,
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
   ANN_BOUND_BY_CONTROLLER,
@@ -7,7 +8,6 @@ import {
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
   NO_PROVISIONER,
-  ObjectReferenceSchema,
   PersistentVolumeClaimSchema,
   PersistentVolumeClaimStatusSchema,
   PersistentVolumeSchema,
@@ -178,14 +178,7 @@ export class PersistentVolumeController extends QueueController {
     if (!pv.spec?.claimRef?.uid || pv.spec.claimRef.uid !== m.uid) {
       const next = clone(PersistentVolumeSchema, pv);
       if (!next.spec!.claimRef) next.metadata!.annotations[ANN_BOUND_BY_CONTROLLER] = "yes";
-      next.spec!.claimRef = create(ObjectReferenceSchema, {
-        kind: "PersistentVolumeClaim",
-        apiVersion: "v1",
-        namespace: m.namespace,
-        name: m.name,
-        uid: m.uid,
-        resourceVersion: m.resourceVersion,
-      });
+      next.spec!.claimRef = claimRefOf(claim);
       pv = await this.ctx.client.update(next);
     }
     if (pv.status?.phase !== "Bound") pv = (await this.volumePhase(pv, "Bound")) ?? pv;
